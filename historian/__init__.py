@@ -1,0 +1,1 @@
+"""Store-and-forward historian (knows nothing of plc_emulator)."""

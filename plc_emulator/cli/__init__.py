@@ -1,0 +1,64 @@
+"""`plc-emulator` entry point: one vocabulary for every subcommand (ARCHITECTURE.md section 9).
+
+Each subcommand lives in its own module in this package and exposes ``register(subparsers)``, which
+adds its parser and sets ``func=handler``; ``handler(args) -> int`` returns the exit status. Modules
+are discovered, so adding a subcommand touches no shared file.
+
+Exit status: 0 success, 2 bad input (tag map, arguments), 1 anything else. Errors are one clear line
+each, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from plc_emulator import __version__
+from plc_emulator.cli._common import BadInput
+from plc_emulator.errors import EmulatorError, TagMapError
+
+__all__ = ["build_parser", "main"]
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="plc-emulator", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"plc-emulator {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for mod in sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_")):
+        module = importlib.import_module(f"{__name__}.{mod}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except TagMapError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        return 2
+    except BadInput as exc:
+        print(f"plc-emulator: error: {exc}", file=sys.stderr)
+        return 2
+    except EmulatorError as exc:
+        print(f"plc-emulator: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""The tag map as frozen, validated value objects. The engine and adapters never see a raw dict.
+
+Produced only by :func:`plc_emulator.tagmap.load` (which collects every problem and raises one
+:class:`~plc_emulator.errors.TagMapError`). Times are seconds (YAML accepts ``500ms``, ``30s``,
+``2h``, ``7d``). Modbus addresses are 0-based PDU addresses; the YAML may also give 1-based
+reference numbers (``40001``), which the loader converts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "Access", "AlarmLimits", "Device", "HistorianPoint", "HistorianSettings", "Location", "ModbusPoint",
+    "ModbusSettings", "OpcUaPoint", "OpcUaSettings", "Table", "Tag", "TagKind", "TagMap", "ValueFormat",
+    "WordOrder",
+]
+
+
+class Access(StrEnum):
+    RO = "ro"
+    RW = "rw"
+
+
+class TagKind(StrEnum):
+    ANALOG = "analog"  # AnalogItemType
+    DISCRETE = "discrete"  # TwoStateDiscreteType (two state names)
+    MULTISTATE = "multistate"  # MultiStateDiscreteType (state names by index)
+    COUNTER = "counter"  # integer diagnostics (BaseDataVariable, UInt32)
+
+
+class Table(StrEnum):
+    COIL = "coil"  # 0xxxx, FC 1/5/15
+    DISCRETE_INPUT = "discrete_input"  # 1xxxx, FC 2
+    INPUT_REGISTER = "input_register"  # 3xxxx, FC 4
+    HOLDING_REGISTER = "holding_register"  # 4xxxx, FC 3/6/16/22/23
+
+
+class ValueFormat(StrEnum):
+    FLOAT32 = "float32"
+    INT32 = "int32"
+    UINT32 = "uint32"
+    INT16 = "int16"  # scaled: raw_range <-> EU range
+    UINT16 = "uint16"  # scaled: raw_range <-> EU range
+    BOOL = "bool"  # coils / discrete inputs (or 0/1 in a register)
+
+    @property
+    def registers(self) -> int:
+        return 2 if self in (ValueFormat.FLOAT32, ValueFormat.INT32, ValueFormat.UINT32) else 1
+
+
+class WordOrder(StrEnum):
+    ABCD = "ABCD"  # big-endian, high word first
+    CDAB = "CDAB"  # word-swapped
+    BADC = "BADC"  # byte-swapped within words
+    DCBA = "DCBA"  # little-endian
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Location:
+    file: str
+    line: int  # 1-based
+    col: int  # 1-based
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModbusPoint:
+    table: Table
+    address: int  # 0-based PDU address of the first register/bit
+    format: ValueFormat
+    word_order: WordOrder = WordOrder.ABCD
+    raw_range: tuple[int, int] | None = None  # int16/uint16 scaling: raw_lo..raw_hi <-> EU range
+    quality_address: int | None = None  # register (same table) holding the OPC DA quality word
+
+    @property
+    def count(self) -> int:
+        """Registers (or bits) the value occupies."""
+        return 1 if self.format is ValueFormat.BOOL else self.format.registers
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpcUaPoint:
+    browse_name: str
+    node_id: str  # string identifier in the plant namespace, e.g. "SEP-V100.inlet_pressure"
+    historizing: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmLimits:
+    hihi: float | None = None
+    hi: float | None = None
+    lo: float | None = None
+    lolo: float | None = None
+    deadband: float = 0.0  # EU
+    on_delay: float = 0.0  # s
+    off_delay: float = 0.0  # s
+    priority: int = 2  # 1 low, 2 medium, 3 high, 4 critical (per limit below, if given)
+    priorities: Mapping[str, int] = field(default_factory=dict)  # {"hihi": 4, "hi": 2, ...}
+    roc_limit: float | None = None  # EU per second; rate-of-change alarm when exceeded
+    roc_window: float = 10.0  # s
+    bad_quality: bool = True  # raise an alarm when the tag's quality is Bad
+    discrete_alarm_state: int | None = None  # discrete tags: value that is abnormal (e.g. TRIPPED = 2)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistorianPoint:
+    enabled: bool = True
+    deadband: float = 0.0  # EU; 0 records every change
+    max_interval: float = 60.0  # s; a value is forced after this long without one
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Tag:
+    device: str
+    name: str
+    signal: str
+    unit: str
+    description: str
+    kind: TagKind
+    range: tuple[float, float]  # EU range (EURange)
+    access: Access
+    write_limits: tuple[float, float] | None  # rw tags only
+    states: tuple[str, ...]  # discrete/multistate state names by value
+    precision: int  # decimal places (ValuePrecision)
+    modbus: ModbusPoint | None
+    opcua: OpcUaPoint
+    alarms: AlarmLimits | None
+    historian: HistorianPoint | None
+    location: Location
+
+    @property
+    def key(self) -> str:
+        """Unique ``DEVICE.tag`` name, e.g. ``SEP-V100.inlet_pressure``."""
+        return f"{self.device}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Device:
+    name: str
+    description: str
+    tags: tuple[Tag, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModbusSettings:
+    unit_id: int = 1
+    unknown_unit: str = "exception"  # "exception" -> 0x0B, "ignore" -> no response
+    word_order: WordOrder = WordOrder.ABCD  # default for 32-bit points
+    port: int = 5020
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpcUaSettings:
+    namespace_uri: str = "urn:plc-emulator:separation-train"
+    port: int = 4840
+    application_uri: str = "urn:plc-emulator:server"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistorianSettings:
+    batch_size: int = 500  # rows per commit (size trigger)
+    commit_interval: float = 1.0  # s (time trigger); bounds what a crash can lose
+    queue_size: int = 100_000  # in-memory queue; drop-oldest when full
+    retention_hours: float = 24.0  # CLEANUP_HOURS
+    max_db_bytes: int = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TagMap:
+    path: str
+    sha256: str  # of the file's bytes; recorded in journals and historian metadata
+    name: str
+    plant: str  # OPC UA plant object name
+    description: str
+    scan_period: float  # s (engine dt)
+    seed: int
+    epoch: float  # simulated time at tick 0, Unix seconds
+    modbus: ModbusSettings
+    opcua: OpcUaSettings
+    historian: HistorianSettings
+    process: Mapping[str, Any]  # plant parameter overrides, validated against the engine's parameters
+    pm: Mapping[str, Any]  # predictive-maintenance rule parameters, validated by the alarms package
+    devices: tuple[Device, ...]
+
+    @property
+    def tags(self) -> tuple[Tag, ...]:
+        """All tags in document order (the order of snapshot arrays)."""
+        return tuple(t for d in self.devices for t in d.tags)
+
+    def tag(self, key: str) -> Tag:
+        for t in self.tags:
+            if t.key == key:
+                return t
+        raise KeyError(key)

@@ -36,6 +36,8 @@ class Snapshot:
     discrete: BOOLS
     digest: str  # hex SHA-256 of the deterministic snapshot stream up to and including this tick
     alarms: Mapping[str, Any] = field(default_factory=dict)  # alarm block view (filled by the alarms issue)
+    events: tuple[Any, ...] = ()  # engine ground-truth events of this tick (GroundTruthEvent)
+    commands: tuple[Any, ...] = ()  # commands applied at the start of this tick (Command)
 
 
 class RunDigest:

@@ -1,0 +1,129 @@
+"""One scan of the PLC, as a pure function of (state, commands): the heart of every pacing mode.
+
+``simulate`` (headless), the live scan thread, ``replay`` and the test fixture all drive the same
+:class:`ScanCycle`, so the same tag map, seed and command journal give the same snapshot stream and
+the same digest whatever the pacing. Order inside a tick (ARCHITECTURE.md section 3):
+
+1. commands in (engine writes, faults, scenario actions; ``runtime.*`` writes are pacing and are
+   handled by the runtime before they get here);
+2. engine step;
+3. instrument outputs (measured values + StatusCodes);
+4. tag values in tag-map order (engine, runtime and alarm signals);
+5. Modbus tables pre-encoded once;
+6. an immutable Snapshot with the running digest.
+
+No I/O and no clock: wall-clock diagnostics (scan time, jitter, overruns) come in as
+:class:`RuntimeValues` and are excluded from the digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from plc_emulator.commands import Command
+from plc_emulator.engine import Engine, EngineState, GroundTruthEvent, params_from_mapping
+from plc_emulator.engine.catalogue import index_of
+from plc_emulator.image.codec import RegisterImage
+from plc_emulator.image.snapshot import RunDigest, Snapshot
+from plc_emulator.signals import DETERMINISTIC_RUNTIME
+from plc_emulator.tagmap.model import TagMap
+
+__all__ = ["RuntimeValues", "ScanCycle"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuntimeValues:
+    """What only the runtime knows: wall-clock diagnostics and the pacing state."""
+
+    scan_time_ms: float = 0.0
+    jitter_ms: float = 0.0
+    overruns: int = 0
+    paused: bool = False
+    speed: float = 1.0
+
+
+class ScanCycle:
+    """Owns the engine state of one PLC (batch size 1) and turns each tick into a Snapshot."""
+
+    def __init__(self, tagmap: TagMap, *, seed: int | None = None) -> None:
+        self.tagmap = tagmap
+        self.seed = tagmap.seed if seed is None else int(seed)
+        self.dt = tagmap.scan_period
+        self.engine = Engine(params_from_mapping(tagmap.process), dt=self.dt, seed=self.seed, n=1)
+        self.state: EngineState = self.engine.initial_state()
+        self.image = RegisterImage(tagmap)
+
+        tags = tagmap.tags
+        self.n_tags = len(tags)
+        eng_tag: list[int] = []
+        eng_sig: list[int] = []
+        self._runtime_cols: dict[str, list[int]] = {}
+        deterministic: list[int] = []
+        for i, tag in enumerate(tags):
+            if tag.signal.startswith("runtime."):
+                self._runtime_cols.setdefault(tag.signal, []).append(i)
+                if tag.signal in DETERMINISTIC_RUNTIME:
+                    deterministic.append(i)
+            else:
+                eng_tag.append(i)
+                eng_sig.append(index_of(tag.signal))
+                deterministic.append(i)
+        self._eng_tag = np.asarray(eng_tag, dtype=np.intp)
+        self._eng_sig = np.asarray(eng_sig, dtype=np.intp)
+        self._digest = RunDigest(np.asarray(deterministic, dtype=np.intp))
+        self.snapshot = self._publish(RuntimeValues(), events=(), commands=())
+
+    @property
+    def tick(self) -> int:
+        return int(self.state.tick)
+
+    @property
+    def sim_time(self) -> float:
+        """Unix seconds of the current tick (epoch + tick * dt, integer ticks so no float drift)."""
+        return self.tagmap.epoch + self.tick * self.dt
+
+    def step(self, commands: Sequence[Command] = (), runtime: RuntimeValues | None = None) -> Snapshot:
+        """Apply ``commands`` at the start of the next tick, advance one tick, publish a Snapshot."""
+        engine_cmds = [c for c in commands if not c.target.startswith("runtime.")]
+        self.state, events = self.engine.step(self.state, engine_cmds)
+        self.snapshot = self._publish(runtime or RuntimeValues(), events=tuple(events),
+                                      commands=tuple(engine_cmds))
+        return self.snapshot
+
+    def run(self, ticks: int, schedule: dict[int, list[Command]] | None = None) -> Snapshot:
+        """Advance ``ticks`` ticks headless; ``schedule`` maps a tick to the commands applied at it."""
+        sched = schedule or {}
+        for _ in range(ticks):
+            self.step(sched.get(self.tick + 1, ()))
+        return self.snapshot
+
+    def _publish(self, rt: RuntimeValues, *, events: tuple[GroundTruthEvent, ...],
+                 commands: tuple[Command, ...]) -> Snapshot:
+        out = self.engine.outputs(self.state)
+        values: npt.NDArray[np.float64] = np.zeros(self.n_tags, dtype=np.float64)
+        status: npt.NDArray[np.uint32] = np.zeros(self.n_tags, dtype=np.uint32)
+        values[self._eng_tag] = out.values[0, self._eng_sig]
+        status[self._eng_tag] = out.status[0, self._eng_sig]
+        tick = self.tick
+        runtime_values = {
+            "runtime.tick": float(tick),
+            "runtime.sim_time": float(int(self.sim_time)),
+            "runtime.heartbeat": float(tick % 65536),
+            "runtime.scan_time_ms": rt.scan_time_ms,
+            "runtime.jitter_ms": rt.jitter_ms,
+            "runtime.overruns": float(rt.overruns),
+            "runtime.paused": 1.0 if rt.paused else 0.0,
+            "runtime.speed": rt.speed,
+            "runtime.step": 0.0,
+        }
+        for name, cols in self._runtime_cols.items():
+            values[cols] = runtime_values[name]
+        holding, inp, coils, discrete = self.image.encode(values, status)
+        digest = self._digest.update(tick, values, status)
+        return Snapshot(tick=tick, sim_time=self.sim_time, values=values, status=status, holding=holding,
+                        input=inp, coils=coils, discrete=discrete, digest=digest, events=events,
+                        commands=commands)

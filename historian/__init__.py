@@ -1,1 +1,56 @@
-"""Store-and-forward historian (knows nothing of plc_emulator)."""
+"""Store-and-forward historian (knows nothing of plc_emulator).
+
+The emulator hands it samples (tag, time, value, OPC UA StatusCode) and events; it stores them in
+SQLite (WAL), forwards them to sinks (MQTT) with a durable per-sink cursor, and answers raw queries.
+
+    hist = Historian("data/historian.db", HistorianConfig(commit_interval=1.0))
+    hist.record_value("SEP-V100.inlet_pressure", t, 45.2, 0)
+    fwd = Forwarder("data/historian.db", MqttSink("mqtt://127.0.0.1:1883", plant="alpha"))
+    task = asyncio.create_task(fwd.run()); ...; fwd.stop(); hist.close()
+"""
+
+from historian._forward import Forwarder, ForwardMetrics
+from historian._model import (
+    Event,
+    ForwardConfig,
+    HistorianConfig,
+    HistorianError,
+    QuarantineEntry,
+    Sample,
+    StoredEvent,
+    StoredSample,
+    TagInfo,
+)
+from historian._mqtt import MqttSink, parse_mqtt_url
+from historian._policy import Backoff, TokenBucket
+from historian._sink import Batch, ForwardRow, Sink, SinkSession, SinkUnavailable
+from historian._store import Cursor, Gap, Store
+from historian._writer import Historian, HistorianMetrics
+
+__all__ = [
+    "Backoff",
+    "Batch",
+    "Cursor",
+    "Event",
+    "ForwardConfig",
+    "ForwardMetrics",
+    "ForwardRow",
+    "Forwarder",
+    "Gap",
+    "Historian",
+    "HistorianConfig",
+    "HistorianError",
+    "HistorianMetrics",
+    "MqttSink",
+    "QuarantineEntry",
+    "Sample",
+    "Sink",
+    "SinkSession",
+    "SinkUnavailable",
+    "Store",
+    "StoredEvent",
+    "StoredSample",
+    "TagInfo",
+    "TokenBucket",
+    "parse_mqtt_url",
+]

@@ -1,0 +1,337 @@
+"""The async forwarder: moves committed rows from the store to one sink, and sleeps.
+
+Decisions (what next, how to acknowledge, backoff) come from :mod:`historian._policy`. Database
+calls run in a worker thread (``asyncio.to_thread``) on the forwarder's own connection, so the event
+loop never waits on SQLite. Guarantees:
+
+* the cursor moves only after ``SinkSession.send`` returned (the broker acknowledged the batch);
+* each stream is sent in seq order, one batch at a time, so a crash or disconnect can duplicate
+  only the batch that was in flight;
+* connection failures back off exponentially with jitter (RNG and clock injected) and never count
+  against a batch; a batch that fails ``max_attempts`` times while connected is moved to quarantine
+  (the cursor passes it, other data flows) with its error, for ``historian quarantine retry|drop``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import structlog
+
+from historian._model import ForwardConfig
+from historian._policy import Backoff, TokenBucket, Work, acknowledge, next_work, plan_on_connect
+from historian._sink import Batch, ForwardRow, Sink, SinkSession, SinkUnavailable, rows_to_json
+from historian._store import Cursor, Store
+
+__all__ = ["ForwardMetrics", "Forwarder"]
+
+_log = structlog.get_logger("historian.forwarder")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ForwardMetrics:
+    sink: str
+    connected: bool
+    backlog_rows: int  # committed rows not yet acknowledged (seq arithmetic; holes count as rows)
+    forward_lag_seconds: float  # time of newest committed sample - time of newest acknowledged one
+    forwarded_rows: int  # acknowledged by the sink (this process)
+    forwarded_per_second: float  # over the last 10 s
+    quarantined_batches: int  # moved to quarantine (this process)
+    quarantined_rows: int
+    reconnects: int
+    last_error: str
+
+
+class Forwarder:
+    """Forward one database to one sink until ``stop()`` (use ``run()`` as a task)."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        sink: Sink,
+        config: ForwardConfig | None = None,
+        *,
+        rng: Callable[[], float] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
+    ) -> None:
+        self.path = Path(path)
+        self.sink = sink
+        self.config = config or ForwardConfig()
+        self._mono = monotonic
+        self._sleep = sleep
+        self._backoff = Backoff(
+            self.config.backoff_initial, self.config.backoff_max, rng or random.Random().random
+        )
+        self._store: Store | None = None
+        self._cursor: Cursor | None = None
+        self._devices: dict[int, tuple[str, str]] = {}
+        self._attempts: dict[tuple[bool, int], int] = {}
+        self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
+        self.connected = False
+        self._forwarded = 0
+        self._window: deque[tuple[float, int]] = deque()
+        self._q_batches = 0
+        self._q_rows = 0
+        self._reconnects = 0
+        self._backlog = 0
+        self._lag = 0.0
+        self._last_error = ""
+        self._next_retry_check = 0.0
+
+    # -- control ---------------------------------------------------------------------------------
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def poke(self) -> None:
+        """New data was committed: look at the store now instead of at the next poll."""
+        self._wake.set()
+
+    def metrics(self) -> ForwardMetrics:
+        now = self._mono()
+        while self._window and now - self._window[0][0] > 10.0:
+            self._window.popleft()
+        rate = sum(n for _, n in self._window) / 10.0
+        return ForwardMetrics(
+            sink=self.sink.name,
+            connected=self.connected,
+            backlog_rows=self._backlog,
+            forward_lag_seconds=self._lag,
+            forwarded_rows=self._forwarded,
+            forwarded_per_second=rate,
+            quarantined_batches=self._q_batches,
+            quarantined_rows=self._q_rows,
+            reconnects=self._reconnects,
+            last_error=self._last_error,
+        )
+
+    async def run(self) -> None:
+        """Connect, forward, back off on failure; returns after ``stop()``."""
+        self._store = await asyncio.to_thread(Store, self.path)
+        try:
+            self._cursor = await asyncio.to_thread(self._store.cursor, self.sink.name)
+            while not self._stop.is_set():
+                try:
+                    async with self.sink.session() as session:
+                        self.connected = True
+                        self._backoff.reset()
+                        await self._forward(session)
+                except SinkUnavailable as exc:
+                    self._last_error = str(exc)
+                finally:
+                    if self.connected:
+                        self._reconnects += 1
+                    self.connected = False
+                if self._stop.is_set():
+                    break
+                delay = self._backoff.next_delay()
+                _log.info(
+                    "historian.forward_backoff",
+                    sink=self.sink.name,
+                    delay=round(delay, 3),
+                    failures=self._backoff.failures,
+                    error=self._last_error,
+                )
+                await self._pause(delay)
+        finally:
+            await asyncio.to_thread(self._store.close)
+
+    # -- the forwarding loop ---------------------------------------------------------------------
+    async def _forward(self, session: SinkSession) -> None:
+        assert self._store is not None
+        assert self._cursor is not None
+        store, cfg = self._store, self.config
+        head = await asyncio.to_thread(store.max_seq)
+        planned = plan_on_connect(self._cursor, head, cfg.live_split_rows)
+        if planned != self._cursor:
+            _log.info(
+                "historian.backfill_start",
+                sink=self.sink.name,
+                backlog=head - self._cursor.acked,
+                live_from=planned.live_from,
+            )
+            await self._save(planned)
+        bucket = TokenBucket(cfg.backfill_rate, max(cfg.backfill_rate, float(cfg.batch_rows)), self._mono())
+        while not self._stop.is_set():
+            await self._retry_quarantined(session)
+            head = await asyncio.to_thread(store.max_seq)
+            cur = self._cursor
+            await self._update_gauges(head)
+            work = next_work(cur, head, cfg.batch_rows, bucket.available(self._mono()))
+            if work is None:
+                if cur.live_from is not None and cur.live_from > cur.acked:
+                    wait = min(
+                        cfg.poll_interval, bucket.wait_for(min(cfg.batch_rows, cur.live_from - cur.acked))
+                    )
+                else:
+                    wait = cfg.poll_interval
+                await self._pause(wait, wakeable=True)
+                continue
+            rows = await asyncio.to_thread(self._read, work)
+            if not rows:  # only holes (dropped by policy) in this range
+                await self._save(acknowledge(cur, work, work.upto))
+                continue
+            batch = Batch(
+                first_seq=rows[0].seq, last_seq=rows[-1].seq, rows=tuple(rows), historical=work.historical
+            )
+            key = (work.historical, batch.first_seq)
+            try:
+                await session.send(batch)
+            except SinkUnavailable:
+                self._attempts[key] = self._attempts.get(key, 0) + 1
+                if self._attempts[key] >= cfg.max_attempts:
+                    await self._quarantine(cur, work, batch, "connection lost while sending, repeatedly")
+                raise
+            except Exception as exc:
+                self._attempts[key] = self._attempts.get(key, 0) + 1
+                self._last_error = f"{type(exc).__name__}: {exc}"
+                _log.warning(
+                    "historian.batch_failed",
+                    sink=self.sink.name,
+                    first_seq=batch.first_seq,
+                    attempts=self._attempts[key],
+                    error=self._last_error,
+                )
+                if self._attempts[key] >= cfg.max_attempts:
+                    await self._quarantine(cur, work, batch, self._last_error)
+                else:
+                    await self._pause(self._backoff.next_delay())
+                continue
+            self._attempts.pop(key, None)
+            self._backoff.reset()
+            if work.historical:
+                bucket.spend(len(rows))
+            await self._save(acknowledge(cur, work, batch.last_seq))
+            self._count(len(rows))
+            if cur.live_from is not None and self._cursor.live_from is None:
+                _log.info("historian.backfill_done", sink=self.sink.name, acked=self._cursor.acked)
+
+    def _read(self, work: Work) -> list[ForwardRow]:
+        assert self._store is not None
+        raw = self._store.read_seq_range(work.after, work.upto, work.limit)
+        if any(r[1] not in self._devices for r in raw):
+            self._devices = {i: (t.name, t.device) for i, t in self._store.tag_infos().items()}
+        out = []
+        for seq, tid, t, v, st in raw:
+            name, device = self._devices.get(tid, (f"tag{tid}", ""))
+            out.append(ForwardRow(seq, name, device, t, v, st))
+        return out
+
+    async def _save(self, cursor: Cursor) -> None:
+        assert self._store is not None
+        await asyncio.to_thread(self._store.set_cursor, cursor, time.time())
+        self._cursor = cursor
+
+    def _count(self, n: int) -> None:
+        self._forwarded += n
+        self._window.append((self._mono(), n))
+        if len(self._window) > 10_000:
+            self._window.popleft()
+
+    async def _update_gauges(self, head: int) -> None:
+        assert self._store is not None
+        assert self._cursor is not None
+        cur = self._cursor
+        live_extra = 0 if cur.live_acked is None or cur.live_from is None else cur.live_acked - cur.live_from
+        self._backlog = max(0, head - cur.acked - live_extra)
+        if head <= cur.head:
+            self._lag = 0.0
+            return
+        newest = await asyncio.to_thread(self._store.time_of, head)
+        acked = await asyncio.to_thread(self._store.time_of, cur.head) if cur.head > 0 else None
+        if newest is None:
+            self._lag = 0.0
+        elif acked is None:
+            first = await asyncio.to_thread(self._store.time_of_first)
+            self._lag = max(0.0, newest - (first if first is not None else newest))
+        else:
+            self._lag = max(0.0, newest - acked)
+
+    async def _quarantine(self, cur: Cursor, work: Work, batch: Batch, error: str) -> None:
+        assert self._store is not None
+        attempts = self._attempts.pop((work.historical, batch.first_seq), 0)
+        entry = await asyncio.to_thread(
+            self._store.quarantine_add,
+            sink=self.sink.name,
+            first_seq=batch.first_seq,
+            last_seq=batch.last_seq,
+            rows=len(batch.rows),
+            attempts=attempts,
+            error=error,
+            payload=[
+                {**d, "device": r.device} for d, r in zip(rows_to_json(batch.rows), batch.rows, strict=True)
+            ],
+            now=time.time(),
+        )
+        self._q_batches += 1
+        self._q_rows += len(batch.rows)
+        _log.error(
+            "historian.quarantined",
+            sink=self.sink.name,
+            entry=entry,
+            first_seq=batch.first_seq,
+            last_seq=batch.last_seq,
+            rows=len(batch.rows),
+            error=error,
+        )
+        await self._save(acknowledge(cur, work, batch.last_seq))
+
+    async def _retry_quarantined(self, session: SinkSession) -> None:
+        assert self._store is not None
+        now = self._mono()
+        if now < self._next_retry_check:
+            return
+        self._next_retry_check = now + 1.0
+        entries = await asyncio.to_thread(self._store.quarantine_list, "retry")
+        for e in entries:
+            if e.sink != self.sink.name:
+                continue
+            payload = await asyncio.to_thread(self._store.quarantine_payload, e.id)
+            rows = tuple(
+                ForwardRow(
+                    int(d["seq"]),
+                    str(d["tag"]),
+                    str(d.get("device", "")),
+                    float(d["time"]),
+                    float("nan") if d["value"] is None else float(d["value"]),
+                    int(d["status"]),
+                )
+                for d in payload
+            )
+            try:
+                await session.send(
+                    Batch(first_seq=e.first_seq, last_seq=e.last_seq, rows=rows, historical=True)
+                )
+            except SinkUnavailable:
+                raise
+            except Exception as exc:
+                err = f"{type(exc).__name__}: {exc}"
+                await asyncio.to_thread(
+                    self._store.quarantine_set, e.id, state="held", attempts=e.attempts + 1, error=err
+                )
+                _log.warning("historian.quarantine_retry_failed", entry=e.id, error=err)
+                continue
+            await asyncio.to_thread(self._store.quarantine_delete, e.id)
+            self._count(len(rows))
+            _log.info("historian.quarantine_delivered", entry=e.id, rows=len(rows))
+
+    async def _pause(self, seconds: float, *, wakeable: bool = False) -> None:
+        if self._sleep is not None:
+            await self._sleep(seconds)
+            return
+        waiter = self._wake if wakeable else self._stop
+        try:
+            async with asyncio.timeout(max(seconds, 0.0)):
+                await waiter.wait()
+        except TimeoutError:
+            pass
+        if wakeable:
+            self._wake.clear()

@@ -1,0 +1,103 @@
+"""MQTT sink (aiomqtt, QoS 1): one JSON message per device per batch on ``plc/<plant>/<device>``.
+
+Payload::
+
+    {"plant": "...", "device": "SEP-V100", "historical": false, "first_seq": 10, "last_seq": 2009,
+     "samples": [{"seq": 10, "tag": "SEP-V100.inlet_pressure", "time": 1.7e9, "value": 45.2,
+                  "status": 0}, ...]}
+
+``send`` returns after the broker's PUBACK for every message of the batch; nothing is acknowledged to
+the store before that, so a lost connection means the whole batch is sent again after reconnecting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from urllib.parse import urlsplit
+
+import aiomqtt
+
+from historian._model import HistorianError
+from historian._sink import Batch, ForwardRow, SinkSession, SinkUnavailable, rows_to_json
+
+__all__ = ["MqttSink", "parse_mqtt_url"]
+
+
+def parse_mqtt_url(url: str) -> tuple[str, int]:
+    """``mqtt://host:port`` -> (host, port); port defaults to 1883."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+        raise HistorianError(f"not an MQTT URL: {url!r} (expected mqtt://host:port)")
+    try:
+        port = parts.port or 1883
+    except ValueError:
+        raise HistorianError(f"bad port in MQTT URL {url!r}") from None
+    return parts.hostname, port
+
+
+class _Session:
+    def __init__(self, client: aiomqtt.Client, plant: str, timeout: float) -> None:
+        self._client = client
+        self._plant = plant
+        self._timeout = timeout
+
+    async def send(self, batch: Batch) -> None:
+        by_device: dict[str, list[ForwardRow]] = {}
+        for r in batch.rows:
+            by_device.setdefault(r.device or "_", []).append(r)
+        messages = []
+        for device, rows in by_device.items():
+            payload = json.dumps(
+                {
+                    "plant": self._plant,
+                    "device": device,
+                    "historical": batch.historical,
+                    "first_seq": rows[0].seq,
+                    "last_seq": rows[-1].seq,
+                    "samples": rows_to_json(rows),
+                },
+                separators=(",", ":"),
+            )
+            messages.append((f"plc/{self._plant}/{device}", payload))
+        try:
+            await asyncio.gather(
+                *(self._client.publish(t, p, qos=1, timeout=self._timeout) for t, p in messages)
+            )
+        except aiomqtt.MqttError as exc:
+            raise SinkUnavailable(str(exc)) from exc
+
+
+class MqttSink:
+    """Forward to an MQTT broker; ``name`` is the cursor key (one per broker URL by default)."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        plant: str,
+        client_id: str | None = None,
+        name: str | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        self.host, self.port = parse_mqtt_url(url)
+        self.plant = plant
+        self.name = name or f"mqtt://{self.host}:{self.port}"
+        self.client_id = client_id or f"plc-emulator-{plant}"
+        self.timeout = timeout
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[SinkSession]:
+        client = aiomqtt.Client(self.host, self.port, identifier=self.client_id, timeout=self.timeout)
+        try:
+            await client.__aenter__()
+        except aiomqtt.MqttError as exc:
+            raise SinkUnavailable(f"connect to {self.host}:{self.port} failed: {exc}") from exc
+        try:
+            yield _Session(client, self.plant, self.timeout)
+        finally:
+            with contextlib.suppress(aiomqtt.MqttError):  # the connection may already be gone
+                await client.__aexit__(None, None, None)

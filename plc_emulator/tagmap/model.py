@@ -133,6 +133,9 @@ class Tag:
     alarms: AlarmLimits | None
     historian: HistorianPoint | None
     location: Location
+    # read-only copies of the value elsewhere in the image (e.g. the field PVs as scaled uint16 input
+    # registers); the image codec encodes each like ``modbus``. Writes never go through a mirror.
+    modbus_mirrors: tuple[ModbusPoint, ...] = ()
 
     @property
     def key(self) -> str:

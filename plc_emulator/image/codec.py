@@ -1,0 +1,409 @@
+"""Modbus register codecs and the register image of a tag map (pure: numpy + stdlib).
+
+:class:`RegisterImage` builds its address tables once from the tag map and then, once per scan,
+turns the tag values and StatusCodes into the four Modbus tables with a handful of vectorised numpy
+operations per (table, format, word order) group, so a Modbus read is a slice. It also decodes
+client writes back into validated :class:`~plc_emulator.commands.Command` objects.
+
+Conventions (docs/modbus.md):
+
+* 32-bit values (float32, int32, uint32) in word order ABCD, CDAB, BADC or DCBA; int32/uint32 are
+  rounded and clamped to their type; NaN encodes as 0 for integers (the quality register says why).
+* int16/uint16 with a ``raw_range`` are scaled linearly raw_lo..raw_hi <-> EU range, rounded and
+  clamped to the raw range; without one they carry the rounded value clamped to the type.
+* bool: a coil/discrete bit, or 0/1 in a register.
+* Each point may name a quality register (``quality_address``) in its own table; points in the bit
+  tables put theirs in the holding registers. The word is :func:`~plc_emulator.image.quality.quality_words`.
+* Reads may span gaps between points (they read 0); writes must cover whole writable points.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+from plc_emulator.commands import Command
+from plc_emulator.errors import Rejection, WriteRejected
+from plc_emulator.image.quality import quality_words
+from plc_emulator.image.writes import validate_write
+from plc_emulator.tagmap.model import Access, ModbusPoint, Table, Tag, TagMap, ValueFormat, WordOrder
+
+__all__ = [
+    "BIT_TABLES",
+    "REFERENCE_BASE",
+    "PointRef",
+    "PointRole",
+    "RegisterImage",
+    "decode_words",
+    "encode_words",
+    "mirrors_of",
+]
+
+F64 = npt.NDArray[np.float64]
+U16 = npt.NDArray[np.uint16]
+BOOLS = npt.NDArray[np.bool_]
+IDX = npt.NDArray[np.intp]
+
+BIT_TABLES: Final = (Table.COIL, Table.DISCRETE_INPUT)
+REGISTER_TABLES: Final = (Table.HOLDING_REGISTER, Table.INPUT_REGISTER)
+# 1-based reference number of PDU address 0 in each table (5-digit convention, domain.md 11).
+REFERENCE_BASE: Final[dict[Table, int]] = {
+    Table.COIL: 1,
+    Table.DISCRETE_INPUT: 10001,
+    Table.INPUT_REGISTER: 30001,
+    Table.HOLDING_REGISTER: 40001,
+}
+_INT32 = (-(2**31), 2**31 - 1)
+_UINT32 = (0, 2**32 - 1)
+_INT16 = (-(2**15), 2**15 - 1)
+_UINT16 = (0, 2**16 - 1)
+
+
+class PointRole(StrEnum):
+    VALUE = "value"  # the tag's main point
+    MIRROR = "mirror"  # an extra point for the same value (Tag.modbus_mirrors)
+    QUALITY = "quality"  # the OPC DA quality word of a value or mirror point
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PointRef:
+    """One addressable item of the image: which tag, which table and registers, which role."""
+
+    tag_index: int
+    tag: Tag
+    point: ModbusPoint  # for QUALITY: the value point the quality belongs to
+    role: PointRole
+    table: Table
+    address: int
+    count: int
+
+    @property
+    def writable(self) -> bool:
+        return (
+            self.role is not PointRole.QUALITY
+            and self.tag.access is Access.RW
+            and self.table in (Table.HOLDING_REGISTER, Table.COIL)
+        )
+
+
+def mirrors_of(tag: Tag) -> tuple[ModbusPoint, ...]:
+    """``Tag.modbus_mirrors``: extra read-only points carrying the same value."""
+    return tuple(tag.modbus_mirrors)
+
+
+# --------------------------------------------------------------------------- word codecs (vectorised)
+
+
+def _bswap(w: U16) -> U16:
+    out: U16 = ((w >> 8) | (w << 8)).astype(np.uint16)
+    return out
+
+
+def _order(hi: U16, lo: U16, order: WordOrder) -> tuple[U16, U16]:
+    """ABCD words [hi, lo] -> the two registers in ``order``."""
+    if order is WordOrder.ABCD:
+        return hi, lo
+    if order is WordOrder.CDAB:
+        return lo, hi
+    if order is WordOrder.BADC:
+        return _bswap(hi), _bswap(lo)
+    return _bswap(lo), _bswap(hi)  # DCBA
+
+
+def _unorder(first: int, second: int, order: WordOrder) -> tuple[int, int]:
+    """The two registers in ``order`` -> ABCD words (hi, lo)."""
+    def sw(w: int) -> int:
+        return ((w >> 8) | (w << 8)) & 0xFFFF
+
+    if order is WordOrder.ABCD:
+        return first, second
+    if order is WordOrder.CDAB:
+        return second, first
+    if order is WordOrder.BADC:
+        return sw(first), sw(second)
+    return sw(second), sw(first)  # DCBA
+
+
+def _round_clip(v: F64, lo: float, hi: float) -> F64:
+    out = np.rint(np.nan_to_num(v, nan=0.0, posinf=hi, neginf=lo))
+    return np.clip(out, lo, hi)
+
+
+def _words32(v: F64, fmt: ValueFormat) -> tuple[U16, U16]:
+    if fmt is ValueFormat.FLOAT32:
+        with np.errstate(over="ignore", invalid="ignore"):
+            raw = v.astype(">f4")
+    elif fmt is ValueFormat.INT32:
+        raw = _round_clip(v, *_INT32).astype(">i4")
+    else:
+        raw = _round_clip(v, *_UINT32).astype(">u4")
+    words = raw.view(">u2").reshape(-1, 2).astype(np.uint16)
+    return words[:, 0], words[:, 1]
+
+
+def _scaled16(v: F64, fmt: ValueFormat, *, eu_lo: F64, eu_hi: F64, raw_lo: F64, raw_hi: F64,
+              scaled: npt.NDArray[np.bool_]) -> U16:
+    span = eu_hi - eu_lo
+    safe = np.where(span == 0, 1.0, span)
+    with np.errstate(invalid="ignore"):
+        raw = np.where(scaled, raw_lo + (v - eu_lo) * (raw_hi - raw_lo) / safe, v)
+    tlo, thi = _INT16 if fmt is ValueFormat.INT16 else _UINT16
+    lo = np.where(scaled, np.minimum(raw_lo, raw_hi), tlo)
+    hi = np.where(scaled, np.maximum(raw_lo, raw_hi), thi)
+    r = np.clip(np.rint(np.nan_to_num(raw, nan=0.0, posinf=thi, neginf=tlo)), lo, hi)
+    out: U16 = r.astype(np.int16).view(np.uint16) if fmt is ValueFormat.INT16 else r.astype(np.uint16)
+    return out
+
+
+def encode_words(value: float, point: ModbusPoint, eu_range: tuple[float, float]) -> list[int]:
+    """One value -> its registers (scalar helper for tests and tools; the image uses the vector path)."""
+    v = np.asarray([value], dtype=np.float64)
+    fmt = point.format
+    if fmt.registers == 2:
+        hi, lo = _words32(v, fmt)
+        a, b = _order(hi, lo, point.word_order)
+        return [int(a[0]), int(b[0])]
+    if fmt is ValueFormat.BOOL:
+        return [int(bool(np.nan_to_num(v[0], nan=0.0) != 0))]
+    rr = point.raw_range
+    one = np.ones(1)
+    w = _scaled16(v, fmt, eu_lo=one * eu_range[0], eu_hi=one * eu_range[1], raw_lo=one * (rr[0] if rr else 0),
+                  raw_hi=one * (rr[1] if rr else 0), scaled=np.asarray([rr is not None and rr[0] != rr[1]]))
+    return [int(w[0])]
+
+
+def decode_words(words: Sequence[int], point: ModbusPoint, eu_range: tuple[float, float]) -> float:
+    """Registers -> EU value (the inverse of :func:`encode_words` up to float32/raw resolution)."""
+    fmt = point.format
+    if fmt.registers == 2:
+        hi, lo = _unorder(int(words[0]), int(words[1]), point.word_order)
+        data = struct.pack(">HH", hi, lo)
+        code = {ValueFormat.FLOAT32: ">f", ValueFormat.INT32: ">i", ValueFormat.UINT32: ">I"}[fmt]
+        return float(struct.unpack(code, data)[0])
+    w = int(words[0]) & 0xFFFF
+    if fmt is ValueFormat.BOOL:
+        return float(w)
+    raw = w - 0x10000 if fmt is ValueFormat.INT16 and w >= 0x8000 else w
+    rr = point.raw_range
+    if rr is None or rr[1] == rr[0]:
+        return float(raw)
+    eu_lo, eu_hi = eu_range
+    return eu_lo + (raw - rr[0]) * (eu_hi - eu_lo) / (rr[1] - rr[0])
+
+
+# --------------------------------------------------------------------------- the image
+
+
+@dataclass(frozen=True, slots=True)
+class _Group32:
+    table: Table
+    fmt: ValueFormat
+    order: WordOrder
+    tags: IDX
+    addr: IDX
+
+
+@dataclass(frozen=True, slots=True)
+class _Group16:
+    table: Table
+    fmt: ValueFormat
+    tags: IDX
+    addr: IDX
+    eu_lo: F64
+    eu_hi: F64
+    raw_lo: F64
+    raw_hi: F64
+    scaled: npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True, slots=True)
+class _GroupBits:
+    table: Table
+    tags: IDX
+    addr: IDX
+
+
+def _idx(items: Sequence[int]) -> IDX:
+    return np.asarray(items, dtype=np.intp)
+
+
+class RegisterImage:
+    """Address tables of one tag map, built once; ``encode`` once per scan; ``decode_write`` per write."""
+
+    def __init__(self, tagmap: TagMap) -> None:
+        self.tagmap = tagmap
+        self.tags = tagmap.tags
+        refs: list[PointRef] = []
+        for i, tag in enumerate(self.tags):
+            if tag.modbus is not None:
+                refs.extend(self._refs(i, tag, tag.modbus, PointRole.VALUE))
+            for m in mirrors_of(tag):
+                refs.extend(self._refs(i, tag, m, PointRole.MIRROR))
+        self.points: tuple[PointRef, ...] = tuple(refs)
+        self.sizes: dict[Table, int] = {t: 0 for t in Table}
+        for r in refs:
+            self.sizes[r.table] = max(self.sizes[r.table], r.address + r.count)
+        # owner[table][address] -> index into self.points (-1: gap); offset inside the point
+        self._owner: dict[Table, list[int]] = {t: [-1] * self.sizes[t] for t in Table}
+        problems: list[str] = []
+        for n, r in enumerate(refs):
+            own = self._owner[r.table]
+            for a in range(r.address, r.address + r.count):
+                if own[a] != -1:
+                    other = refs[own[a]]
+                    problems.append(f"{r.tag.key} ({r.role}) overlaps {other.tag.key} ({other.role}) "
+                                    f"at {r.table} address {a}")
+                own[a] = n
+        if problems:
+            raise ValueError("; ".join(problems))
+        self._build_groups()
+
+    @staticmethod
+    def _refs(i: int, tag: Tag, p: ModbusPoint, role: PointRole) -> list[PointRef]:
+        out = [PointRef(tag_index=i, tag=tag, point=p, role=role, table=p.table, address=p.address,
+                        count=p.count)]
+        if p.quality_address is not None:
+            qt = Table.HOLDING_REGISTER if p.table in BIT_TABLES else p.table
+            out.append(PointRef(tag_index=i, tag=tag, point=p, role=PointRole.QUALITY, table=qt,
+                                address=p.quality_address, count=1))
+        return out
+
+    def _build_groups(self) -> None:
+        g32: dict[tuple[Table, ValueFormat, WordOrder], tuple[list[int], list[int]]] = {}
+        g16: dict[tuple[Table, ValueFormat], list[PointRef]] = {}
+        gbits: dict[Table, tuple[list[int], list[int]]] = {}
+        gqual: dict[Table, tuple[list[int], list[int]]] = {}
+        for r in self.points:
+            fmt = r.point.format
+            if r.role is PointRole.QUALITY:
+                t, a = gqual.setdefault(r.table, ([], []))
+            elif r.table in BIT_TABLES or fmt is ValueFormat.BOOL:
+                t, a = gbits.setdefault(r.table, ([], []))
+            elif fmt.registers == 2:
+                t, a = g32.setdefault((r.table, fmt, r.point.word_order), ([], []))
+            else:
+                g16.setdefault((r.table, fmt), []).append(r)
+                continue
+            t.append(r.tag_index)
+            a.append(r.address)
+        self._g32 = [_Group32(tb, f, o, _idx(t), _idx(a)) for (tb, f, o), (t, a) in g32.items()]
+        self._g16 = []
+        for (tb, f), rs in g16.items():
+            self._g16.append(_Group16(
+                tb, f, _idx([r.tag_index for r in rs]), _idx([r.address for r in rs]),
+                np.asarray([r.tag.range[0] for r in rs], dtype=np.float64),
+                np.asarray([r.tag.range[1] for r in rs], dtype=np.float64),
+                np.asarray([r.point.raw_range[0] if r.point.raw_range else 0 for r in rs], dtype=np.float64),
+                np.asarray([r.point.raw_range[1] if r.point.raw_range else 0 for r in rs], dtype=np.float64),
+                np.asarray([r.point.raw_range is not None and r.point.raw_range[0] != r.point.raw_range[1]
+                            for r in rs], dtype=np.bool_),
+            ))
+        self._gbits = [_GroupBits(tb, _idx(t), _idx(a)) for tb, (t, a) in gbits.items()]
+        self._gqual = [_GroupBits(tb, _idx(t), _idx(a)) for tb, (t, a) in gqual.items()]
+
+    # ------------------------------------------------------------------ per scan
+
+    def encode(self, values: F64, status: npt.NDArray[np.uint32]) -> tuple[U16, U16, BOOLS, BOOLS]:
+        """Tag values (EU) and StatusCodes in tag-map order -> (holding, input, coils, discrete)."""
+        v = np.asarray(values, dtype=np.float64)
+        regs: dict[Table, U16] = {
+            Table.HOLDING_REGISTER: np.zeros(self.sizes[Table.HOLDING_REGISTER], dtype=np.uint16),
+            Table.INPUT_REGISTER: np.zeros(self.sizes[Table.INPUT_REGISTER], dtype=np.uint16),
+        }
+        bits: dict[Table, BOOLS] = {
+            Table.COIL: np.zeros(self.sizes[Table.COIL], dtype=np.bool_),
+            Table.DISCRETE_INPUT: np.zeros(self.sizes[Table.DISCRETE_INPUT], dtype=np.bool_),
+        }
+        for g in self._g32:
+            hi, lo = _words32(v[g.tags], g.fmt)
+            a, b = _order(hi, lo, g.order)
+            out = regs[g.table]
+            out[g.addr] = a
+            out[g.addr + 1] = b
+        for h in self._g16:
+            regs[h.table][h.addr] = _scaled16(v[h.tags], h.fmt, eu_lo=h.eu_lo, eu_hi=h.eu_hi, raw_lo=h.raw_lo,
+                                              raw_hi=h.raw_hi, scaled=h.scaled)
+        for b_ in self._gbits:
+            on = np.nan_to_num(v[b_.tags], nan=0.0) != 0
+            if b_.table in BIT_TABLES:
+                bits[b_.table][b_.addr] = on
+            else:
+                regs[b_.table][b_.addr] = on.astype(np.uint16)
+        s = np.asarray(status, dtype=np.uint32)
+        for q in self._gqual:
+            regs[q.table][q.addr] = quality_words(s[q.tags])
+        return (regs[Table.HOLDING_REGISTER], regs[Table.INPUT_REGISTER], bits[Table.COIL],
+                bits[Table.DISCRETE_INPUT])
+
+    # ------------------------------------------------------------------ lookups
+
+    def owner(self, table: Table, address: int) -> PointRef | None:
+        """The point occupying ``address`` of ``table`` (None for a gap or past the end)."""
+        own = self._owner[table]
+        if 0 <= address < len(own) and own[address] >= 0:
+            return self.points[own[address]]
+        return None
+
+    def decode_point(self, ref: PointRef, words: Sequence[int]) -> float:
+        """Registers (or one bit) of a value/mirror point -> its EU value."""
+        if ref.table in BIT_TABLES:
+            return 1.0 if words[0] else 0.0
+        return decode_words(words, ref.point, ref.tag.range)
+
+    # ------------------------------------------------------------------ client writes
+
+    def decode_write(self, table: Table, address: int, values: Sequence[int | bool]) -> list[Command]:
+        """Which tags a client write covers -> their validated Commands (all or nothing).
+
+        Every covered point is decoded and validated before anything is returned, so a request with
+        one bad point yields no command at all. Raises :class:`WriteRejected`:
+        UNKNOWN (a gap or past the map, -> 0x02), NOT_WRITABLE (read-only tag, quality register,
+        input table, -> 0x02), TYPE_MISMATCH (the request covers only part of a 32-bit point, a
+        register value outside 0..65535, a decoded NaN/inf, -> 0x03) and whatever
+        :func:`validate_write` raises (OUT_OF_RANGE -> 0x03 ...).
+        """
+        where = f"{table.value} {address}"
+        if table not in (Table.HOLDING_REGISTER, Table.COIL):
+            raise WriteRejected(Rejection.NOT_WRITABLE, where, f"the {table.value} table is read-only")
+        n = len(values)
+        if n == 0:
+            raise WriteRejected(Rejection.TYPE_MISMATCH, where, "empty write")
+        words: list[int] = []
+        for w in values:
+            if isinstance(w, bool):
+                words.append(int(w))
+            elif isinstance(w, int) and 0 <= w <= 0xFFFF:
+                words.append(w)
+            else:
+                raise WriteRejected(Rejection.TYPE_MISMATCH, where, f"not a 16-bit value (got {w!r})")
+        if table is Table.COIL and any(w not in (0, 1) for w in words):
+            raise WriteRejected(Rejection.TYPE_MISMATCH, where, "coil values are 0 or 1")
+        cmds: list[Command] = []
+        end = address + n
+        a = address
+        while a < end:
+            ref = self.owner(table, a)
+            if ref is None:
+                raise WriteRejected(Rejection.UNKNOWN, f"{table.value} {a}", "no point at this address")
+            if ref.role is PointRole.QUALITY:
+                raise WriteRejected(Rejection.NOT_WRITABLE, ref.tag.key, f"quality register {a} is read-only")
+            if ref.tag.access is not Access.RW:
+                raise WriteRejected(Rejection.NOT_WRITABLE, ref.tag.key, "read-only point")
+            if ref.address != a or ref.address + ref.count > end:
+                raise WriteRejected(
+                    Rejection.TYPE_MISMATCH, ref.tag.key,
+                    f"write covers part of a {ref.count}-register point at {ref.address}",
+                )
+            value = self.decode_point(ref, words[a - address : a - address + ref.count])
+            if not math.isfinite(value):
+                raise WriteRejected(Rejection.TYPE_MISMATCH, ref.tag.key, f"not finite (got {value})")
+            cmds.append(validate_write(ref.tag, value, source="modbus"))
+            a += ref.count
+        return cmds

@@ -233,6 +233,12 @@ class Historian:
         )
 
     @property
+    def next_seq(self) -> int:
+        """The seq the next recorded sample gets."""
+        with self._lock:
+            return self._next_seq
+
+    @property
     def writer_alive(self) -> bool:
         return self._thread.is_alive()
 
@@ -276,12 +282,12 @@ class Historian:
                     break
                 if rows or events or tags:
                     self._commit(rows, events, tags)
-                with self._committed:
-                    self._done_gen += 1
-                    self._committed.notify_all()
                 if self._mono() >= self._next_maintenance:
                     self._maintain()
                     self._next_maintenance = self._mono() + self.config.maintenance_interval
+                with self._committed:
+                    self._done_gen += 1
+                    self._committed.notify_all()
         except Exception as exc:  # the thread must report, not vanish silently
             self._last_error = f"{type(exc).__name__}: {exc}"
             _log.error("historian.writer_failed", error=self._last_error)

@@ -1,0 +1,213 @@
+"""Top level of the tag map: settings, ``process:`` (checked by the engine), ``pm:``, devices."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from yaml.nodes import MappingNode, Node, ScalarNode
+
+from plc_emulator.engine.params import ParamError, params_from_mapping
+from plc_emulator.errors import TagMapError
+from plc_emulator.tagmap._reader import T_NULL, Fields, Reader, compose, join
+from plc_emulator.tagmap._tags import parse_devices
+from plc_emulator.tagmap.model import (
+    HistorianSettings,
+    ModbusSettings,
+    OpcUaSettings,
+    TagMap,
+    WordOrder,
+)
+
+__all__ = ["HISTORIAN_SETTINGS_KEYS", "MODBUS_KEYS", "OPCUA_SETTINGS_KEYS", "TOP_KEYS", "load", "loads"]
+
+TOP_KEYS = ("name", "plant", "description", "scan_period", "seed", "epoch", "modbus", "opcua", "historian",
+            "process", "pm", "devices")
+TOP_REQUIRED = ("name", "plant", "devices")
+MODBUS_KEYS = ("unit_id", "word_order", "unknown_unit", "port")
+OPCUA_SETTINGS_KEYS = ("namespace_uri", "port", "application_uri")
+HISTORIAN_SETTINGS_KEYS = ("batch_size", "commit_interval", "queue_size", "retention", "max_db_bytes")
+UNKNOWN_UNIT = ("exception", "ignore")
+MAX_SCAN_PERIOD = 10.0  # s
+DEFAULT_SCAN_PERIOD = 0.1  # s
+
+
+def load(path: str | Path) -> TagMap:
+    """Read and validate a tag map file. Raises :class:`TagMapError` listing every problem."""
+    name = str(path)
+    try:
+        data = Path(path).read_bytes()
+    except IsADirectoryError:
+        raise TagMapError([f"{name}:1:1: cannot read the tag map: it is a directory"]) from None
+    except OSError as exc:
+        raise TagMapError([f"{name}:1:1: cannot read the tag map: {exc.strerror or exc}"]) from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise TagMapError([f"{name}:{line}:{col}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+                           f"{exc.start})"]) from None
+    return _parse(text, name, hashlib.sha256(data).hexdigest())
+
+
+def loads(text: str, path: str = "<string>") -> TagMap:
+    """Validate tag map text; ``path`` only names it in messages."""
+    return _parse(text, path, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+
+
+def _parse(text: str, name: str, sha256: str) -> TagMap:
+    r = Reader(name)
+    root = compose(text, r.problems)
+    result = None if root is None else _top(r, root, sha256)
+    if r.problems or result is None:
+        raise TagMapError(r.problems.lines() or [f"{name}:1:1: invalid tag map"])
+    return result
+
+
+def _top(r: Reader, root: Node, sha256: str) -> TagMap | None:
+    f = r.fields(root, "", allowed=TOP_KEYS, required=TOP_REQUIRED)
+    if not f.ok:
+        return None
+    name = _text(r, f, "name", nonempty=True)
+    plant = _text(r, f, "plant", nonempty=True)
+    description = _text(r, f, "description") if "description" in f else ""
+    scan_period: float | None = DEFAULT_SCAN_PERIOD
+    if "scan_period" in f:
+        scan_period = r.duration(f.values["scan_period"], "scan_period", positive=True)
+        if scan_period is not None and scan_period > MAX_SCAN_PERIOD:
+            r.err(f.values["scan_period"], "scan_period", f"must be at most 10 s (got {scan_period:g} s)")
+            scan_period = None
+    seed: int | None = 0
+    if "seed" in f:
+        seed = r.integer(f.values["seed"], "seed", lo=0, hi=2**63 - 1)
+    epoch: float | None = 0.0
+    if "epoch" in f:
+        epoch = r.epoch(f.values["epoch"], "epoch")
+    modbus = _modbus(r, f.get("modbus"))
+    opcua = _opcua(r, f.get("opcua"))
+    historian = _historian(r, f.get("historian"))
+    process = _free(r, f.get("process"), "process")
+    if process is not None and f.get("process") is not None:
+        _check_process(r, f.values["process"], process)
+    pm = _free(r, f.get("pm"), "pm")
+    order = modbus.word_order if modbus is not None else WordOrder.ABCD
+    devices_node = f.get("devices")
+    devices = () if devices_node is None else parse_devices(r, devices_node, order)[0]
+    if (name is None or plant is None or description is None or scan_period is None or seed is None
+            or epoch is None or modbus is None or opcua is None or historian is None or process is None
+            or pm is None):
+        return None
+    return TagMap(path=r.problems.file, sha256=sha256, name=name, plant=plant, description=description,
+                  scan_period=scan_period, seed=seed, epoch=epoch, modbus=modbus, opcua=opcua,
+                  historian=historian, process=process, pm=pm, devices=devices)
+
+
+def _text(r: Reader, f: Fields, key: str, *, nonempty: bool = False) -> str | None:
+    node = f.get(key)
+    return None if node is None else r.text(node, f.at(key), nonempty=nonempty)
+
+
+def _is_null(node: Node | None) -> bool:
+    return node is None or (isinstance(node, ScalarNode) and node.tag == T_NULL)
+
+
+def _modbus(r: Reader, node: Node | None) -> ModbusSettings | None:
+    if _is_null(node) or node is None:
+        return ModbusSettings()
+    f = r.fields(node, "modbus", allowed=MODBUS_KEYS)
+    if not f.ok:
+        return None
+    d = ModbusSettings()
+    unit_id = d.unit_id if "unit_id" not in f else r.integer(f.values["unit_id"], f.at("unit_id"), lo=1, hi=247)
+    order = d.word_order if "word_order" not in f else r.choice(f.values["word_order"], f.at("word_order"), WordOrder)
+    port = d.port if "port" not in f else r.integer(f.values["port"], f.at("port"), lo=0, hi=65535)
+    unknown: str | None = d.unknown_unit
+    if "unknown_unit" in f:
+        unknown = r.text(f.values["unknown_unit"], f.at("unknown_unit"))
+        if unknown is not None and unknown not in UNKNOWN_UNIT:
+            r.err(f.values["unknown_unit"], f.at("unknown_unit"), f"must be exception or ignore (got {unknown!r})")
+            unknown = None
+    if unit_id is None or order is None or port is None or unknown is None:
+        return None
+    return ModbusSettings(unit_id=unit_id, word_order=order, unknown_unit=unknown, port=port)
+
+
+def _opcua(r: Reader, node: Node | None) -> OpcUaSettings | None:
+    if _is_null(node) or node is None:
+        return OpcUaSettings()
+    f = r.fields(node, "opcua", allowed=OPCUA_SETTINGS_KEYS)
+    if not f.ok:
+        return None
+    d = OpcUaSettings()
+    ns = d.namespace_uri if "namespace_uri" not in f else _text(r, f, "namespace_uri", nonempty=True)
+    app = d.application_uri if "application_uri" not in f else _text(r, f, "application_uri", nonempty=True)
+    port = d.port if "port" not in f else r.integer(f.values["port"], f.at("port"), lo=0, hi=65535)
+    if ns is None or app is None or port is None:
+        return None
+    return OpcUaSettings(namespace_uri=ns, application_uri=app, port=port)
+
+
+def _historian(r: Reader, node: Node | None) -> HistorianSettings | None:
+    if _is_null(node) or node is None:
+        return HistorianSettings()
+    f = r.fields(node, "historian", allowed=HISTORIAN_SETTINGS_KEYS)
+    if not f.ok:
+        return None
+    d = HistorianSettings()
+    batch = d.batch_size if "batch_size" not in f else r.integer(f.values["batch_size"], f.at("batch_size"), lo=1)
+    queue = d.queue_size if "queue_size" not in f else r.integer(f.values["queue_size"], f.at("queue_size"), lo=1)
+    max_bytes = (d.max_db_bytes if "max_db_bytes" not in f
+                 else r.integer(f.values["max_db_bytes"], f.at("max_db_bytes"), lo=1))
+    commit = (d.commit_interval if "commit_interval" not in f
+              else r.duration(f.values["commit_interval"], f.at("commit_interval"), positive=True))
+    retention = (d.retention_hours * 3600.0 if "retention" not in f
+                 else r.duration(f.values["retention"], f.at("retention"), positive=True))
+    if batch is None or queue is None or max_bytes is None or commit is None or retention is None:
+        return None
+    return HistorianSettings(batch_size=batch, commit_interval=commit, queue_size=queue,
+                             retention_hours=retention / 3600.0, max_db_bytes=max_bytes)
+
+
+def _free(r: Reader, node: Node | None, path: str) -> Mapping[str, Any] | None:
+    """``process:`` / ``pm:``: a free mapping (null or absent means empty)."""
+    if _is_null(node) or node is None:
+        return MappingProxyType({})
+    if not isinstance(node, MappingNode):
+        r.err(node, path, "must be a mapping (got a list)" if not isinstance(node, ScalarNode)
+              else f"must be a mapping (got {node.value!r})")
+        return None
+    value = r.plain(node, path)
+    return MappingProxyType(value) if isinstance(value, dict) else None
+
+
+def _node_at(node: Node, dotted: str) -> Node:
+    """The deepest node of ``process`` along a dotted path the engine reported (keys or list indices)."""
+    current = node
+    for part in (p for p in dotted.replace("[", ".").replace("]", "").split(".") if p):
+        nxt: Node | None = None
+        if isinstance(current, MappingNode):
+            for k, v in current.value:
+                if isinstance(k, ScalarNode) and str(k.value) == part:
+                    nxt = v
+        elif isinstance(current.value, list) and part.isdigit() and int(part) < len(current.value):
+            nxt = current.value[int(part)]
+        if nxt is None:
+            break
+        current = nxt
+    return current
+
+
+def _check_process(r: Reader, node: Node, process: Mapping[str, Any]) -> None:
+    """The engine knows its parameters: it validates ``process:`` and we point at the YAML."""
+    try:
+        params_from_mapping(dict(process))
+    except ParamError as exc:
+        for rel, message in exc.problems:
+            rel = rel.removeprefix("process.").removeprefix("process")
+            r.err(_node_at(node, rel), join("process", rel) if rel else "process", message)
+    except (ValueError, TypeError, KeyError) as exc:
+        r.err(node, "process", str(exc) or type(exc).__name__)

@@ -1,0 +1,524 @@
+"""Alarm definitions built from the tag map, and the ``pm:`` section's validated parameters.
+
+Alarm ids are ``<DEVICE>.<tag>.<KIND>`` for tag alarms (``SEP-V100.oil_level.HI``,
+``PMP-P100.status.TRIPPED`` for a discrete alarm named after its abnormal state) and
+``PM.<subject>.<rule>`` for predictive-maintenance flags (``PM.P100.vibration``,
+``PM.V100.pressure.flatline``, ``PM.LIC100.stiction``, ``PM.E100.fouling``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Final
+
+from plc_emulator.engine.catalogue import CATALOGUE, LOOPS, SignalKind
+from plc_emulator.tagmap.model import Tag, TagKind, TagMap
+
+__all__ = [
+    "AlarmDef",
+    "AlarmKind",
+    "FoulingParams",
+    "InstrumentParams",
+    "PmConfigError",
+    "PmParams",
+    "StictionParams",
+    "Suppression",
+    "VibrationParams",
+    "alarm_defs",
+    "pm_params_from_mapping",
+    "severity_of",
+]
+
+_SIGNAL_KIND: Final = {s.name: s.kind for s in CATALOGUE}
+_SIGNAL_RANGE: Final = {s.name: s.range for s in CATALOGUE}
+MEASURED: Final = tuple(s.name for s in CATALOGUE if s.kind is SignalKind.MEASURED)
+LOOP_IDS: Final = tuple(loop[0] for loop in LOOPS)
+
+
+class AlarmKind(Enum):
+    HIHI = "HIHI"
+    HI = "HI"
+    LO = "LO"
+    LOLO = "LOLO"
+    ROC = "ROC"  # rate of change
+    BAD = "BAD"  # bad quality
+    DISCRETE = "DISCRETE"  # off-normal discrete state (pump trip, ESD)
+    PM = "PM"  # predictive-maintenance flag (advisory)
+
+    @property
+    def is_limit(self) -> bool:
+        return self in (AlarmKind.HIHI, AlarmKind.HI, AlarmKind.LO, AlarmKind.LOLO)
+
+    @property
+    def is_high(self) -> bool:
+        return self in (AlarmKind.HIHI, AlarmKind.HI)
+
+
+_SEVERITY: Final = {1: 200, 2: 500, 3: 700, 4: 900}
+
+
+def severity_of(priority: int) -> int:
+    """OPC UA Severity (1-1000) for an ISA priority 1 low .. 4 critical (domain.md 9.3 bands)."""
+    return _SEVERITY.get(priority, 500)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmDef:
+    id: str
+    kind: AlarmKind
+    tag: str  # DEVICE.tag key, "" for PM flags that have no tag of their own
+    signal: str  # engine signal the alarm watches ("" for PM flags: fed by the PM rules)
+    limit: float = 0.0  # EU limit; for DISCRETE the abnormal state value; for ROC EU/s
+    deadband: float = 0.0
+    on_delay: float = 0.0  # s
+    off_delay: float = 0.0  # s
+    roc_window: float = 10.0  # s (ROC only)
+    priority: int = 2
+    message: str = ""
+
+    @property
+    def severity(self) -> int:
+        return severity_of(self.priority)
+
+
+def _tag_alarms(tag: Tag) -> list[AlarmDef]:
+    lim = tag.alarms
+    if lim is None or _SIGNAL_KIND.get(tag.signal) is None:
+        return []
+    out: list[AlarmDef] = []
+    common: dict[str, Any] = {
+        "tag": tag.key,
+        "signal": tag.signal,
+        "on_delay": lim.on_delay,
+        "off_delay": lim.off_delay,
+    }
+    if lim.discrete_alarm_state is not None:
+        state = int(lim.discrete_alarm_state)
+        name = tag.states[state] if 0 <= state < len(tag.states) else f"STATE{state}"
+        out.append(
+            AlarmDef(
+                id=f"{tag.key}.{name}",
+                kind=AlarmKind.DISCRETE,
+                limit=float(state),
+                priority=lim.priorities.get("discrete", lim.priority),
+                message=f"{tag.description} {name}",
+                **common,
+            )
+        )
+    for kind, value in (
+        (AlarmKind.HIHI, lim.hihi),
+        (AlarmKind.HI, lim.hi),
+        (AlarmKind.LO, lim.lo),
+        (AlarmKind.LOLO, lim.lolo),
+    ):
+        if value is None:
+            continue
+        word = {"HIHI": "very high", "HI": "high", "LO": "low", "LOLO": "very low"}[kind.value]
+        out.append(
+            AlarmDef(
+                id=f"{tag.key}.{kind.value}",
+                kind=kind,
+                limit=float(value),
+                deadband=lim.deadband,
+                priority=lim.priorities.get(kind.value.lower(), lim.priority),
+                message=f"{tag.description} {word} ({value:g} {tag.unit})".strip(),
+                **common,
+            )
+        )
+    if lim.roc_limit is not None:
+        out.append(
+            AlarmDef(
+                id=f"{tag.key}.ROC",
+                kind=AlarmKind.ROC,
+                limit=float(lim.roc_limit),
+                roc_window=lim.roc_window,
+                priority=lim.priorities.get("roc", lim.priority),
+                message=f"{tag.description} changing fast (> {lim.roc_limit:g} {tag.unit}/s)",
+                **common,
+            )
+        )
+    if lim.bad_quality and tag.kind is TagKind.ANALOG and _SIGNAL_KIND[tag.signal] is SignalKind.MEASURED:
+        out.append(
+            AlarmDef(
+                id=f"{tag.key}.BAD",
+                kind=AlarmKind.BAD,
+                priority=lim.priorities.get("bad", 2),
+                message=f"{tag.description} bad quality",
+                **common,
+            )
+        )
+    return out
+
+
+def pm_alarm_defs(pm: PmParams) -> list[AlarmDef]:
+    """Advisory alarms (priority 1) for every PM flag the parameters enable."""
+    out = [
+        AlarmDef(
+            id=f"PM.{pm.vibration.equipment}.vibration",
+            kind=AlarmKind.PM,
+            tag="",
+            signal="",
+            priority=1,
+            message="Pump vibration: zone C entered or predicted time to zone D under the horizon",
+        )
+    ]
+    for sig in pm.instruments.signals:
+        out.append(
+            AlarmDef(
+                id=f"PM.{sig}.flatline",
+                kind=AlarmKind.PM,
+                tag="",
+                signal="",
+                priority=1,
+                message=f"{sig} frozen (flatline with Good quality)",
+            )
+        )
+        out.append(
+            AlarmDef(
+                id=f"PM.{sig}.implausible",
+                kind=AlarmKind.PM,
+                tag="",
+                signal="",
+                priority=1,
+                message=f"{sig} implausible (rate of change / spike / range)",
+            )
+        )
+    for loop in pm.stiction.loops:
+        out.append(
+            AlarmDef(
+                id=f"PM.{loop}.stiction",
+                kind=AlarmKind.PM,
+                tag="",
+                signal="",
+                priority=1,
+                message=f"{loop} valve stiction suspected",
+            )
+        )
+    out.append(
+        AlarmDef(
+            id=f"PM.{pm.fouling.equipment}.fouling",
+            kind=AlarmKind.PM,
+            tag="",
+            signal="",
+            priority=1,
+            message="Heat exchanger fouling: UA below its clean value",
+        )
+    )
+    return out
+
+
+def alarm_defs(tagmap: TagMap, pm: PmParams | None = None) -> tuple[AlarmDef, ...]:
+    """Every alarm of the tag map, in tag-map order, then the PM advisories."""
+    out: list[AlarmDef] = []
+    for tag in tagmap.tags:
+        out += _tag_alarms(tag)
+    out += pm_alarm_defs(pm if pm is not None else pm_params_from_mapping(tagmap.pm))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------------------------
+# The ``pm:`` section
+# --------------------------------------------------------------------------------------------
+
+
+class PmConfigError(ValueError):
+    """Every problem of a ``pm:`` section: ``(dotted path, message)`` pairs, path from ``pm``."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(f"{p}: {m}" for p, m in problems))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VibrationParams:
+    equipment: str = "P100"
+    signal: str = "P100.vibration"
+    zones: tuple[float, float, float] = (2.3, 4.5, 7.1)  # A/B, B/C, C/D mm/s, ISO 10816-3 group 1 rigid
+    horizon: float = 7 * 86400.0  # s; flag when predicted time to C/D is shorter
+    sample: float = 3600.0  # s; one averaged point per sample period feeds the fit
+    window: float = 48 * 3600.0  # s; sliding window of the exponential fit
+    min_points: int = 12
+    min_rise: float = 0.6  # mm/s above the learned baseline before a prediction counts
+    persistence: int = 2  # consecutive samples the prediction must hold before the flag rises
+    baseline_samples: int = 24  # samples used to learn the healthy baseline phi
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstrumentParams:
+    signals: tuple[str, ...] = MEASURED
+    flatline_window: float = 300.0  # s without any change beyond tol (Good quality) -> frozen
+    flatline_tol: float = 1e-7  # fraction of span
+    spike: float = 0.04  # fraction of span: one-sample excursion that comes straight back
+    roc: float = 0.05  # fraction of span per second between consecutive samples
+    hold: float = 600.0  # s an implausibility flag is held after the last violation
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StictionParams:
+    loops: tuple[str, ...] = LOOP_IDS
+    band: float = 3.0  # % OP travelled while the valve stays still
+    move: float = 0.05  # % valve travel per sample that counts as "moved"
+    hold: float = 3600.0  # s the flag is held after the last stuck episode
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FoulingParams:
+    equipment: str = "E100"
+    signal: str = "E100.ua"
+    drop: float = 0.2  # flag when UA falls this fraction below the clean value
+    clean: float | None = None  # kW/K; None = learned (highest hourly mean seen)
+    sample: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Suppression:
+    alarms: tuple[str, ...]  # alarm ids suppressed by design ...
+    signal: str  # ... while this engine signal ...
+    not_equal: float  # ... is not equal to this value (e.g. P100.status != RUNNING)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PmParams:
+    vibration: VibrationParams = VibrationParams()
+    instruments: InstrumentParams = InstrumentParams()
+    stiction: StictionParams = StictionParams()
+    fouling: FoulingParams = FoulingParams()
+    suppression: tuple[Suppression, ...] = ()
+
+
+_DUR = re.compile(r"^\s*(\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(ms|s|min|m|h|d)?\s*$")
+_SCALE: Final = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+class _Reader:
+    """Collects every problem instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[str, str]] = []
+
+    def section(self, raw: Mapping[str, Any], key: str, known: Sequence[str]) -> Mapping[str, Any]:
+        value = raw.get(key, {})
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            self.problems.append((f"pm.{key}", f"must be a mapping (got {value!r})"))
+            return {}
+        for k in value:
+            if k not in known:
+                self.problems.append(
+                    (f"pm.{key}.{k}", f"unknown key (valid: {', '.join(known)}) (got {k!r})")
+                )
+        return value
+
+    def number(
+        self,
+        sec: Mapping[str, Any],
+        path: str,
+        key: str,
+        default: float,
+        *,
+        lo: float = 0.0,
+        strict: bool = True,
+        duration: bool = False,
+        hi: float = math.inf,
+    ) -> float:
+        if key not in sec:
+            return default
+        raw = sec[key]
+        value: float | None = None
+        if isinstance(raw, bool):
+            value = None
+        elif isinstance(raw, int | float):
+            value = float(raw)
+        elif isinstance(raw, str) and duration:
+            m = _DUR.match(raw)
+            value = float(m.group(1)) * _SCALE[m.group(2)] if m else None
+        if value is None or not math.isfinite(value):
+            what = "a duration (e.g. 30s, 5min, 2h, 7d)" if duration else "a number"
+            self.problems.append((f"{path}.{key}", f"must be {what} (got {raw!r})"))
+            return default
+        if (value <= lo if strict else value < lo) or value > hi:
+            rule = f"> {lo:g}" if strict else f">= {lo:g}"
+            rule += f" and <= {hi:g}" if hi != math.inf else ""
+            self.problems.append((f"{path}.{key}", f"must be {rule} (got {raw!r})"))
+            return default
+        return value
+
+    def names(
+        self, sec: Mapping[str, Any], path: str, key: str, default: tuple[str, ...], valid: Sequence[str]
+    ) -> tuple[str, ...]:
+        if key not in sec:
+            return default
+        raw = sec[key]
+        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+            self.problems.append((f"{path}.{key}", f"must be a list of names (got {raw!r})"))
+            return default
+        for i, name in enumerate(raw):
+            if name not in valid:
+                self.problems.append(
+                    (f"{path}.{key}[{i}]", f"unknown name (valid: {', '.join(valid)}) (got {name!r})")
+                )
+        return tuple(x for x in raw if x in valid)
+
+
+_KNOWN: Final = {
+    "vibration": (
+        "signal",
+        "zones",
+        "horizon",
+        "sample",
+        "window",
+        "min_points",
+        "min_rise",
+        "persistence",
+        "baseline_samples",
+    ),
+    "instruments": ("signals", "flatline_window", "flatline_tol", "spike", "roc", "hold"),
+    "stiction": ("loops", "band", "move", "hold"),
+    "fouling": ("signal", "drop", "clean", "sample"),
+}
+
+
+_VD: Final = VibrationParams()
+_ID: Final = InstrumentParams()
+_SD: Final = StictionParams()
+_FD: Final = FoulingParams()
+
+
+def pm_params_from_mapping(raw: Mapping[str, Any] | None) -> PmParams:
+    """Validate the tag map's ``pm:`` mapping; raise :class:`PmConfigError` listing every problem."""
+    raw = raw or {}
+    r = _Reader()
+    for key in raw:
+        if key not in (*_KNOWN, "suppression", "horizon"):
+            r.problems.append(
+                (
+                    f"pm.{key}",
+                    f"unknown key (valid: {', '.join((*_KNOWN, 'suppression', 'horizon'))}) (got {key!r})",
+                )
+            )
+    horizon = r.number(raw, "pm", "horizon", _VD.horizon, duration=True)
+
+    v = r.section(raw, "vibration", _KNOWN["vibration"])
+    zones = _VD.zones
+    if "zones" in v:
+        z = v["zones"]
+        if (
+            isinstance(z, list)
+            and len(z) == 3
+            and all(isinstance(x, int | float) and not isinstance(x, bool) for x in z)
+            and 0 < z[0] < z[1] < z[2]
+        ):
+            zones = (float(z[0]), float(z[1]), float(z[2]))
+        else:
+            r.problems.append(
+                ("pm.vibration.zones", f"must be three increasing numbers A/B, B/C, C/D in mm/s (got {z!r})")
+            )
+    vib_signal = str(v.get("signal", _VD.signal))
+    if vib_signal not in MEASURED:
+        r.problems.append(("pm.vibration.signal", f"must be a measured signal (got {vib_signal!r})"))
+        vib_signal = _VD.signal
+    vp = "pm.vibration"
+    sample = r.number(v, vp, "sample", _VD.sample, duration=True)
+    window = r.number(v, vp, "window", _VD.window, duration=True)
+    if window < 3 * sample:
+        r.problems.append(
+            (f"{vp}.window", f"must cover at least 3 samples of {sample:g} s (got {window:g} s)")
+        )
+    vibration = VibrationParams(
+        signal=vib_signal,
+        equipment=vib_signal.split(".")[0],
+        zones=zones,
+        horizon=r.number(v, vp, "horizon", horizon, duration=True),
+        sample=sample,
+        window=window,
+        min_points=int(r.number(v, vp, "min_points", _VD.min_points, lo=3, strict=False)),
+        min_rise=r.number(v, vp, "min_rise", _VD.min_rise, strict=False),
+        persistence=int(r.number(v, vp, "persistence", _VD.persistence, lo=1, strict=False)),
+        baseline_samples=int(r.number(v, vp, "baseline_samples", _VD.baseline_samples, lo=1, strict=False)),
+    )
+
+    i = r.section(raw, "instruments", _KNOWN["instruments"])
+    ip = "pm.instruments"
+    instruments = InstrumentParams(
+        signals=r.names(i, ip, "signals", _ID.signals, MEASURED),
+        flatline_window=r.number(i, ip, "flatline_window", _ID.flatline_window, duration=True),
+        flatline_tol=r.number(i, ip, "flatline_tol", _ID.flatline_tol, strict=False, hi=0.1),
+        spike=r.number(i, ip, "spike", _ID.spike, hi=1.0),
+        roc=r.number(i, ip, "roc", _ID.roc),
+        hold=r.number(i, ip, "hold", _ID.hold, duration=True, strict=False),
+    )
+
+    s = r.section(raw, "stiction", _KNOWN["stiction"])
+    sp = "pm.stiction"
+    stiction = StictionParams(
+        loops=r.names(s, sp, "loops", _SD.loops, LOOP_IDS),
+        band=r.number(s, sp, "band", _SD.band, hi=100.0),
+        move=r.number(s, sp, "move", _SD.move, hi=100.0),
+        hold=r.number(s, sp, "hold", _SD.hold, duration=True, strict=False),
+    )
+
+    f = r.section(raw, "fouling", _KNOWN["fouling"])
+    fp = "pm.fouling"
+    foul_signal = str(f.get("signal", _FD.signal))
+    if foul_signal not in _SIGNAL_KIND:
+        r.problems.append((f"{fp}.signal", f"unknown signal (got {foul_signal!r})"))
+        foul_signal = _FD.signal
+    clean: float | None = None
+    if f.get("clean") is not None:
+        clean = r.number(f, fp, "clean", 1.0)
+    fouling = FoulingParams(
+        signal=foul_signal,
+        equipment=foul_signal.split(".")[0],
+        drop=r.number(f, fp, "drop", _FD.drop, hi=0.99),
+        clean=clean,
+        sample=r.number(f, fp, "sample", _FD.sample, duration=True),
+    )
+
+    suppression: list[Suppression] = []
+    sup = raw.get("suppression", [])
+    if not isinstance(sup, list):
+        r.problems.append(("pm.suppression", f"must be a list (got {sup!r})"))
+        sup = []
+    for n, item in enumerate(sup):
+        path = f"pm.suppression[{n}]"
+        if not isinstance(item, Mapping):
+            r.problems.append((path, f"must be a mapping with alarms, signal, not_equal (got {item!r})"))
+            continue
+        for k in item:
+            if k not in ("alarms", "signal", "not_equal"):
+                r.problems.append(
+                    (f"{path}.{k}", f"unknown key (valid: alarms, signal, not_equal) (got {k!r})")
+                )
+        alarms = item.get("alarms")
+        if not isinstance(alarms, list) or not alarms or not all(isinstance(a, str) for a in alarms):
+            r.problems.append((f"{path}.alarms", f"must be a non-empty list of alarm ids (got {alarms!r})"))
+            continue
+        sig = item.get("signal")
+        if sig not in _SIGNAL_KIND:
+            r.problems.append((f"{path}.signal", f"unknown signal (got {sig!r})"))
+            continue
+        ne = item.get("not_equal")
+        if not isinstance(ne, int | float) or isinstance(ne, bool):
+            r.problems.append((f"{path}.not_equal", f"must be a number (got {ne!r})"))
+            continue
+        suppression.append(Suppression(alarms=tuple(alarms), signal=str(sig), not_equal=float(ne)))
+
+    if r.problems:
+        raise PmConfigError(r.problems)
+    return PmParams(
+        vibration=vibration,
+        instruments=instruments,
+        stiction=stiction,
+        fouling=fouling,
+        suppression=tuple(suppression),
+    )
+
+
+def span_of(signal: str) -> float:
+    lo, hi = _SIGNAL_RANGE[signal]
+    return float(hi - lo)

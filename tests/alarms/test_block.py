@@ -17,7 +17,9 @@ HI = "SEP-V100.oil_level.HI"
 TRIP = "PMP-P100.status.TRIPPED"
 
 
-def block_for(n: int = 1, dt: float = 1.0, suppression: tuple[Suppression, ...] = (), **limits: float) -> AlarmBlock:
+def block_for(
+    n: int = 1, dt: float = 1.0, suppression: tuple[Suppression, ...] = (), **limits: float
+) -> AlarmBlock:
     tm = level_map(**limits)
     defs = [d for d in alarm_defs(tm, pm_params_from_mapping({})) if d.kind is not AlarmKind.PM]
     return AlarmBlock(defs, dt=dt, n=n, suppression=suppression)
@@ -52,11 +54,23 @@ class TestDefinitions:
 
         from .helpers import LEVEL, tag, tagmap
 
-        tm = tagmap([tag("SEP-V100", "oil_level", "V100.oil_level", LEVEL),
-                     tag("X", "y", "V100.pressure", AlarmLimits(roc_limit=5.0, bad_quality=False))])
+        tm = tagmap(
+            [
+                tag("SEP-V100", "oil_level", "V100.oil_level", LEVEL),
+                tag("X", "y", "V100.pressure", AlarmLimits(roc_limit=5.0, bad_quality=False)),
+            ]
+        )
         defs = {d.id: d for d in alarm_defs(tm) if d.kind is not AlarmKind.PM}
-        assert sorted(defs) == sorted(["SEP-V100.oil_level.HIHI", "SEP-V100.oil_level.HI", "SEP-V100.oil_level.LO",
-                                       "SEP-V100.oil_level.LOLO", "SEP-V100.oil_level.BAD", "X.y.ROC"])
+        assert sorted(defs) == sorted(
+            [
+                "SEP-V100.oil_level.HIHI",
+                "SEP-V100.oil_level.HI",
+                "SEP-V100.oil_level.LO",
+                "SEP-V100.oil_level.LOLO",
+                "SEP-V100.oil_level.BAD",
+                "X.y.ROC",
+            ]
+        )
         assert defs["SEP-V100.oil_level.HIHI"].priority == 4
         assert defs["SEP-V100.oil_level.HIHI"].severity == 900
         assert defs["SEP-V100.oil_level.HI"].severity == 500
@@ -67,7 +81,12 @@ class TestLimits:
         d = Driver(block_for())
         assert d.step(V100__oil_level=74.9) == []
         (t,) = d.step(V100__oil_level=75.0)
-        assert (t.alarm, t.event, t.old, t.new) == (HI, AlarmEvent.ACTIVATE, AlarmState.NORMAL, AlarmState.UNACKED)
+        assert (t.alarm, t.event, t.old, t.new) == (
+            HI,
+            AlarmEvent.ACTIVATE,
+            AlarmState.NORMAL,
+            AlarmState.UNACKED,
+        )
         assert t.value == 75.0
         (t,) = d.step(V100__oil_level=70.0)
         assert (t.event, t.new) == (AlarmEvent.CLEAR, AlarmState.RTN_UNACKED)
@@ -126,14 +145,18 @@ class TestQualityRocDiscrete:
     def test_discrete_trip(self) -> None:
         d = Driver(block_for())
         (t,) = d.step(P100__status=2.0)
-        assert t.alarm == TRIP and t.new is AlarmState.UNACKED
+        assert t.alarm == TRIP
+        assert t.new is AlarmState.UNACKED
         (t,) = d.step(P100__status=0.0)
         assert t.new is AlarmState.RTN_UNACKED
 
     def test_rate_of_change(self) -> None:
         """ROC over a 5 s window: a ramp of 2 %/s trips a 1 %/s limit; a 0.5 %/s ramp does not."""
-        defs = [AlarmDef(id="L.ROC", kind=AlarmKind.ROC, tag="L", signal="V100.oil_level", limit=1.0,
-                         roc_window=5.0)]
+        defs = [
+            AlarmDef(
+                id="L.ROC", kind=AlarmKind.ROC, tag="L", signal="V100.oil_level", limit=1.0, roc_window=5.0
+            )
+        ]
         for slope, expect in ((0.5, 0), (2.0, 1)):
             blk = AlarmBlock(defs, dt=1.0)
             fired = 0
@@ -158,8 +181,11 @@ class TestOperator:
         d = Driver(block_for())
         d.step(V100__oil_level=80.0, P100__status=2.0)
         assert d.block.summary() == (2, 2, 2)
-        out = d.step([Command(kind=CommandKind.WRITE, target="alarms.ack_all", value=1.0)],
-                     V100__oil_level=80.0, P100__status=2.0)
+        out = d.step(
+            [Command(kind=CommandKind.WRITE, target="alarms.ack_all", value=1.0)],
+            V100__oil_level=80.0,
+            P100__status=2.0,
+        )
         assert {t.alarm for t in out} == {HI, TRIP}
         assert d.block.summary() == (2, 0, 2)
         assert d.step([ack("*")], V100__oil_level=80.0, P100__status=2.0) == []  # nothing left: no error
@@ -168,7 +194,10 @@ class TestOperator:
         d = Driver(block_for())
         d.step()
         d.step([ack(HI), ack("NOPE")])
-        assert d.rejected == [f'can\'t handle ACK when alarm "{HI}" is NORMAL', 'no alarm "NOPE" in this tag map']
+        assert d.rejected == [
+            f'can\'t handle ACK when alarm "{HI}" is NORMAL',
+            'no alarm "NOPE" in this tag map',
+        ]
 
     def test_timed_shelve(self) -> None:
         """Shelved 10 s: still evaluates, does not annunciate, re-annunciates after the timer."""
@@ -182,7 +211,10 @@ class TestOperator:
         assert d.block.summary() == (0, 0, 0)
         d.step(V100__oil_level=80.0)
         out = d.step(V100__oil_level=80.0)  # timer due: 2 + 10
-        assert [(t.event, t.source) for t in out] == [(AlarmEvent.UNSHELVE, "timer"), (AlarmEvent.ACTIVATE, "process")]
+        assert [(t.event, t.source) for t in out] == [
+            (AlarmEvent.UNSHELVE, "timer"),
+            (AlarmEvent.ACTIVATE, "process"),
+        ]
 
     def test_shelve_needs_positive_time(self) -> None:
         d = Driver(block_for())
@@ -200,8 +232,11 @@ class TestOperator:
         d = Driver(block_for(n=3))
         d.step(V100__oil_level=80.0)
         d.step([ack(HI, plant=1)], V100__oil_level=80.0)
-        assert [d.block.state_of(HI, p) for p in range(3)] == [AlarmState.UNACKED, AlarmState.ACKED,
-                                                               AlarmState.UNACKED]
+        assert [d.block.state_of(HI, p) for p in range(3)] == [
+            AlarmState.UNACKED,
+            AlarmState.ACKED,
+            AlarmState.UNACKED,
+        ]
 
     def test_design_suppression(self) -> None:
         """The oil-level HI is suppressed while the pump is not RUNNING, then re-annunciates."""
@@ -296,8 +331,11 @@ class TestCoverageAndReplay:
         (those are exercised in test_states: the block does not log a non-change)."""
         log = self.run(self.schedule())
         seen = {(t.old, t.event) for t in log}
-        rows = {k for k, v in TRANSITIONS.items()
-                if not (k[0] is v and k[1] in (AlarmEvent.ACTIVATE, AlarmEvent.CLEAR))}
+        rows = {
+            k
+            for k, v in TRANSITIONS.items()
+            if not (k[0] is v and k[1] in (AlarmEvent.ACTIVATE, AlarmEvent.CLEAR))
+        }
         assert rows - seen == set()
 
     def test_journal_replay_gives_same_history(self) -> None:

@@ -52,7 +52,9 @@ class TestTable:
 class TestRefusals:
     def test_ack_normal_message(self) -> None:
         """The message names event, alarm and state."""
-        with pytest.raises(AlarmStateError, match=r'^can\'t handle ACK when alarm "SEP-V100.oil_level.HI" is NORMAL$'):
+        with pytest.raises(
+            AlarmStateError, match=r'^can\'t handle ACK when alarm "SEP-V100.oil_level.HI" is NORMAL$'
+        ):
             transition(S.NORMAL, E.ACK, "SEP-V100.oil_level.HI")
 
     def test_every_missing_pair_raises(self) -> None:
@@ -64,12 +66,12 @@ class TestRefusals:
                 transition(s, e, "A.b.HI")
             assert info.value.state is s
             assert info.value.event is e
-            assert f"{e.value} when alarm \"A.b.HI\" is {s.name}" in str(info.value)
+            assert f'{e.value} when alarm "A.b.HI" is {s.name}' in str(info.value)
 
     def test_double_ack_and_double_shelve(self) -> None:
-        with pytest.raises(AlarmStateError, match="ACK when .* is ACKED"):
+        with pytest.raises(AlarmStateError, match=r"ACK when .* is ACKED"):
             transition(S.ACKED, E.ACK, "X")
-        with pytest.raises(AlarmStateError, match="SHELVE when .* is SHELVED"):
+        with pytest.raises(AlarmStateError, match=r"SHELVE when .* is SHELVED"):
             transition(S.SHELVED, E.SHELVE, "X")
-        with pytest.raises(AlarmStateError, match="CONFIRM when .* is UNACKED"):
+        with pytest.raises(AlarmStateError, match=r"CONFIRM when .* is UNACKED"):
             transition(S.UNACKED, E.CONFIRM, "X")

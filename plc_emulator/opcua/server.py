@@ -1,0 +1,579 @@
+"""The OPC UA adapter: an asyncua server over the PLC's snapshots and command queue.
+
+``OpcUaAdapter(tagmap, plc, host, port, security)`` is an async context manager. It builds the
+address space in bulk (:mod:`.nodes`), publishes each scan's changes in one event-loop turn
+(:mod:`.publish`), sends client writes through :func:`plc_emulator.image.writes.validate_write` to
+``plc.submit`` (the node keeps its old value until the PLC applies the command at the next tick),
+and checks roles for writes and method calls in a session subclass, the one place that sees both the
+request and the logged-in user.
+
+Hooks for the other parts: :meth:`OpcUaAdapter.set_history_storage` (HistoryRead backend, before
+start), :meth:`OpcUaAdapter.tag_node` (parent for Alarms & Conditions nodes),
+:meth:`OpcUaAdapter.require_role` (role needed to call a method node), ``.server`` (the asyncua
+Server).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from asyncua import Node, Server, ua
+from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.server.internal_session import InternalSession
+from asyncua.server.user_managers import UserManager
+
+from plc_emulator.commands import Command, CommandKind
+from plc_emulator.engine.catalogue import SignalKind
+from plc_emulator.errors import EmulatorError, WriteRejected
+from plc_emulator.image.snapshot import Snapshot
+from plc_emulator.image.writes import validate_write
+from plc_emulator.opcua.certs import ensure_server_pki
+from plc_emulator.opcua.nodes import TagNode, build_plant
+from plc_emulator.opcua.publish import Publisher
+from plc_emulator.opcua.security import ConfigError, Role, SecurityConfig, verify_password
+from plc_emulator.signals import lookup
+from plc_emulator.tagmap.model import Tag, TagKind, TagMap
+
+__all__ = ["FAULT_KINDS", "OpcUaAdapter", "PlcLike"]
+
+log = logging.getLogger(__name__)
+
+FAULT_KINDS = ("freeze", "drift", "bias", "spike", "noise", "fail", "comm_loss", "stuck", "stiction")
+_VALVE_FAULTS = ("stuck", "stiction")
+
+_BAD_NOT_WRITABLE = 0x803B0000
+_BAD_TYPE_MISMATCH = 0x80740000
+_BAD_USER_ACCESS_DENIED = 0x801F0000
+_BAD_OUT_OF_RANGE = 0x803C0000
+_BAD_INVALID_ARGUMENT = 0x80AB0000
+_BAD_ARGUMENTS_MISSING = 0x80760000
+_BAD_TOO_MANY_ARGUMENTS = 0x80E50000
+_BAD_NODE_ID_UNKNOWN = 0x80340000
+_BAD_INTERNAL_ERROR = 0x80020000
+_BAD_INDEX_RANGE_INVALID = 0x80360000
+
+_INT_TYPES = frozenset({ua.VariantType.SByte, ua.VariantType.Byte, ua.VariantType.Int16,
+                        ua.VariantType.UInt16, ua.VariantType.Int32, ua.VariantType.UInt32,
+                        ua.VariantType.Int64, ua.VariantType.UInt64})
+_NUMBER_TYPES = _INT_TYPES | {ua.VariantType.Float, ua.VariantType.Double}
+
+_POLICY_TYPES = {
+    "None": ua.SecurityPolicyType.NoSecurity,
+    "Basic256Sha256:Sign": ua.SecurityPolicyType.Basic256Sha256_Sign,
+    "Basic256Sha256:SignAndEncrypt": ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt,
+    "Aes128_Sha256_RsaOaep:Sign": ua.SecurityPolicyType.Aes128Sha256RsaOaep_Sign,
+    "Aes128_Sha256_RsaOaep:SignAndEncrypt": ua.SecurityPolicyType.Aes128Sha256RsaOaep_SignAndEncrypt,
+    "Aes256_Sha256_RsaPss:Sign": ua.SecurityPolicyType.Aes256Sha256RsaPss_Sign,
+    "Aes256_Sha256_RsaPss:SignAndEncrypt": ua.SecurityPolicyType.Aes256Sha256RsaPss_SignAndEncrypt,
+}
+
+
+class PlcLike(Protocol):
+    """What the adapter needs from the running PLC (``PlcRuntime`` or a test double)."""
+
+    @property
+    def snapshot(self) -> Snapshot: ...
+    def submit(self, cmd: Command) -> None: ...
+    def on_snapshot(self, cb: Callable[[Snapshot], None]) -> None: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def step(self, n: int = 1) -> int: ...
+    def set_speed(self, speed: float) -> None: ...
+
+
+@dataclass
+class PlcUser(User):
+    """An asyncua user carrying our role."""
+
+    plc_role: Role = Role.VIEWER
+
+
+class _Users(UserManager):
+    def __init__(self, security: SecurityConfig) -> None:
+        self._security = security
+
+    def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
+                 certificate: Any = None) -> User | None:
+        if username is None:
+            if not self._security.anonymous:
+                return None
+            return PlcUser(role=UserRole.User, name=None, plc_role=self._security.effective_anonymous_role)
+        record = self._security.users.get(username)
+        if record is None or password is None or not verify_password(password, record.password_hash):
+            log.warning("opcua.login_refused user=%s", username)
+            return None
+        return PlcUser(role=UserRole.User, name=username, plc_role=record.role)
+
+
+def _role_of(user: Any) -> Role:
+    role = getattr(user, "plc_role", None)
+    if isinstance(role, Role):
+        return role
+    # asyncua's own internal session (server-side code) is Admin
+    return Role.ENGINEER if getattr(user, "role", None) == UserRole.Admin else Role.VIEWER
+
+
+def _status(code: int) -> ua.StatusCode:
+    return ua.StatusCode(code)
+
+
+class _Session(InternalSession):
+    """Routes tag writes to the PLC and checks method roles; everything else is asyncua's."""
+
+    adapter: OpcUaAdapter
+
+    async def write(self, params: ua.WriteParameters) -> list[ua.StatusCode]:
+        results: list[ua.StatusCode] = []
+        role = _role_of(self.user)
+        for wv in params.NodesToWrite:
+            tn = self.adapter._by_nodeid.get(wv.NodeId)
+            if tn is None:
+                sub = ua.WriteParameters(NodesToWrite=[wv])
+                results.extend(await super().write(sub))
+            else:
+                results.append(_status(self.adapter._client_write(tn, wv, role)))
+        return results
+
+    async def call(self, params: list[ua.CallMethodRequest]) -> list[ua.CallMethodResult]:
+        role = _role_of(self.user)
+        out: list[ua.CallMethodResult] = []
+        for req in params:
+            need = self.adapter._method_roles.get(req.MethodId)
+            if need is not None and role < need:
+                out.append(ua.CallMethodResult(StatusCode=_status(_BAD_USER_ACCESS_DENIED)))
+                continue
+            out.extend(await super().call([req]))
+        return out
+
+
+def _arg(name: str, vtype: ua.VariantType, description: str) -> ua.Argument:
+    return ua.Argument(Name=name, DataType=ua.NodeId(int(vtype)), ValueRank=-1, ArrayDimensions=[],
+                       Description=ua.LocalizedText(description))
+
+
+class OpcUaAdapter:
+    """OPC UA server for one PLC. ``async with OpcUaAdapter(tagmap, plc) as ua_server: ...``."""
+
+    def __init__(self, tagmap: TagMap, plc: PlcLike, host: str = "127.0.0.1", port: int = 0,
+                 security: SecurityConfig | None = None, *, path: str = "/plc-emulator/") -> None:
+        self.tagmap = tagmap
+        self.plc = plc
+        self.host = host
+        self._port = port
+        self.security = security or SecurityConfig()
+        self.path = path if path.startswith("/") else f"/{path}"
+        self.server = Server(user_manager=_Users(self.security))
+        self.namespace_index = 0
+        self.plant_nodeid: ua.NodeId | None = None
+        self.tags: list[TagNode] = []
+        self._by_nodeid: dict[ua.NodeId, TagNode] = {}
+        self._by_key: dict[str, TagNode] = {}
+        self._method_roles: dict[ua.NodeId, Role] = {}
+        self._publisher: Publisher | None = None
+        self._diag: dict[str, Any] = {}
+        self._runtime_cols: dict[str, int] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+        self._pending: Snapshot | None = None
+        self._scheduled = False
+        self._closed = False
+        self._started = False
+        self.build_seconds = 0.0
+        self.applied_scans = 0
+        self.coalesced_scans = 0
+        self.server_certificate: Path | None = None
+
+    # ------------------------------------------------------------------ public surface
+    @property
+    def port(self) -> int:
+        bserver = getattr(self.server, "bserver", None)
+        return int(bserver.port) if bserver is not None else self._port
+
+    @property
+    def endpoint(self) -> str:
+        return f"opc.tcp://{self.host}:{self.port}{self.path}"
+
+    @property
+    def publisher(self) -> Publisher:
+        if self._publisher is None:
+            raise RuntimeError("adapter not started")
+        return self._publisher
+
+    def tag_node(self, key: str) -> Node:
+        """The asyncua Node of a tag (``DEVICE.tag``), e.g. to add condition nodes under it."""
+        return self.server.get_node(self._by_key[key].nodeid)
+
+    def require_role(self, method: ua.NodeId | Node, role: Role) -> None:
+        """Calls of ``method`` need at least ``role`` (alarm Acknowledge: operator)."""
+        nodeid = method.nodeid if isinstance(method, Node) else method
+        self._method_roles[nodeid] = role
+
+    def set_history_storage(self, storage: Any) -> None:
+        """HistoryRead backend (an asyncua HistoryStorageInterface); call before start."""
+        self.server.iserver.history_manager.set_storage(storage)
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.stop()
+
+    # ------------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._loop = loop
+        t0 = loop.time()
+        await self.build()
+        self.plc.on_snapshot(self._on_snapshot)
+        await self.server.start()
+        self._started = True
+        # everything at once, with the simulated time of the current scan
+        self.publisher.apply(self.plc.snapshot, force=True)
+        self.build_seconds = loop.time() - t0
+        log.info("opcua.started endpoint=%s tags=%d seconds=%.2f", self.endpoint, len(self.tags),
+                 self.build_seconds)
+
+    async def build(self) -> None:
+        """Configure the server and build the address space (no socket yet); used by nodeset export."""
+        server = self.server
+        await server.init()
+        server.set_endpoint(f"opc.tcp://{self.host}:{self._port}{self.path}")
+        server.set_server_name(f"plc-emulator {self.tagmap.name}")
+        await server.set_application_uri(self.tagmap.opcua.application_uri)
+        self._configure_security()
+        await self._load_pki()
+        self.namespace_index = await server.register_namespace(self.tagmap.opcua.namespace_uri)
+        snap = self.plc.snapshot
+        publisher = Publisher([], extra=self._update_diagnostics)
+        self.plant_nodeid, self.tags = build_plant(server.iserver.aspace, self.tagmap, self.namespace_index,
+                                                   publisher.initial(snap))
+        publisher._tags = self.tags
+        self._publisher = publisher
+        self._by_nodeid = {tn.nodeid: tn for tn in self.tags}
+        self._by_key = {tn.tag.key: tn for tn in self.tags}
+        for i, tn in enumerate(self.tags):
+            if tn.tag.signal.startswith("runtime."):
+                self._runtime_cols.setdefault(tn.tag.signal, i)
+        await self._add_simulation()
+        await self._add_diagnostics(snap)
+        iserver = server.iserver
+
+        def create_session(name: str, user: User = User(role=UserRole.Anonymous),  # noqa: B008
+                           external: bool = False) -> InternalSession:
+            session = _Session(iserver, iserver.aspace, iserver.subscription_service, name, user=user,
+                               external=external)
+            session.adapter = self
+            return session
+
+        iserver.create_session = create_session  # type: ignore[method-assign]
+
+    def _configure_security(self) -> None:
+        sec = self.security
+        server = self.server
+        try:
+            types = [_POLICY_TYPES[p] for p in sec.policies]
+        except KeyError as exc:
+            raise ConfigError(f"unknown OPC UA security policy {exc.args[0]!r}") from None
+        server.set_security_policy(types)
+        tokens: list[type] = []
+        if sec.anonymous:
+            tokens.append(ua.AnonymousIdentityToken)
+        if sec.users:
+            tokens.append(ua.UserNameIdentityToken)
+        if not tokens:
+            raise ConfigError("anonymous login is off and no users file is given: nobody could log in "
+                              "(give --opcua-users FILE or allow anonymous)")
+        server.set_identity_tokens(tokens)
+        if not sec.secure:
+            return
+        if sec.pki_dir is None:
+            raise ConfigError("secure OPC UA policies need a PKI folder (--opcua-pki DIR)")
+        pki = ensure_server_pki(sec.pki_dir, application_uri=self.tagmap.opcua.application_uri,
+                                hostname=sec.hostname)
+        self.server_certificate = pki.cert_path
+        self._pki = pki
+
+    async def _load_pki(self) -> None:
+        pki = getattr(self, "_pki", None)
+        if pki is None:
+            return
+        try:
+            await self.server.load_certificate(str(pki.cert_path))
+            await self.server.load_private_key(str(pki.key_path))
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot load OPC UA certificate {pki.cert_path} / key {pki.key_path}: "
+                              f"{exc}") from None
+        if not self.security.trust_all:
+            from asyncua.crypto.truststore import TrustStore
+            from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+
+            store = TrustStore([pki.trusted_dir], [])
+            await store.load()
+            opts = CertificateValidatorOptions.TRUSTED_VALIDATION | CertificateValidatorOptions.PEER_CLIENT
+            validator = CertificateValidator(opts, store)
+            self.server.set_certificate_validator(validator.validate)
+
+    async def stop(self) -> None:
+        self._closed = True
+        if self._started:
+            self._started = False
+            await self.server.stop()
+
+    # ------------------------------------------------------------------ scans in
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        """Scan thread: keep only the newest snapshot and wake the loop once."""
+        if self._closed or self._loop is None:
+            return
+        with self._lock:
+            if self._pending is not None:
+                self.coalesced_scans += 1
+            self._pending = snap
+            if self._scheduled:
+                return
+            self._scheduled = True
+        try:
+            self._loop.call_soon_threadsafe(self._drain)
+        except RuntimeError:  # loop closed during shutdown
+            self._closed = True
+
+    def _drain(self) -> None:
+        with self._lock:
+            snap, self._pending = self._pending, None
+            self._scheduled = False
+        if snap is not None and not self._closed:
+            self._apply(snap)
+
+    def _apply(self, snap: Snapshot) -> None:
+        if self._publisher is None:
+            return
+        try:
+            self._publisher.apply(snap)
+            self.applied_scans += 1
+        except Exception:  # a bad scan must not kill the server
+            log.exception("opcua.publish_failed tick=%s", snap.tick)
+
+    # ------------------------------------------------------------------ client writes
+    def _client_write(self, tn: TagNode, wv: ua.WriteValue, role: Role) -> int:
+        if wv.AttributeId != ua.AttributeIds.Value:
+            return _BAD_NOT_WRITABLE
+        if wv.IndexRange:
+            return _BAD_INDEX_RANGE_INVALID
+        variant = wv.Value.Value if wv.Value is not None else None
+        value = _typed_value(tn.tag, variant)
+        if value is None:
+            return _BAD_TYPE_MISMATCH
+        try:
+            cmd = validate_write(tn.tag, value, source="opcua", role=role.name.lower())
+        except WriteRejected as exc:
+            log.info("opcua.write_rejected tag=%s reason=%s detail=%s", exc.tag, exc.reason.name, exc.detail)
+            return exc.opcua_status
+        try:
+            self.plc.submit(cmd)
+        except EmulatorError as exc:
+            log.warning("opcua.submit_failed tag=%s error=%s", tn.tag.key, exc)
+            return _BAD_INTERNAL_ERROR
+        return 0
+
+    # ------------------------------------------------------------------ Simulation object
+    async def _add_simulation(self) -> None:
+        ns = self.namespace_index
+        assert self.plant_nodeid is not None
+        plant = self.server.get_node(self.plant_nodeid)
+        base = f"{self.tagmap.plant}.Simulation"
+        sim = await plant.add_object(ua.NodeId(base, ns), ua.QualifiedName("Simulation", ns))
+        V = ua.VariantType
+        methods: list[tuple[str, Callable[..., Any], list[ua.Argument]]] = [
+            ("Pause", self._m_pause, []),
+            ("Resume", self._m_resume, []),
+            ("Step", self._m_step, [_arg("ticks", V.UInt32, "ticks to advance (1..65535); pauses first")]),
+            ("SetSpeed", self._m_set_speed, [_arg("factor", V.Double, "speed factor, 0 = fastest")]),
+            ("InjectFault", self._m_inject, [
+                _arg("tag", V.String, "tag (DEVICE.tag), node id or engine signal"),
+                _arg("kind", V.String, "fault kind: " + ", ".join(FAULT_KINDS)),
+                _arg("parameters", V.String, 'JSON object of fault parameters, e.g. {"rate": 0.5}')]),
+            ("ClearFault", self._m_clear, [_arg("tag", V.String, 'tag, node id or signal; "*" clears all')]),
+        ]
+        for name, cb, inputs in methods:
+            node = await sim.add_method(ua.NodeId(f"{base}.{name}", ns), ua.QualifiedName(name, ns), cb,
+                                        inputs, [])
+            self._method_roles[node.nodeid] = Role.ENGINEER
+
+    async def _m_pause(self, parent: ua.NodeId, *args: ua.Variant) -> Any:
+        if args:
+            return _status(_BAD_TOO_MANY_ARGUMENTS)
+        self.plc.pause()
+        return []
+
+    async def _m_resume(self, parent: ua.NodeId, *args: ua.Variant) -> Any:
+        if args:
+            return _status(_BAD_TOO_MANY_ARGUMENTS)
+        self.plc.resume()
+        return []
+
+    async def _m_step(self, parent: ua.NodeId, *args: ua.Variant) -> Any:
+        bad = _arity(args, 1)
+        if bad:
+            return _status(bad)
+        v = args[0]
+        if v.VariantType not in _INT_TYPES:
+            return _status(_BAD_INVALID_ARGUMENT)
+        n = int(v.Value)
+        if not 1 <= n <= 65535:
+            return _status(_BAD_OUT_OF_RANGE)
+        self.plc.step(n)
+        return []
+
+    async def _m_set_speed(self, parent: ua.NodeId, *args: ua.Variant) -> Any:
+        bad = _arity(args, 1)
+        if bad:
+            return _status(bad)
+        v = args[0]
+        if v.VariantType not in _NUMBER_TYPES:
+            return _status(_BAD_INVALID_ARGUMENT)
+        x = float(v.Value)
+        if not math.isfinite(x) or not 0.0 <= x <= 10000.0:
+            return _status(_BAD_OUT_OF_RANGE)
+        self.plc.set_speed(x)
+        return []
+
+    def _resolve_signal(self, text: str) -> str | None:
+        tn = self._by_key.get(text)
+        if tn is None:
+            tn = self._by_nodeid.get(ua.NodeId(text, self.namespace_index))
+        if tn is not None:
+            return tn.tag.signal
+        return text if lookup(text) is not None else None
+
+    async def _m_inject(self, parent: ua.NodeId, *args: ua.Variant) -> Any:
+        bad = _arity(args, 3)
+        if bad:
+            return _status(bad)
+        if any(a.VariantType is not ua.VariantType.String or a.Value is None for a in args[:2]):
+            return _status(_BAD_INVALID_ARGUMENT)
+        target, kind = str(args[0].Value), str(args[1].Value)
+        raw = args[2].Value if args[2].VariantType is ua.VariantType.String else None
+        signal = self._resolve_signal(target)
+        if signal is None:
+            return _status(_BAD_NODE_ID_UNKNOWN)
+        if kind not in FAULT_KINDS:
+            return _status(_BAD_INVALID_ARGUMENT)
+        try:
+            extra = json.loads(raw) if raw else {}
+        except ValueError:
+            return _status(_BAD_INVALID_ARGUMENT)
+        if not isinstance(extra, dict) or not all(
+                isinstance(k, str) and isinstance(v, int | float | str) and not isinstance(v, bool)
+                and (not isinstance(v, float) or math.isfinite(v)) for k, v in extra.items()):
+            return _status(_BAD_INVALID_ARGUMENT)
+        spec = lookup(signal)
+        if kind in _VALVE_FAULTS:
+            if not signal.endswith(".valve"):
+                loop_id = signal.split(".", 1)[0]
+                signal = f"{loop_id}.valve"
+        elif spec is None or spec.kind is not SignalKind.MEASURED:
+            return _status(_BAD_INVALID_ARGUMENT)
+        params: dict[str, float | int | str] = {"kind": kind, **extra}
+        self.plc.submit(Command(kind=CommandKind.INJECT_FAULT, target=signal, params=params, source="opcua"))
+        return []
+
+    async def _m_clear(self, parent: ua.NodeId, *args: ua.Variant) -> Any:
+        bad = _arity(args, 1)
+        if bad:
+            return _status(bad)
+        if args[0].VariantType is not ua.VariantType.String or not args[0].Value:
+            return _status(_BAD_INVALID_ARGUMENT)
+        text = str(args[0].Value)
+        signal = "*" if text == "*" else self._resolve_signal(text)
+        if signal is None:
+            return _status(_BAD_NODE_ID_UNKNOWN)
+        self.plc.submit(Command(kind=CommandKind.CLEAR_FAULT, target=signal, source="opcua"))
+        return []
+
+    # ------------------------------------------------------------------ Diagnostics object
+    async def _add_diagnostics(self, snap: Snapshot) -> None:
+        ns = self.namespace_index
+        assert self.plant_nodeid is not None
+        plant = self.server.get_node(self.plant_nodeid)
+        base = f"{self.tagmap.plant}.Diagnostics"
+        diag = await plant.add_object(ua.NodeId(base, ns), ua.QualifiedName("Diagnostics", ns))
+        V = ua.VariantType
+        spec = [
+            ("ScanTimeMs", 0.0, V.Double, "duration of the last scan, ms"),
+            ("JitterMs", 0.0, V.Double, "|actual - planned| start of the last scan, ms"),
+            ("Overruns", 0, V.UInt32, "scans that overran their period"),
+            ("SimulatedTime", datetime.fromtimestamp(snap.sim_time, UTC), V.DateTime, "simulated time"),
+            ("Tick", snap.tick, V.UInt64, "scan counter"),
+            ("RunDigest", snap.digest, V.String, "SHA-256 of the deterministic snapshot stream"),
+        ]
+        for name, value, vtype, desc in spec:
+            node = await diag.add_variable(ua.NodeId(f"{base}.{name}", ns), ua.QualifiedName(name, ns),
+                                           ua.Variant(value, vtype), varianttype=vtype)
+            await node.write_attribute(ua.AttributeIds.Description,
+                                       ua.DataValue(ua.Variant(ua.LocalizedText(desc), V.LocalizedText)))
+            nd = self.server.iserver.aspace[node.nodeid]
+            self._diag[name] = (nd.attributes[ua.AttributeIds.Value], vtype)
+
+    def _update_diagnostics(self, snap: Snapshot, ts: datetime) -> int:
+        stats = getattr(self.plc, "stats", None)
+
+        def runtime(signal: str, attr: str, scale: float) -> float:
+            col = self._runtime_cols.get(signal)
+            if col is not None:
+                return float(snap.values[col])
+            return float(getattr(stats, attr, 0.0) or 0.0) * scale
+
+        values = {
+            "ScanTimeMs": runtime("runtime.scan_time_ms", "last_scan_time", 1000.0),
+            "JitterMs": runtime("runtime.jitter_ms", "last_jitter", 1000.0),
+            "Overruns": int(runtime("runtime.overruns", "overruns", 1.0)),
+            "SimulatedTime": ts,
+            "Tick": int(snap.tick),
+            "RunDigest": snap.digest,
+        }
+        assert self._publisher is not None
+        n = 0
+        for name, value in values.items():
+            attr, vtype = self._diag[name]
+            old = attr.value
+            if old is not None and old.Value is not None and old.Value.Value == value:
+                continue
+            dv = ua.DataValue(ua.Variant(value, vtype), SourceTimestamp=ts, ServerTimestamp=datetime.now(UTC))
+            attr.value = dv
+            if attr.datachange_callbacks:
+                self._publisher.notify(attr, dv)
+            n += 1
+        return n
+
+
+def _arity(args: tuple[ua.Variant, ...], n: int) -> int:
+    if len(args) < n:
+        return _BAD_ARGUMENTS_MISSING
+    if len(args) > n:
+        return _BAD_TOO_MANY_ARGUMENTS
+    return 0
+
+
+def _typed_value(tag: Tag, variant: ua.Variant | None) -> bool | int | float | None:
+    """The written Python value if the Variant's type fits the node's DataType, else None."""
+    if variant is None or variant.Value is None or variant.is_array:
+        return None
+    vt = variant.VariantType
+    if tag.kind is TagKind.DISCRETE:
+        return bool(variant.Value) if vt is ua.VariantType.Boolean else None
+    if tag.kind in (TagKind.MULTISTATE, TagKind.COUNTER):
+        return int(variant.Value) if vt in _INT_TYPES else None
+    if vt in _NUMBER_TYPES:
+        return float(variant.Value)
+    return None

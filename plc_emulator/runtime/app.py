@@ -1,0 +1,168 @@
+"""``plc-emulator run``: the PLC, its servers and the HTTP side door under one task tree.
+
+Start-up order (each component an async context manager in an exit stack, so shutdown runs in
+reverse):
+
+1. sinks that must outlive the scan thread (historian: entered before the PLC, closed after it);
+2. the PLC (:class:`PlcRuntime`: the scan thread);
+3. servers: Modbus, OPC UA, HTTP; then one ``ready modbus=HOST:PORT http=HOST:PORT ...`` line on stdout.
+
+Long-lived tasks run under one ``asyncio.TaskGroup`` with names: ``plc[engine].scan`` watches
+the scan thread (a crash fails the group; the end of ``--duration`` requests a stop) and
+``app[shutdown]`` waits for SIGTERM / Ctrl-C and shuts down in order: stop accepting (close the
+servers), drain the command queue (one final tick), close the journal, then the historian flushes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import signal
+import sys
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO, TypeVar
+
+import structlog
+
+from plc_emulator.errors import EmulatorError
+from plc_emulator.image.snapshot import Snapshot
+from plc_emulator.runtime.config import RuntimeConfig
+from plc_emulator.runtime.http import HealthCheck, HttpServer
+from plc_emulator.runtime.metrics import Metrics, MetricsHook
+from plc_emulator.runtime.plc import PlcRuntime
+from plc_emulator.tagmap.model import TagMap
+
+__all__ = ["AppConfig", "AppContext", "StartupError", "serve"]
+
+log = structlog.get_logger("plc_emulator.app")
+
+T = TypeVar("T")
+
+
+class StartupError(EmulatorError):
+    """A component could not start (e.g. its port is in use): one clear line, exit status 1."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AppConfig:
+    host: str = "0.0.0.0"
+    modbus_port: int = 5020
+    http_port: int = 8080
+    data_dir: Path = Path("data")
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    # Options of components added by their own engineers (OPC UA, historian) go here as fields.
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True, kw_only=True)
+class AppContext:
+    """What a component needs to plug itself in: the PLC, metrics and health registries."""
+
+    tagmap: TagMap
+    config: AppConfig
+    plc: PlcRuntime
+    metrics: Metrics
+    ready: list[str]  # "name=host:port" parts of the ready line
+    health_checks: list[tuple[str, HealthCheck]]
+
+    def add_health_check(self, name: str, check: HealthCheck) -> None:
+        self.health_checks.append((name, check))
+
+    def add_metrics(self, hook: MetricsHook) -> None:
+        self.metrics.add_collector(hook)
+
+
+async def _enter(stack: AsyncExitStack, what: str, host: str, port: int,
+                 cm: AbstractAsyncContextManager[T]) -> T:
+    """Enter a server's context; a busy or unusable address becomes one clear StartupError."""
+    try:
+        return await stack.enter_async_context(cm)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE or "address already in use" in str(exc).lower():
+            raise StartupError(f"{what} port {port} on {host} is already in use") from None
+        raise StartupError(f"{what} cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Callable[[], None]:
+    installed: list[signal.Signals] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+        except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / platform
+            pass
+
+    def remove() -> None:
+        for sig in installed:
+            with contextlib.suppress(Exception):
+                loop.remove_signal_handler(sig)
+
+    return remove
+
+
+async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
+                stop: asyncio.Event | None = None) -> Snapshot:
+    """Run until SIGTERM/Ctrl-C, ``stop`` is set, or ``--duration`` is reached; returns the last snapshot."""
+    from plc_emulator.modbus import ModbusAdapter
+
+    out = out if out is not None else sys.stdout
+    stop = stop if stop is not None else asyncio.Event()
+    loop = asyncio.get_running_loop()
+    remove_signals = _install_signals(loop, stop)
+    plc = PlcRuntime(tagmap, config.runtime)
+    metrics = Metrics(plc)
+    ctx = AppContext(tagmap=tagmap, config=config, plc=plc, metrics=metrics, ready=[], health_checks=[])
+    host = config.host
+    try:
+        async with AsyncExitStack() as outer:
+            # (1) Sinks that must outlive the scan thread: the historian engineer enters the
+            #     historian + recorder here (register plc.on_snapshot, ctx.add_health_check,
+            #     ctx.add_metrics), so it is closed - and flushed - after the PLC has stopped.
+
+            # (2) The PLC.
+            await outer.enter_async_context(plc)
+
+            # (3) Servers, closed first on shutdown.
+            servers = await outer.enter_async_context(AsyncExitStack())
+            modbus = await _enter(servers, "modbus", host, config.modbus_port,
+                                  ModbusAdapter(tagmap, plc, host=host, port=config.modbus_port))
+            stats = getattr(modbus, "stats", None)
+            if stats is not None:
+                metrics.add_modbus(stats)
+            ctx.ready.append(f"modbus={host}:{modbus.port}")
+
+            #     The OPC UA engineer starts the OpcUaAdapter here (same shape as Modbus above).
+
+            http = HttpServer(plc, metrics, host=host, port=config.http_port)
+            http.checks = ctx.health_checks  # one list: checks added later still count
+            await _enter(servers, "http", host, config.http_port, http)
+            ctx.ready.insert(1, f"http={host}:{http.port}")
+            scan_ms = round(plc.period * 1000, 3)
+            speed = "max" if plc.speed == 0 else f"{plc.speed:g}"
+            line = f"ready {' '.join(ctx.ready)} scan={scan_ms:g}ms speed={speed}"
+            print(line, file=out, flush=True)
+            log.info("app.ready", endpoints=ctx.ready, scan_ms=scan_ms, speed=speed)
+
+            async def watch_plc() -> None:
+                await plc.join()  # the scan thread ended: --duration reached (or stop); crash raises
+                stop.set()
+
+            async def shutdown() -> None:
+                await stop.wait()
+                log.info("app.stopping", tick=plc.tick, reached_end=plc.reached_end)
+                await servers.aclose()  # stop accepting
+                plc.stop()  # drain the queue in one final tick; the journal gets end_tick
+
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(watch_plc(), name="plc[engine].scan")
+                tg.create_task(shutdown(), name="app[shutdown]")
+    except* EmulatorError as group:
+        raise group.exceptions[0] from None
+    finally:
+        remove_signals()
+    log.info("app.stopped", tick=plc.tick, digest=plc.snapshot.digest)
+    return plc.snapshot

@@ -1,0 +1,490 @@
+"""The live PLC: a scan thread that owns the :class:`~plc_emulator.scan.ScanCycle` and paces it.
+
+Threads: the scan thread (``plc[engine].scan``) is the only writer of the engine state and of the
+current snapshot; everything else (adapters, HTTP, tests) runs on the asyncio loop and talks to it
+through a lock-protected command queue and pacing flags, and reads the current snapshot with one
+reference read.
+
+Pacing modes, switchable at any time (also by client writes to ``runtime.paused``,
+``runtime.speed`` and ``runtime.step``):
+
+* real time (``speed=1``) and ``speed=N``: scan k starts at ``t0 + k * period / speed`` (absolute
+  deadlines, no drift);
+* as fast as possible (``speed=0``);
+* paused; ``step(n)`` then advances exactly ``n`` ticks (while running, ``step(n)`` pauses first).
+
+Commands submitted before a tick starts are applied at that tick, in arrival order, after the
+scenario's commands for that tick, and journaled with it. On stop, commands still queued are applied
+in one final tick, so nothing accepted is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import math
+import threading
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Self
+
+import numpy as np
+import structlog
+
+from plc_emulator.commands import Command, CommandKind
+from plc_emulator.errors import EmulatorError
+from plc_emulator.image.snapshot import Snapshot
+from plc_emulator.runtime.config import RuntimeConfig
+from plc_emulator.runtime.journal import JournalHeader, JournalWriter
+from plc_emulator.runtime.pacing import Pacer, ScanStats, check_speed
+from plc_emulator.scan import RuntimeValues, ScanCycle
+from plc_emulator.tagmap.model import TagMap
+
+__all__ = ["HealthStatus", "PlcRuntime", "RuntimeStopped", "SnapshotCallback"]
+
+log = structlog.get_logger("plc_emulator.runtime")
+
+SnapshotCallback = Callable[[Snapshot], object]
+
+OVERRUN_LOG_INTERVAL = 5.0  # s between "scan.overrun" log lines during a burst
+
+
+class RuntimeStopped(EmulatorError):
+    """The runtime is stopping or stopped; no more commands are accepted."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class HealthStatus:
+    ok: bool
+    reason: str
+    detail: dict[str, float | int | str | bool]
+
+
+@dataclasses.dataclass(slots=True, kw_only=True)
+class _Batch:
+    """What the scan thread does next: one tick (with its commands) or a republish."""
+
+    republish: bool = False
+    commands: list[Command] = dataclasses.field(default_factory=list)
+    paused: bool = False
+    speed: float = 1.0
+    planned: float | None = None  # planned start (None: unpaced - max speed, step, final drain)
+    start: float = 0.0
+
+
+class PlcRuntime:
+    """``async with PlcRuntime(tagmap, config) as plc:`` starts the scan thread (and nothing else)."""
+
+    def __init__(self, tagmap: TagMap, config: RuntimeConfig | None = None) -> None:
+        self.tagmap = tagmap
+        self.config = cfg = config or RuntimeConfig()
+        self.cycle = ScanCycle(tagmap, seed=cfg.seed)
+        self.seed = self.cycle.seed
+        self.period = float(tagmap.scan_period)
+        self.stats = ScanStats()
+        self._clock = cfg.clock
+        self._snapshot: Snapshot = self.cycle.snapshot
+        self._cond = threading.Condition()
+        # --- guarded by _cond ---
+        self._queue: list[Command] = []
+        self._paused = bool(cfg.paused)
+        self._speed = check_speed(cfg.speed)
+        self._steps = 0
+        self._repace = True  # re-anchor the pacer before the next scan
+        self._republish = False  # pacing points changed: republish the snapshot
+        self._stopping = False
+        self._scheduled_tick = self.cycle.tick  # tick of the last scan started (or being run)
+        self._resumed_at = 0.0
+        # --- scan thread only ---
+        self._pacer = Pacer(self.period, self._speed, now=0.0, tick=1, max_lag=cfg.max_lag)
+        self._journal: JournalWriter | None = None
+        self._last_overrun_log = -math.inf
+        self._overruns_logged = 0
+        self._callbacks: list[SnapshotCallback] = []
+        self._failed_callbacks: set[int] = set()
+        self._thread: threading.Thread | None = None
+        self._crash: BaseException | None = None
+        self._finished = False  # scan thread has exited
+        self._reached_end = False  # stopped because stop_at_tick was reached
+        # --- asyncio side ---
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tick_event: asyncio.Event | None = None
+        self._done: asyncio.Future[None] | None = None
+        self._notify_pending = False
+        self._runtime_cols = {name: np.asarray([i for i, t in enumerate(tagmap.tags) if t.signal == name],
+                                               dtype=np.intp)
+                              for name in ("runtime.paused", "runtime.speed")}
+
+    # ------------------------------------------------------------------ lifecycle
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        self.stop()
+        await self.join(raise_crash=et is None)
+
+    async def start(self) -> None:
+        if self._thread is not None:
+            raise EmulatorError("runtime already started")
+        self._loop = asyncio.get_running_loop()
+        self._tick_event = asyncio.Event()
+        self._done = self._loop.create_future()
+        if self.config.journal is not None:
+            self._journal = JournalWriter(self.config.journal, JournalHeader(
+                tagmap_sha256=self.tagmap.sha256, seed=self.seed, dt=self.period))
+        self.stats.last_start = self._resumed_at = self._clock()
+        self._thread = threading.Thread(target=self._thread_main, name="plc[engine].scan", daemon=True)
+        self._thread.start()
+        log.info("plc.started", tagmap=self.tagmap.name, tagmap_sha256=self.tagmap.sha256[:12],
+                 seed=self.seed,
+                 period_ms=round(self.period * 1000, 3), speed=self._speed, paused=self._paused,
+                 journal=str(self.config.journal) if self.config.journal else None)
+
+    def stop(self) -> None:
+        """Ask the scan thread to stop (after applying whatever is still queued). Idempotent."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+
+    async def join(self, *, raise_crash: bool = True) -> None:
+        """Wait until the scan thread has exited; re-raise its crash if it had one."""
+        if self._done is None:
+            return
+        await asyncio.shield(self._done)
+        if self._crash is not None and raise_crash:
+            raise EmulatorError(f"scan thread crashed: {self._crash!r}") from self._crash
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and not self._finished
+
+    @property
+    def reached_end(self) -> bool:
+        """True once the scan thread stopped because ``stop_at_tick`` was reached."""
+        return self._reached_end
+
+    # ------------------------------------------------------------------ public API
+    @property
+    def snapshot(self) -> Snapshot:
+        return self._snapshot
+
+    @property
+    def tick(self) -> int:
+        return self._snapshot.tick
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def speed(self) -> float:
+        return self._speed
+
+    @property
+    def pacing_reanchors(self) -> int:
+        """Times pacing re-anchored after falling more than ``max_lag`` behind."""
+        return self._pacer.reanchors
+
+    @property
+    def queue_depth(self) -> int:
+        return len(self._queue)
+
+    def submit(self, cmd: Command) -> None:
+        """Queue a validated command for the next tick (thread-safe).
+
+        ``runtime.*`` writes (pause, speed, step) act at once and are not queued or journaled.
+        Raises :class:`RuntimeStopped` once stopping, and :class:`EmulatorError` when the queue is full.
+        """
+        if cmd.target.startswith("runtime."):
+            self._control(cmd)
+            return
+        with self._cond:
+            if self._stopping or self._finished:
+                raise RuntimeStopped("the PLC is stopping; command not accepted")
+            if len(self._queue) >= self.config.max_queue:
+                raise EmulatorError(f"command queue full ({self.config.max_queue} pending)")
+            self._queue.append(cmd)
+
+    def submit_many(self, cmds: Sequence[Command]) -> None:
+        """Queue several commands atomically (all applied at the same tick, in order)."""
+        if any(c.target.startswith("runtime.") for c in cmds):
+            for c in cmds:
+                self.submit(c)
+            return
+        with self._cond:
+            if self._stopping or self._finished:
+                raise RuntimeStopped("the PLC is stopping; command not accepted")
+            if len(self._queue) + len(cmds) > self.config.max_queue:
+                raise EmulatorError(f"command queue full ({self.config.max_queue} pending)")
+            self._queue.extend(cmds)
+
+    def on_snapshot(self, cb: SnapshotCallback) -> None:
+        """Call ``cb(snapshot)`` from the scan thread after each publish.
+
+        It must not block (it delays the scan; hand work over to another thread or loop). Exceptions
+        are caught, counted (``stats.callback_errors``) and logged once per callback. A callback may
+        also be called again for the same tick when only the pacing points (paused, speed) change.
+        """
+        self._callbacks.append(cb)
+
+    def pause(self) -> None:
+        with self._cond:
+            if not self._paused:
+                self._paused = True
+                self._republish = True
+                self._cond.notify_all()
+        log.info("plc.paused", tick=self.tick)
+
+    def resume(self) -> None:
+        with self._cond:
+            if self._paused:
+                self._paused = False
+                self._steps = 0
+                self._repace = True
+                self._republish = True
+                self._resumed_at = self._clock()
+                self._cond.notify_all()
+        log.info("plc.resumed", tick=self.tick, speed=self._speed)
+
+    def step(self, n: int = 1) -> int:
+        """Advance exactly ``n`` ticks (pausing first if running); returns the tick that will be reached."""
+        n = int(n)
+        if n < 1:
+            raise ValueError(f"step count must be >= 1 (got {n})")
+        with self._cond:
+            if not self._paused:
+                self._paused = True
+                self._republish = True
+            self._steps += n
+            target = self._scheduled_tick + self._steps
+            self._cond.notify_all()
+        return target
+
+    def set_speed(self, speed: float) -> None:
+        """Speed factor relative to real time; 0 = as fast as possible."""
+        s = check_speed(speed)
+        with self._cond:
+            if s != self._speed:
+                self._speed = s
+                self._repace = True
+                self._republish = True
+                self._cond.notify_all()
+        log.info("plc.speed", speed=s, tick=self.tick)
+
+    async def wait_tick(self, tick: int) -> Snapshot:
+        """Wait until ``tick`` is published (an asyncio event set by the scan thread; no sleeping).
+
+        Bound it with ``async with asyncio.timeout(...)``. Raises :class:`RuntimeStopped` if the scan
+        thread ends first.
+        """
+        if self._tick_event is None:
+            raise EmulatorError("runtime not started")
+        while self._snapshot.tick < tick:
+            if self._finished:
+                raise RuntimeStopped(f"runtime stopped at tick {self._snapshot.tick} before tick {tick}")
+            await self._tick_event.wait()
+        return self._snapshot
+
+    def health(self) -> HealthStatus:
+        """Are scans on time? (``/health`` combines this with other components' checks.)"""
+        now = self._clock()
+        st = self.stats
+        detail: dict[str, float | int | str | bool] = {
+            "tick": self._snapshot.tick, "paused": self._paused, "speed": self._speed,
+            "overruns": st.overruns, "scan_time_ms": round(st.last_scan_time * 1000, 3),
+        }
+        if self._crash is not None:
+            return HealthStatus(ok=False, reason=f"scan thread crashed: {self._crash!r}", detail=detail)
+        if self._finished or self._thread is None:
+            return HealthStatus(ok=False, reason="scan thread not running", detail=detail)
+        if self._paused and self._steps == 0:
+            return HealthStatus(ok=True, reason="paused", detail=detail)
+        cfg = self.config
+        limit = max(cfg.health_late_periods * self._pacer.wall_period, cfg.health_min_late)
+        since = now - max(st.last_start, self._resumed_at)
+        detail["last_scan_age_ms"] = round(since * 1000, 1)
+        if since > limit:
+            return HealthStatus(ok=False, detail=detail, reason=(
+                f"scan late: last scan started {since * 1000:.0f} ms ago (limit {limit * 1000:.0f} ms)"))
+        grew = st.overruns_since(now - cfg.health_window)
+        if grew > 0:
+            return HealthStatus(ok=False, detail=detail, reason=(
+                f"overruns increasing: +{grew} in the last {cfg.health_window:g} s"))
+        return HealthStatus(ok=True, reason="scans on time", detail=detail)
+
+    # ------------------------------------------------------------------ runtime.* control points
+    def _control(self, cmd: Command) -> None:
+        if cmd.kind is not CommandKind.WRITE:
+            raise EmulatorError(f"{cmd.kind.value} is not supported on {cmd.target}")
+        if cmd.target == "runtime.paused":
+            if cmd.value:
+                self.pause()
+            else:
+                self.resume()
+        elif cmd.target == "runtime.speed":
+            self.set_speed(cmd.value)
+        elif cmd.target == "runtime.step":
+            self.step(round(cmd.value))
+        else:
+            raise EmulatorError(f"{cmd.target} is read-only")
+        log.info("write.applied", target=cmd.target, value=cmd.value, source=cmd.source)
+
+    # ------------------------------------------------------------------ scan thread
+    def _thread_main(self) -> None:
+        try:
+            self._scan_loop()
+        except BaseException as exc:
+            self._crash = exc
+            log.exception("plc.crashed", tick=self._snapshot.tick)
+        finally:
+            self._finished = True
+            if self._journal is not None:
+                with contextlib.suppress(OSError):
+                    self._journal.close(self._snapshot.tick if self._crash is None else None)
+            log.info("plc.stopped", tick=self._snapshot.tick, digest=self._snapshot.digest,
+                     overruns=self.stats.overruns, reached_end=self._reached_end)
+            self._notify(final=True)
+
+    def _next_batch(self) -> _Batch | None:
+        """Block until the next tick is due (or a republish is asked for); None means exit."""
+        clock = self._clock
+        stop_at = self.config.stop_at_tick
+        with self._cond:
+            while True:
+                if self._republish:
+                    return _Batch(republish=True)
+                nxt = self._scheduled_tick + 1
+                if self._stopping:
+                    if not self._queue:
+                        return None
+                    break  # one final tick applies what is still queued
+                if stop_at is not None and nxt > stop_at:
+                    self._reached_end = True
+                    return None
+                if self._paused:
+                    if self._steps > 0:
+                        self._steps -= 1
+                        break
+                    self._cond.wait()
+                    continue
+                now = clock()
+                if self._repace:
+                    self._repace = False
+                    self._pacer.anchor(now, nxt, self._speed)
+                planned = self._pacer.due(nxt, now)
+                if planned is None or now >= planned:
+                    return _Batch(commands=self._take(nxt), paused=False, speed=self._speed,
+                                  planned=planned, start=now)
+                self._cond.wait(planned - now)
+            return _Batch(commands=self._take(nxt), paused=self._paused, speed=self._speed, start=clock())
+
+    def _take(self, nxt: int) -> list[Command]:
+        """Under the lock: claim tick ``nxt`` and its commands (scenario first, then queued)."""
+        self._scheduled_tick = nxt
+        cmds = list(self.config.schedule.get(nxt, ()))
+        if self._queue:
+            cmds.extend(self._queue)
+            self._queue = []
+        return cmds
+
+    def _scan_loop(self) -> None:
+        clock = self._clock
+        st = self.stats
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            if batch.republish:
+                self._do_republish()
+                continue
+            cmds, start, planned = batch.commands, batch.start, batch.planned
+            paced = planned is not None
+            jitter = abs(start - planned) if planned is not None else None
+            rv = RuntimeValues(scan_time_ms=st.last_scan_time * 1000.0,
+                               jitter_ms=(jitter or 0.0) * 1000.0, overruns=st.overruns,
+                               paused=batch.paused, speed=batch.speed)
+            snap = self.cycle.step(cmds, runtime=rv)
+            if cmds:
+                if self._journal is not None:
+                    self._journal.write_batch(snap.tick, cmds)
+                st.commands_applied += len(cmds)
+            self._snapshot = snap
+            self._run_callbacks(snap)
+            end = clock()
+            overran: float | None = None
+            if paced:
+                nxt_planned = self._pacer.planned(snap.tick + 1)
+                if nxt_planned is not None and end > nxt_planned:
+                    overran = end - nxt_planned
+            st.record(start=start, scan_time=end - start, jitter=jitter, overran=overran)
+            if overran is not None:
+                self._log_overrun(end, overran)
+            if cmds:
+                log.debug("commands.applied", tick=snap.tick, count=len(cmds))
+            self._notify()
+
+    def _do_republish(self) -> None:
+        with self._cond:
+            self._republish = False
+            paused, speed = self._paused, self._speed
+        snap = self._snapshot
+        cols_p, cols_s = self._runtime_cols["runtime.paused"], self._runtime_cols["runtime.speed"]
+        if cols_p.size == 0 and cols_s.size == 0:
+            return
+        values = snap.values.copy()
+        values[cols_p] = 1.0 if paused else 0.0
+        values[cols_s] = speed
+        holding, inp, coils, discrete = self.cycle.image.encode(values, snap.status)
+        new = dataclasses.replace(snap, values=values, holding=holding, input=inp, coils=coils,
+                                  discrete=discrete)
+        self._snapshot = new
+        self.stats.republished += 1
+        self._run_callbacks(new)
+        self._notify()
+
+    def _run_callbacks(self, snap: Snapshot) -> None:
+        for cb in self._callbacks:
+            try:
+                cb(snap)
+            except Exception:
+                self.stats.callback_errors += 1
+                if id(cb) not in self._failed_callbacks:
+                    self._failed_callbacks.add(id(cb))
+                    log.exception("snapshot_callback.failed", callback=getattr(cb, "__qualname__", repr(cb)),
+                                  tick=snap.tick)
+
+    def _log_overrun(self, now: float, overran: float) -> None:
+        if now - self._last_overrun_log >= OVERRUN_LOG_INTERVAL:
+            log.warning("scan.overrun", overran_ms=round(overran * 1000, 2), overruns=self.stats.overruns,
+                        since_last_log=self.stats.overruns - self._overruns_logged, tick=self._snapshot.tick)
+            self._last_overrun_log = now
+            self._overruns_logged = self.stats.overruns
+
+    # ------------------------------------------------------------------ thread -> loop
+    def _notify(self, *, final: bool = False) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if final:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._on_finished)
+            return
+        if not self._notify_pending:
+            self._notify_pending = True
+            with contextlib.suppress(RuntimeError):  # loop closed under us
+                loop.call_soon_threadsafe(self._on_tick)
+
+    def _on_tick(self) -> None:
+        self._notify_pending = False
+        ev = self._tick_event
+        if ev is not None:
+            self._tick_event = asyncio.Event()
+            ev.set()
+
+    def _on_finished(self) -> None:
+        self._on_tick()
+        if self._done is not None and not self._done.done():
+            self._done.set_result(None)

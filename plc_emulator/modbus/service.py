@@ -1,0 +1,335 @@
+"""Modbus request handling against the current snapshot, without I/O: request PDU -> response PDU.
+
+Processing order per request (Modbus Application Protocol V1.1b3, 6.x state diagrams): function
+supported? (else 0x01) -> PDU length, quantity, byte count and coil value valid? (else 0x03) ->
+addresses inside the map? (else 0x02) -> execute (a write the PLC refuses: 0x02 read-only, 0x03 out
+of limits; anything unexpected: 0x04). Reads are slices of the snapshot's pre-encoded big-endian
+register bytes, converted once per snapshot. Writes are decoded and validated as a whole by
+:meth:`RegisterImage.decode_write` and submitted only if every point passes.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol
+
+import numpy as np
+from pymodbus.constants import DeviceInformation, ExcCodes
+from pymodbus.pdu.device import DeviceInformationFactory, ModbusDeviceIdentification
+from pymodbus.pdu.mei_message import ReadDeviceInformationResponse
+
+from plc_emulator import __version__
+from plc_emulator.commands import Command
+from plc_emulator.errors import WriteRejected
+from plc_emulator.image.codec import RegisterImage
+from plc_emulator.image.snapshot import Snapshot
+from plc_emulator.modbus.frames import exception_pdu
+from plc_emulator.tagmap.model import Table, TagMap
+
+__all__ = ["LIMITS", "ModbusService", "ModbusStats", "PlcLike", "identity_for"]
+
+# Spec quantity limits (libmodbus src/modbus.h)
+MAX_READ_BITS: Final = 2000
+MAX_WRITE_BITS: Final = 1968
+MAX_READ_REGISTERS: Final = 125
+MAX_WRITE_REGISTERS: Final = 123
+MAX_RW_WRITE_REGISTERS: Final = 121
+LIMITS: Final = {
+    "read_bits": MAX_READ_BITS, "write_bits": MAX_WRITE_BITS, "read_registers": MAX_READ_REGISTERS,
+    "write_registers": MAX_WRITE_REGISTERS, "rw_write_registers": MAX_RW_WRITE_REGISTERS,
+}
+SUPPORTED: Final = (1, 2, 3, 4, 5, 6, 15, 16, 22, 23, 43)
+
+_ILLEGAL_FUNCTION: Final = int(ExcCodes.ILLEGAL_FUNCTION)
+_ILLEGAL_ADDRESS: Final = int(ExcCodes.ILLEGAL_ADDRESS)
+_ILLEGAL_VALUE: Final = int(ExcCodes.ILLEGAL_VALUE)
+_DEVICE_FAILURE: Final = int(ExcCodes.DEVICE_FAILURE)
+_GATEWAY_NO_RESPONSE: Final = int(ExcCodes.GATEWAY_NO_RESPONSE)
+_HH = struct.Struct(">HH")
+
+
+class PlcLike(Protocol):
+    """What the adapter needs from the PLC: the current snapshot and a thread-safe command queue."""
+
+    @property
+    def snapshot(self) -> Snapshot: ...
+
+    def submit(self, cmd: Command) -> None: ...
+
+
+@dataclass(slots=True)
+class ModbusStats:
+    """Plain counters the runtime exports to Prometheus (runtime/metrics.py reads these names)."""
+
+    requests: dict[int, int] = field(default_factory=dict)  # function code -> requests
+    exceptions: dict[tuple[int, int], int] = field(default_factory=dict)  # (fc, exception code) -> n
+    connected_clients: int = 0
+    connections_total: int = 0
+    framing_errors: int = 0  # connections closed for an impossible MBAP header
+    skipped_frames: int = 0  # frames with a non-zero protocol id (not answered)
+    ignored_units: int = 0  # requests to unknown unit ids left unanswered (unknown_unit: ignore)
+    writes_accepted: int = 0  # commands submitted to the PLC
+
+    @property
+    def exceptions_by_fc(self) -> dict[int, int]:
+        out: dict[int, int] = {}
+        for (fc, _), n in self.exceptions.items():
+            out[fc] = out.get(fc, 0) + n
+        return out
+
+
+class _Fail(Exception):
+    """Internal: answer with this exception code."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(slots=True)
+class _View:
+    """The snapshot's tables in wire form, built once per snapshot."""
+
+    snap: Snapshot
+    holding: bytes
+    input: bytes
+    coils: np.ndarray[Any, np.dtype[np.bool_]]
+    discrete: np.ndarray[Any, np.dtype[np.bool_]]
+
+
+class _Control:
+    """The object pymodbus's DeviceInformationFactory reads (``.Identity``)."""
+
+    def __init__(self, identity: ModbusDeviceIdentification) -> None:
+        self.Identity = identity
+
+
+def identity_for(tagmap: TagMap) -> ModbusDeviceIdentification:
+    """FC 43/14 objects: vendor, product code, revision (basic); URL, product, model, application."""
+    return ModbusDeviceIdentification(info={  # type: ignore[no-untyped-call]
+        0x00: "plc-emulator",
+        0x01: "PLC-EMU",
+        0x02: __version__,
+        0x03: "https://github.com/plc-emulator/plc-emulator",
+        0x04: "plc-emulator separation train PLC",
+        0x05: tagmap.name or "plc-emulator",
+        0x06: tagmap.plant or "plant",
+    })
+
+
+class ModbusService:
+    """One PLC's Modbus function codes. ``handle(unit, pdu)`` is called per request frame."""
+
+    def __init__(self, tagmap: TagMap, plc: PlcLike, *, unit_id: int | None = None,
+                 image: RegisterImage | None = None, stats: ModbusStats | None = None,
+                 identity: ModbusDeviceIdentification | None = None) -> None:
+        self.tagmap = tagmap
+        self.plc = plc
+        self.image = image if image is not None else RegisterImage(tagmap)
+        self.stats = stats if stats is not None else ModbusStats()
+        self.unit_id = tagmap.modbus.unit_id if unit_id is None else int(unit_id)
+        self.units = frozenset({self.unit_id, 0, 255})
+        self.ignore_unknown_units = tagmap.modbus.unknown_unit == "ignore"
+        self._control = _Control(identity if identity is not None else identity_for(tagmap))
+        self._view: _View | None = None
+        submit_many = getattr(plc, "submit_many", None)
+        self._submit_many: Callable[[list[Command]], None] | None = (
+            submit_many if callable(submit_many) else None)
+        self._handlers: dict[int, Callable[[bytes], bytes]] = {
+            1: self._read_coils, 2: self._read_discrete, 3: self._read_holding, 4: self._read_input,
+            5: self._write_coil, 6: self._write_register, 15: self._write_coils, 16: self._write_registers,
+            22: self._mask_write, 23: self._read_write, 43: self._device_id,
+        }
+
+    # ------------------------------------------------------------------ entry point
+
+    def handle(self, unit: int, pdu: bytes) -> bytes | None:
+        """Response PDU for one request PDU, or None when no answer is due (unknown unit, ignore)."""
+        fc = pdu[0] if pdu else 0
+        stats = self.stats
+        stats.requests[fc] = stats.requests.get(fc, 0) + 1
+        if unit not in self.units:
+            if self.ignore_unknown_units:
+                stats.ignored_units += 1
+                return None
+            return self._exception(fc, _GATEWAY_NO_RESPONSE)
+        handler = self._handlers.get(fc)
+        if handler is None:
+            return self._exception(fc, _ILLEGAL_FUNCTION)
+        try:
+            return handler(pdu)
+        except _Fail as f:
+            return self._exception(fc, f.code)
+        except WriteRejected as e:
+            return self._exception(fc, int(e.modbus_exception))
+        except Exception:  # a bug or a stopping PLC must not kill the connection: 0x04
+            return self._exception(fc, _DEVICE_FAILURE)
+
+    def _exception(self, fc: int, code: int) -> bytes:
+        key = (fc & 0x7F, code)
+        self.stats.exceptions[key] = self.stats.exceptions.get(key, 0) + 1
+        return exception_pdu(fc, code)
+
+    # ------------------------------------------------------------------ helpers
+
+    def view(self) -> _View:
+        snap = self.plc.snapshot
+        v = self._view
+        if v is None or v.snap is not snap:
+            v = _View(snap, snap.holding.astype(">u2").tobytes(), snap.input.astype(">u2").tobytes(),
+                      np.asarray(snap.coils, dtype=np.bool_), np.asarray(snap.discrete, dtype=np.bool_))
+            self._view = v
+        return v
+
+    @staticmethod
+    def _fixed(pdu: bytes, size: int) -> tuple[int, int]:
+        if len(pdu) != size:
+            raise _Fail(_ILLEGAL_VALUE)
+        a, b = _HH.unpack_from(pdu, 1)
+        return int(a), int(b)
+
+    @staticmethod
+    def _check_range(address: int, count: int, size: int) -> None:
+        if address + count > size:
+            raise _Fail(_ILLEGAL_ADDRESS)
+
+    def _submit(self, cmds: list[Command]) -> None:
+        if self._submit_many is not None and len(cmds) > 1:
+            self._submit_many(cmds)
+        else:
+            for c in cmds:
+                self.plc.submit(c)
+        self.stats.writes_accepted += len(cmds)
+
+    # ------------------------------------------------------------------ reads
+
+    def _read_bits(self, pdu: bytes, discrete: bool) -> bytes:
+        address, count = self._fixed(pdu, 5)
+        if not 1 <= count <= MAX_READ_BITS:
+            raise _Fail(_ILLEGAL_VALUE)
+        v = self.view()
+        bits = v.discrete if discrete else v.coils
+        self._check_range(address, count, len(bits))
+        packed = np.packbits(bits[address : address + count], bitorder="little").tobytes()
+        return bytes((pdu[0], len(packed))) + packed
+
+    def _read_coils(self, pdu: bytes) -> bytes:
+        return self._read_bits(pdu, False)
+
+    def _read_discrete(self, pdu: bytes) -> bytes:
+        return self._read_bits(pdu, True)
+
+    def _read_registers(self, pdu: bytes, table: bytes) -> bytes:
+        address, count = self._fixed(pdu, 5)
+        if not 1 <= count <= MAX_READ_REGISTERS:
+            raise _Fail(_ILLEGAL_VALUE)
+        self._check_range(address, count, len(table) // 2)
+        return bytes((pdu[0], 2 * count)) + table[2 * address : 2 * (address + count)]
+
+    def _read_holding(self, pdu: bytes) -> bytes:
+        address, count = self._fixed(pdu, 5)
+        if not 1 <= count <= MAX_READ_REGISTERS:
+            raise _Fail(_ILLEGAL_VALUE)
+        table = self.view().holding
+        self._check_range(address, count, len(table) // 2)
+        return bytes((3, 2 * count)) + table[2 * address : 2 * (address + count)]
+
+    def _read_input(self, pdu: bytes) -> bytes:
+        return self._read_registers(pdu, self.view().input)
+
+    # ------------------------------------------------------------------ writes
+
+    def _write_coil(self, pdu: bytes) -> bytes:
+        address, value = self._fixed(pdu, 5)
+        if value not in (0xFF00, 0x0000):
+            raise _Fail(_ILLEGAL_VALUE)
+        self._submit(self.image.decode_write(Table.COIL, address, [value == 0xFF00]))
+        return pdu
+
+    def _write_register(self, pdu: bytes) -> bytes:
+        address, value = self._fixed(pdu, 5)
+        self._submit(self.image.decode_write(Table.HOLDING_REGISTER, address, [value]))
+        return pdu
+
+    def _write_coils(self, pdu: bytes) -> bytes:
+        if len(pdu) < 6:
+            raise _Fail(_ILLEGAL_VALUE)
+        address, count = _HH.unpack_from(pdu, 1)
+        nbytes = pdu[5]
+        if not 1 <= count <= MAX_WRITE_BITS or nbytes != (count + 7) // 8 or len(pdu) != 6 + nbytes:
+            raise _Fail(_ILLEGAL_VALUE)
+        if address + count > 0x10000:
+            raise _Fail(_ILLEGAL_ADDRESS)
+        bits = np.unpackbits(np.frombuffer(pdu, dtype=np.uint8, offset=6), bitorder="little")[:count]
+        self._submit(self.image.decode_write(Table.COIL, address, [bool(b) for b in bits]))
+        return pdu[:5]
+
+    def _write_registers(self, pdu: bytes) -> bytes:
+        if len(pdu) < 6:
+            raise _Fail(_ILLEGAL_VALUE)
+        address, count = _HH.unpack_from(pdu, 1)
+        nbytes = pdu[5]
+        if not 1 <= count <= MAX_WRITE_REGISTERS or nbytes != 2 * count or len(pdu) != 6 + nbytes:
+            raise _Fail(_ILLEGAL_VALUE)
+        if address + count > 0x10000:
+            raise _Fail(_ILLEGAL_ADDRESS)
+        words = list(struct.unpack_from(f">{count}H", pdu, 6))
+        self._submit(self.image.decode_write(Table.HOLDING_REGISTER, address, words))
+        return pdu[:5]
+
+    def _mask_write(self, pdu: bytes) -> bytes:
+        if len(pdu) != 7:
+            raise _Fail(_ILLEGAL_VALUE)
+        address, and_mask, or_mask = struct.unpack_from(">HHH", pdu, 1)
+        holding = self.view().holding
+        self._check_range(address, 1, len(holding) // 2)
+        (current,) = struct.unpack_from(">H", holding, 2 * address)
+        value = ((current & and_mask) | (or_mask & ~and_mask)) & 0xFFFF
+        self._submit(self.image.decode_write(Table.HOLDING_REGISTER, address, [value]))
+        return pdu
+
+    def _read_write(self, pdu: bytes) -> bytes:
+        if len(pdu) < 10:
+            raise _Fail(_ILLEGAL_VALUE)
+        r_addr, r_count, w_addr, w_count = struct.unpack_from(">HHHH", pdu, 1)
+        nbytes = pdu[9]
+        if (not 1 <= r_count <= MAX_READ_REGISTERS or not 1 <= w_count <= MAX_RW_WRITE_REGISTERS
+                or nbytes != 2 * w_count or len(pdu) != 10 + nbytes):
+            raise _Fail(_ILLEGAL_VALUE)
+        # both ranges are checked before anything is executed, so a bad read cannot half-apply a write
+        self._check_range(r_addr, r_count, len(self.view().holding) // 2)
+        if w_addr + w_count > 0x10000:
+            raise _Fail(_ILLEGAL_ADDRESS)
+        words = list(struct.unpack_from(f">{w_count}H", pdu, 10))
+        self._submit(self.image.decode_write(Table.HOLDING_REGISTER, w_addr, words))
+        # the write is performed (queued) before the read, per the spec; the table size never changes
+        holding = self.view().holding
+        return bytes((23, 2 * r_count)) + holding[2 * r_addr : 2 * (r_addr + r_count)]
+
+    # ------------------------------------------------------------------ 43 / 14 device identification
+
+    def _device_id(self, pdu: bytes) -> bytes:
+        if len(pdu) < 2:
+            raise _Fail(_ILLEGAL_VALUE)
+        if pdu[1] != 0x0E:  # only Read Device Identification is implemented among the MEI types
+            raise _Fail(_ILLEGAL_FUNCTION)
+        if len(pdu) != 4:
+            raise _Fail(_ILLEGAL_VALUE)
+        read_code, object_id = pdu[2], pdu[3]
+        if not 1 <= read_code <= 4:
+            raise _Fail(_ILLEGAL_VALUE)
+        identity = self._control.Identity
+        if read_code == DeviceInformation.SPECIFIC:
+            if (0x07 <= object_id < 0x80) or not identity[object_id]:
+                raise _Fail(_ILLEGAL_ADDRESS)
+        else:
+            top = {1: 0x02, 2: 0x06, 3: 0xFF}[read_code]
+            if object_id > top or (0x07 <= object_id < 0x80) or not identity[object_id]:
+                object_id = 0  # stream access restarts at the first object (spec 6.21)
+        info = DeviceInformationFactory.get(self._control, read_code, object_id)  # type: ignore[no-untyped-call]
+        info = {k: (v.encode() if isinstance(v, str) else v) for k, v in info.items()}
+        resp = ReadDeviceInformationResponse(read_code=read_code, information=info)
+        resp.conformity = 0x82  # regular identification, stream and individual access
+        return bytes((0x2B,)) + resp.encode()

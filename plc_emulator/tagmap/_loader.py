@@ -184,20 +184,26 @@ def _free(r: Reader, node: Node | None, path: str) -> Mapping[str, Any] | None:
     return MappingProxyType(value) if isinstance(value, dict) else None
 
 
-def _node_at(node: Node, dotted: str) -> Node:
-    """The deepest node of ``process`` along a dotted path the engine reported (keys or list indices)."""
-    current = node
+def _node_at(node: Node, dotted: str, *, key: bool) -> Node:
+    """The node of ``process`` along a dotted path the engine reported (its key node if ``key``).
+
+    Stops at the deepest node that exists, so an unknown key is reported where it was written.
+    """
+    current, last_key = node, node
     for part in (p for p in dotted.replace("[", ".").replace("]", "").split(".") if p):
-        nxt: Node | None = None
+        nxt: tuple[Node, Node] | None = None
         if isinstance(current, MappingNode):
             for k, v in current.value:
                 if isinstance(k, ScalarNode) and str(k.value) == part:
-                    nxt = v
+                    nxt = (k, v)
         elif isinstance(current.value, list) and part.isdigit() and int(part) < len(current.value):
-            nxt = current.value[int(part)]
+            item = current.value[int(part)]
+            nxt = (item, item)
         if nxt is None:
             break
-        current = nxt
+        last_key, current = nxt
+    else:
+        return last_key if key else current
     return current
 
 
@@ -208,6 +214,7 @@ def _check_process(r: Reader, node: Node, process: Mapping[str, Any]) -> None:
     except ParamError as exc:
         for rel, message in exc.problems:
             rel = rel.removeprefix("process.").removeprefix("process")
-            r.err(_node_at(node, rel), join("process", rel) if rel else "process", message)
+            where = _node_at(node, rel, key=message.startswith("unknown"))
+            r.err(where, join("process", rel) if rel else "process", message)
     except (ValueError, TypeError, KeyError) as exc:
         r.err(node, "process", str(exc) or type(exc).__name__)

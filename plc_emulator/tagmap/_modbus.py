@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from yaml.nodes import Node
@@ -202,39 +203,41 @@ def parse_point(r: Reader, node: Node, path: str, *, tag: TagFacts, word_order: 
     if table is not None and fmt is not None and where is not None:
         ok = _check_format(r, f, table, fmt, tag, mirror=mirror, where_node=where[2]) and ok
 
-    quality_address: int | None = None
-    if not mirror and ("quality_ref" in f or "quality_address" in f):
-        q = _address(r, f, quality=True)
-        ok = ok and q is not None
-        if q is not None and table is not None:
-            q_table, q_addr, q_node = q
-            q_key = "quality_ref" if "quality_ref" in f else "quality_address"
-            if table in _BIT_TABLES:
-                r.err(q_node, f.at(q_key), f"quality registers need a register table (value is in {table.value})")
-                ok = False
-            elif q_table is not None and q_table is not table:
-                r.err(q_node, f.at(q_key), f"quality register must be in the value's table {table.value} "
-                                           f"(got {q_table.value})")
-                ok = False
-            else:
-                quality_address = q_addr
-                book.claim(r, table=table, first=q_addr, count=1, owner=f"{tag.key} quality", node=q_node,
-                           path=f.at(q_key))
-
     if not ok or where is None or fmt is None or table is None:
         return None
     address, addr_node = where[1], where[2]
     addr_key = "ref" if "ref" in f else "address"
     point = ModbusPoint(table=table, address=address, format=fmt,
-                        word_order=order if fmt in _WIDE else WordOrder.ABCD, raw_range=raw,
-                        quality_address=quality_address)
+                        word_order=order if fmt in _WIDE else WordOrder.ABCD, raw_range=raw)
     if address + point.count - 1 > MAX_ADDRESS:
         r.err(addr_node, f.at(addr_key), f"{fmt.value} at {address} runs past address {MAX_ADDRESS} "
                                           f"(needs {point.count} registers)")
         return None
     book.claim(r, table=table, first=address, count=point.count, owner=tag.key + (" mirror" if mirror else ""),
                node=addr_node, path=f.at(addr_key))
+    if not mirror and ("quality_ref" in f or "quality_address" in f):
+        quality = _quality(r, f, table, tag, book)
+        if quality is None:
+            return None
+        point = dataclasses.replace(point, quality_address=quality)
     return point
+
+
+def _quality(r: Reader, f: Fields, table: Table, tag: TagFacts, book: AddressBook) -> int | None:
+    """The quality register: same register table as the value, one register, claimed like any other."""
+    q = _address(r, f, quality=True)
+    if q is None:
+        return None
+    q_table, q_addr, q_node = q
+    q_key = "quality_ref" if "quality_ref" in f else "quality_address"
+    if table in _BIT_TABLES:
+        r.err(q_node, f.at(q_key), f"quality registers need a register table (the value is a {table.value})")
+        return None
+    if q_table is not None and q_table is not table:
+        r.err(q_node, f.at(q_key), f"must be in the value's table {table.value} (got {q_table.value})")
+        return None
+    book.claim(r, table=table, first=q_addr, count=1, owner=f"{tag.key} quality", node=q_node, path=f.at(q_key))
+    return q_addr
 
 
 def _check_format(r: Reader, f: Fields, table: Table, fmt: ValueFormat, tag: TagFacts, *, mirror: bool,

@@ -148,6 +148,15 @@ CATALOGUE: Final[tuple[SignalSpec, ...]] = (
     SignalSpec(name="E100.ua", unit="kW/K", kind=S, range=(0, 200), description="HX-E100 overall UA (fouling)"),
     SignalSpec(name="ambient.air_temperature", unit="°C", kind=S, range=(-20, 50),
                description="Ambient air temperature"),
+    # --- additions: vibration spectrum components (peak amplitudes, mm/s) ------------------------
+    SignalSpec(name="P100.vib_1x", unit="mm/s", kind=S, range=(0, 20),
+               description="PMP-P100 1x running-speed component (unbalance), peak"),
+    SignalSpec(name="P100.vib_2x", unit="mm/s", kind=S, range=(0, 20),
+               description="PMP-P100 2x running-speed component (misalignment), peak"),
+    SignalSpec(name="P100.vib_vane", unit="mm/s", kind=S, range=(0, 20),
+               description="PMP-P100 vane-pass component, peak"),
+    SignalSpec(name="P100.vib_bearing", unit="mm/s", kind=S, range=(0, 20),
+               description="PMP-P100 rolling-bearing defect tones, peak"),
 )
 
 _INDEX: Final[dict[str, int]] = {s.name: i for i, s in enumerate(CATALOGUE)}

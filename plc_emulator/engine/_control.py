@@ -1,0 +1,81 @@
+"""Controllers and valve friction for all loops at once, arrays of shape (N, loops) (domain.md 2-3)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from plc_emulator.engine.types import F64
+
+
+class PidResult(NamedTuple):
+    out: F64  # controller output, %
+    integ: F64  # integral state after back-calculation
+    deriv: F64  # filtered derivative state
+
+
+def pid_step(
+    *,
+    sp: F64,
+    pv: F64,
+    pv_prev: F64,
+    integ: F64,
+    deriv: F64,
+    kc: F64,
+    ti: F64,
+    td: F64,
+    action: F64,
+    auto: F64,
+    manual_out: F64,
+    hold: F64,
+    dt: float,
+) -> PidResult:
+    """ISA positional PID (P on error, D on filtered PV) with back-calculation anti-windup.
+
+    Values are % of span. ``action`` is +1 reverse / -1 direct. In manual (``auto`` = 0) or while the
+    PV is Bad (``hold`` = 1) the output is the manual/held value and the integral tracks it, so the
+    transfer back to automatic is bumpless (domain.md 3.2).
+    """
+    tf = td / 10.0
+    d_new = (tf / (tf + dt)) * deriv - action * kc * td / (tf + dt) * (pv - pv_prev)
+    p = action * kc * (sp - pv)
+    v = p + integ + d_new
+    u = np.clip(v, 0.0, 100.0)
+    tt = np.where(td > 0, np.sqrt(ti * np.maximum(td, 1e-9)), ti)
+    i_auto = integ + action * kc * dt / ti * (sp - pv) + (dt / tt) * (u - v)
+    track = (auto < 0.5) | (hold > 0.5)
+    out = np.where(track, manual_out, u)
+    i_new = np.where(track, manual_out - p - d_new, i_auto)
+    return PidResult(out=out, integ=i_new, deriv=d_new)
+
+
+class StictionResult(NamedTuple):
+    y: F64
+    u_prev: F64
+    du_prev: F64
+    u_s: F64
+    stuck: F64
+    d: F64
+
+
+def stiction_step(
+    *, u: F64, s: F64, j: F64, u_prev: F64, du_prev: F64, y_prev: F64, u_s: F64, stuck: F64, d: F64
+) -> StictionResult:
+    """Kano/Choudhury two-parameter stiction (S = deadband + stickband, J = slip jump, % of span).
+
+    Vectorised form of the BDSIM ``stiction.m`` step in domain.md 2.2.
+    """
+    u = np.clip(u, 0.0, 100.0)
+    du = u - u_prev
+    is_stuck = stuck > 0.5
+    stick_now = (du * du_prev <= 0.0) & ~is_stuck
+    u_s = np.where(stick_now, u_prev, u_s)
+    is_stuck = is_stuck | stick_now
+    rev = is_stuck & (-d * (u - u_s) > s)
+    d = np.where(rev, -d, d)
+    same = is_stuck & ~rev & (d * (u - u_s) > j)
+    moving = ~is_stuck | rev | same
+    y = np.where(moving, np.clip(u - d * (s - j) * 0.5, 0.0, 100.0), y_prev)
+    still = is_stuck & ~rev & ~same
+    return StictionResult(y=y, u_prev=u, du_prev=du, u_s=u_s, stuck=still.astype(np.float64), d=d)

@@ -16,6 +16,7 @@ import sqlite3
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,9 @@ class Gap:
         return self.last_seq - self.first_seq + 1
 
 
+_CHUNK = 4000  # rows per multi-row INSERT: 20,000 parameters, under SQLite's default limit of 32,766
+_INSERT_ONE = "INSERT INTO samples VALUES (?, ?, ?, ?, ?)"
+_INSERT_CHUNK = "INSERT INTO samples VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * _CHUNK)
 _TOKEN = struct.Struct("<dq")
 
 
@@ -174,7 +178,7 @@ class Store:
             if new_tags:
                 self._insert_tags(new_tags)
             if samples:
-                self._db.executemany("INSERT INTO samples VALUES (?, ?, ?, ?, ?)", samples)
+                self._insert_samples(samples)
             if events:
                 self._db.executemany("INSERT INTO events (t, kind, source, data) VALUES (?, ?, ?, ?)", events)
             if gaps:
@@ -184,6 +188,16 @@ class Store:
                 )
             if meta:
                 self._db.executemany("INSERT OR REPLACE INTO metadata VALUES (?, ?)", list(meta.items()))
+
+    def _insert_samples(self, samples: Sequence[tuple[int, int, float, float, int]]) -> None:
+        # Multi-row INSERTs: one sqlite3_step (one GIL release) per _CHUNK rows instead of per row, so
+        # a busy producer thread cannot starve the writer by grabbing the GIL at every row.
+        full = len(samples) - len(samples) % _CHUNK
+        if full:
+            flat = [tuple(chain.from_iterable(samples[i : i + _CHUNK])) for i in range(0, full, _CHUNK)]
+            self._db.executemany(_INSERT_CHUNK, flat)
+        if full < len(samples):
+            self._db.executemany(_INSERT_ONE, samples[full:])
 
     # -- reads ----------------------------------------------------------------------------------
     def max_seq(self) -> int:

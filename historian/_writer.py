@@ -1,26 +1,25 @@
 """The historian front end: a bounded in-memory queue drained by one writer thread.
 
-``record`` never blocks the producer (the scan thread): it appends to a bounded deque under a short
-lock. When the queue is full the OLDEST queued row is dropped and counted (``dropped_queue``); the
-sequence number it had becomes a recorded gap, so a reader can tell "dropped by policy" from "lost".
+``record_*`` never blocks the producer (the scan thread) on the writer or on I/O: rows go into a
+``deque(maxlen=queue_size)``, whose append and popleft are atomic, so the writer drains it without
+taking the producer's lock. When the queue is full the OLDEST queued row is dropped; its sequence
+number becomes a recorded gap (``gaps`` table, reason ``queue_full``) and is counted in
+``dropped_queue``, so a reader can tell "dropped by policy" from "lost".
 
-The writer thread commits in batches: as soon as ``batch_size`` rows wait, or ``commit_interval``
-seconds after the oldest waiting row arrived, whichever comes first. A crash (kill -9) can lose only
-rows not yet committed: at most ``commit_interval`` seconds of data (plus whatever a full queue was
-already dropping). Every committed row survives.
+The writer thread commits in batches: as soon as ``batch_size`` rows wait, and otherwise every
+``commit_interval`` seconds. A crash (kill -9) can lose only rows not yet committed: at most
+``commit_interval`` seconds of data plus the batch being committed. Every committed row survives.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import structlog
 
@@ -32,6 +31,7 @@ __all__ = ["Historian", "HistorianMetrics"]
 _log = structlog.get_logger("historian")
 
 Row = tuple[int, int, float, float, int]  # seq, tag_id, time, value, status
+EventRow = tuple[float, str, str, str]  # time, kind, source, data (JSON)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,7 +41,7 @@ class HistorianMetrics:
     queued: int  # rows waiting in memory
     committed_rows: int  # rows committed by this process
     committed_seq: int  # highest committed seq
-    dropped_queue: int  # rows dropped because the queue was full (this process)
+    dropped_queue: int  # rows dropped because the queue was full (this process, exact: from seq gaps)
     dropped_events: int  # events dropped because the event queue was full (this process)
     commits: int
     last_commit_monotonic: float  # monotonic time of the last commit (0 before the first)
@@ -65,7 +65,7 @@ class Historian:
         metadata: dict[str, str] | None = None,
     ) -> None:
         """``clock`` gives "now" for retention in the samples' time base (simulated time when the
-        emulator runs faster than real time); ``monotonic`` paces commits and maintenance."""
+        emulator runs faster than real time); ``monotonic`` paces maintenance."""
         self.path = Path(path)
         self.config = config or HistorianConfig()
         self._clock = clock
@@ -76,18 +76,18 @@ class Historian:
         self._tag_ids = self._store.tag_ids()
         self._next_tag_id = max(self._tag_ids.values(), default=0) + 1
         self._new_tags: list[tuple[int, TagInfo]] = []
-        self._next_seq = self._store.max_seq() + 1
-        self._written_seq = self._next_seq - 1
-        self._q: deque[Row] = deque()
-        self._events: deque[tuple[float, str, str, str]] = deque()
-        self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
+        first = self._store.max_seq() + 1
+        self._next_seq = first
+        self._written_seq = first - 1
+        self._q: deque[Row] = deque(maxlen=self.config.queue_size)
+        self._events: deque[EventRow] = deque(maxlen=self.config.queue_size)
+        self._lock = threading.Lock()  # producers only (seq order, tag registry); never held by I/O
+        self._wake = threading.Event()
         self._committed = threading.Condition(threading.Lock())
-        self._first_queued: float | None = None
-        self._flush_requested = 0
-        self._take_gen = 0  # takes started (under _lock)
-        self._done_gen = 0  # takes committed (under _committed)
         self._stop = False
+        self._take_gen = 0  # takes started (written by the writer only)
+        self._done_gen = 0  # takes finished (under _committed)
+        self._maintenance_due = False
         self._dropped_queue = 0
         self._dropped_events = 0
         self._committed_rows = 0
@@ -97,11 +97,10 @@ class Historian:
         self._size_dropped = 0
         self._db_bytes = self._store.used_bytes()
         self._last_error = ""
-        self._next_maintenance = self._mono() + self.config.maintenance_interval
         self._thread = threading.Thread(target=self._run, name="historian[writer]", daemon=True)
         self._thread.start()
 
-    # -- producer side (any thread, never blocks on I/O) -----------------------------------------
+    # -- producer side (any thread, never waits for the writer) ----------------------------------
     def register_tags(self, tags: Iterable[TagInfo]) -> None:
         """Declare tags with their device/unit (optional: unknown tags are registered on first use)."""
         with self._lock:
@@ -112,41 +111,37 @@ class Historian:
                     self._next_tag_id += 1
                     self._tag_ids[info.name] = tid
                 self._new_tags.append((tid, info))
-            self._wake.notify()
+        self._wake.set()
 
     def record(self, sample: Sample) -> None:
         self.record_value(sample.tag, sample.time, sample.value, sample.status)
 
     def record_value(self, tag: str, t: float, value: float, status: int = 0) -> None:
-        """Queue one sample. Never blocks on I/O; drops the oldest queued row when the queue is full."""
-        with self._lock:
-            tid = self._tag_ids.get(tag)
-            if tid is None:
-                tid = self._register_locked(tag)
-            self._append_locked((self._next_seq, tid, t, value, status))
-            self._next_seq += 1
+        """Queue one sample; drops the oldest queued row when the queue is full."""
+        self.record_many(((tag, t, value, status),))
 
     def record_many(self, rows: Iterable[tuple[str, float, float, int]]) -> None:
-        """Queue ``(tag, time, value, status)`` rows under one lock acquisition (the scan's fast path)."""
+        """Queue ``(tag, time, value, status)`` rows in order (the scan's fast path)."""
+        q = self._q
         with self._lock:
             ids = self._tag_ids
+            seq = self._next_seq
             for tag, t, value, status in rows:
                 tid = ids.get(tag)
                 if tid is None:
                     tid = self._register_locked(tag)
-                self._append_locked((self._next_seq, tid, t, value, status))
-                self._next_seq += 1
+                q.append((seq, tid, t, value, status))
+                seq += 1
+            self._next_seq = seq
+        if len(q) >= self.config.batch_size:
+            self._wake.set()
 
     def record_event(self, event: Event) -> None:
-        data = json.dumps(event.data, default=str, allow_nan=True, sort_keys=True)
-        with self._lock:
-            if len(self._events) >= self.config.queue_size:
-                self._events.popleft()
-                self._dropped_events += 1
-            self._events.append((event.time, event.kind, event.source, data))
-            if self._first_queued is None:
-                self._first_queued = self._mono()
-                self._wake.notify()
+        data = json.dumps(event.data, default=str, sort_keys=True)
+        ev = self._events
+        if len(ev) == ev.maxlen:
+            self._dropped_events += 1
+        ev.append((event.time, event.kind, event.source, data))
 
     def _register_locked(self, tag: str) -> int:
         if not tag:
@@ -158,37 +153,20 @@ class Historian:
         self._new_tags.append((tid, TagInfo(name=tag, device=device)))
         return tid
 
-    def _append_locked(self, row: Row) -> None:
-        q = self._q
-        if len(q) >= self.config.queue_size:
-            q.popleft()
-            self._dropped_queue += 1
-            if self._dropped_queue == 1 or self._dropped_queue % 10_000 == 0:
-                _log.warning(
-                    "historian.queue_full", dropped=self._dropped_queue, queue_size=self.config.queue_size
-                )
-        q.append(row)
-        n = len(q)
-        if self._first_queued is None:
-            self._first_queued = self._mono()
-            self._wake.notify()
-        elif n == self.config.batch_size:
-            self._wake.notify()
-
     # -- control ---------------------------------------------------------------------------------
     def flush(self, timeout: float = 30.0) -> bool:
         """Commit everything queued so far; True once it is committed (False on timeout)."""
         with self._lock:
             target = self._next_seq - 1
-            want = self._take_gen + 1
-            self._flush_requested += 1
-            self._wake.notify()
-        deadline = self._mono() + timeout
+        want = self._take_gen + 1
+        self._wake.set()
+        deadline = time.monotonic() + timeout
         with self._committed:
             while (self._written_seq < target or self._done_gen < want) and self._thread.is_alive():
-                left = deadline - self._mono()
+                left = deadline - time.monotonic()
                 if left <= 0:
                     return False
+                self._wake.set()
                 self._committed.wait(min(left, 0.5))
         return self._written_seq >= target and self._done_gen >= want
 
@@ -197,9 +175,8 @@ class Historian:
         if not self._thread.is_alive():
             return
         self.flush(timeout)
-        with self._lock:
-            self._stop = True
-            self._wake.notify()
+        self._stop = True
+        self._wake.set()
         self._thread.join(timeout)
 
     def __enter__(self) -> Historian:
@@ -209,16 +186,13 @@ class Historian:
         self.close()
 
     def run_maintenance(self) -> None:
-        """Ask the writer thread to run a retention / size-cap pass now."""
-        with self._lock:
-            self._next_maintenance = -math.inf
-            self._wake.notify()
+        """Ask the writer thread for a retention / size-cap pass now (``flush()`` waits for it)."""
+        self._maintenance_due = True
+        self._wake.set()
 
     def metrics(self) -> HistorianMetrics:
-        with self._lock:
-            queued = len(self._q)
         return HistorianMetrics(
-            queued=queued,
+            queued=len(self._q),
             committed_rows=self._committed_rows,
             committed_seq=self._written_seq,
             dropped_queue=self._dropped_queue,
@@ -243,51 +217,34 @@ class Historian:
         return self._thread.is_alive()
 
     # -- writer thread ---------------------------------------------------------------------------
-    def _take(self) -> tuple[list[Row], list[tuple[float, str, str, str]], list[tuple[int, TagInfo]], bool]:
-        cfg = self.config
-        with self._lock:
-            while True:
-                if self._stop and not self._q and not self._events and not self._new_tags:
-                    return [], [], [], True
-                now = self._mono()
-                due = self._first_queued is not None and now - self._first_queued >= cfg.commit_interval
-                if (
-                    len(self._q) >= cfg.batch_size
-                    or due
-                    or self._flush_requested
-                    or self._stop
-                    or now >= self._next_maintenance
-                    or (self._new_tags and not self._q)
-                ):
-                    break
-                wait = self._next_maintenance - now
-                if self._first_queued is not None:
-                    wait = min(wait, cfg.commit_interval - (now - self._first_queued))
-                self._wake.wait(max(wait, 0.001))
-            n = min(len(self._q), cfg.max_rows_per_commit)
-            rows = [self._q.popleft() for _ in range(n)]
-            events = list(self._events)
-            self._events.clear()
-            tags, self._new_tags = self._new_tags, []
-            self._flush_requested = 0 if not self._q else self._flush_requested
-            self._first_queued = self._mono() if (self._q or self._events) else None
-            self._take_gen += 1
-            return rows, events, tags, False
-
     def _run(self) -> None:
+        cfg = self.config
+        next_maintenance = self._mono() + cfg.maintenance_interval
         try:
             while True:
-                rows, events, tags, done = self._take()
-                if done:
-                    break
-                if rows or events or tags:
+                self._wake.wait(cfg.commit_interval)
+                self._wake.clear()
+                stopping = self._stop
+                self._take_gen += 1
+                while True:  # drain in transactions of at most max_rows_per_commit rows
+                    rows = self._pop(cfg.max_rows_per_commit)
+                    events = self._pop_events()
+                    with self._lock:
+                        tags, self._new_tags = self._new_tags, []
+                    if not (rows or events or tags):
+                        break
                     self._commit(rows, events, tags)
-                if self._mono() >= self._next_maintenance:
+                    if len(rows) < cfg.max_rows_per_commit:
+                        break
+                if self._maintenance_due or self._mono() >= next_maintenance:
+                    self._maintenance_due = False
                     self._maintain()
-                    self._next_maintenance = self._mono() + self.config.maintenance_interval
+                    next_maintenance = self._mono() + cfg.maintenance_interval
                 with self._committed:
                     self._done_gen += 1
                     self._committed.notify_all()
+                if stopping:
+                    break
         except Exception as exc:  # the thread must report, not vanish silently
             self._last_error = f"{type(exc).__name__}: {exc}"
             _log.error("historian.writer_failed", error=self._last_error)
@@ -296,30 +253,54 @@ class Historian:
         finally:
             self._store.close()
 
-    def _commit(
-        self, rows: list[Row], events: list[tuple[float, str, str, str]], tags: list[tuple[int, TagInfo]]
-    ) -> None:
+    def _pop(self, n: int) -> list[Row]:
+        q = self._q
+        out: list[Row] = []
+        pop = q.popleft
+        try:
+            for _ in range(n):
+                out.append(pop())
+        except IndexError:
+            pass  # drained
+        return out
+
+    def _pop_events(self) -> list[EventRow]:
+        out: list[EventRow] = []
+        try:
+            while True:
+                out.append(self._events.popleft())
+        except IndexError:
+            return out
+
+    def _commit(self, rows: list[Row], events: list[EventRow], tags: list[tuple[int, TagInfo]]) -> None:
         gaps: list[Gap] = []
-        if rows and rows[0][0] > self._written_seq + 1:
-            gaps.append(
-                Gap(
-                    first_seq=self._written_seq + 1,
-                    last_seq=rows[0][0] - 1,
-                    reason="queue_full",
-                    time=rows[0][2],
-                )
-            )
-        last = rows[-1][0] if rows else self._written_seq
-        meta = {"last_seq": str(last)}
+        meta: dict[str, str] = {}
+        if rows:
+            # seqs in the queue are increasing; any jump is rows the full queue dropped (oldest first)
+            expect = self._written_seq + 1
+            for r in rows:
+                if r[0] != expect:
+                    gaps.append(Gap(first_seq=expect, last_seq=r[0] - 1, reason="queue_full", time=r[2]))
+                expect = r[0] + 1
+            meta["last_seq"] = str(rows[-1][0])
         if gaps:
-            meta["queue_dropped"] = str(self._store.meta_int("queue_dropped") + sum(g.count for g in gaps))
+            n = sum(g.count for g in gaps)
+            self._dropped_queue += n
+            meta["queue_dropped"] = str(self._store.meta_int("queue_dropped") + n)
+            _log.warning(
+                "historian.queue_full",
+                dropped=n,
+                total=self._dropped_queue,
+                queue_size=self.config.queue_size,
+            )
         self._store.write_batch(rows, events, tags, gaps, meta)
         self._commits += 1
         self._committed_rows += len(rows)
         self._last_commit = self._mono()
-        with self._committed:
-            self._written_seq = last
-            self._committed.notify_all()
+        if rows:
+            with self._committed:
+                self._written_seq = rows[-1][0]
+                self._committed.notify_all()
 
     def _maintain(self) -> None:
         """Retention then size cap, in small transactions so the writer is never blocked for long."""
@@ -328,8 +309,7 @@ class Historian:
         floor = store.forwarded_floor()
         upto = self._written_seq if floor is None else floor
         before = self._clock() - cfg.retention_hours * 3600.0
-        # one bounded pass per maintenance tick; the next tick continues where this one stopped
-        for _ in range(20):
+        for _ in range(20):  # bounded per pass; the next pass continues
             n = store.delete_expired(before=before, upto_seq=upto, limit=cfg.delete_batch)
             self._retention_deleted += n
             if n < cfg.delete_batch:
@@ -347,7 +327,3 @@ class Historian:
         if store.free_pages():
             store.incremental_vacuum(cfg.vacuum_pages)
         self._db_bytes = store.used_bytes()
-
-    def store_info(self) -> dict[str, Any]:
-        """Facts for logs and health: path, next seq, dropped so far (this process)."""
-        return {"path": str(self.path), "next_seq": self._next_seq, "dropped_queue": self._dropped_queue}

@@ -12,9 +12,11 @@ __all__ = ["register"]
 
 def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "schema", help="print the JSON Schema of the tag map format",
+        "schema",
+        help="print the JSON Schema of the tag map format",
         description="Print the JSON Schema (draft 2020-12) of the tag map format, for editors "
-                    "(e.g. the YAML language server: # yaml-language-server: $schema=FILE).")
+        "(e.g. the YAML language server: # yaml-language-server: $schema=FILE).",
+    )
     p.set_defaults(func=_handle)
 
 

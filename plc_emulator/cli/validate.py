@@ -20,9 +20,11 @@ _TABLES = (
 
 def register(subparsers: Any) -> None:
     p: argparse.ArgumentParser = subparsers.add_parser(
-        "validate", help="check a tag map and print a summary (exit 2 listing every problem)",
+        "validate",
+        help="check a tag map and print a summary (exit 2 listing every problem)",
         description="Check a tag map. Exit 0 with a one-line summary, or exit 2 with every problem as "
-                    "FILE:LINE:COL: dotted.path: message (got VALUE).")
+        "FILE:LINE:COL: dotted.path: message (got VALUE).",
+    )
     p.add_argument("tagmap", metavar="TAGMAP", help="tag map YAML file")
     p.set_defaults(func=_handle)
 
@@ -48,8 +50,10 @@ def summary(tm: TagMap) -> str:
             lo, hi = spans[table]
             parts.append(f"{label} {lo}-{hi} ({ref_text(table, lo)}-{ref_text(table, hi)})")
     tables = ", ".join(parts) if parts else "no Modbus points"
-    return (f"ok: {len(tags)} tags in {len(tm.devices)} devices, {field} field instruments, {rw} rw; {tables}; "
-            f"scan {tm.scan_period * 1000:g} ms, seed {tm.seed}; sha256 {tm.sha256[:12]}")
+    return (
+        f"ok: {len(tags)} tags in {len(tm.devices)} devices, {field} field instruments, {rw} rw; {tables}; "
+        f"scan {tm.scan_period * 1000:g} ms, seed {tm.seed}; sha256 {tm.sha256[:12]}"
+    )
 
 
 def _handle(args: argparse.Namespace) -> int:

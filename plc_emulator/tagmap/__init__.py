@@ -37,9 +37,29 @@ from plc_emulator.tagmap.model import (
 )
 
 __all__ = [
-    "Access", "AlarmLimits", "Device", "HistorianPoint", "HistorianSettings", "Location", "ModbusPoint",
-    "ModbusSettings", "OpcUaPoint", "OpcUaSettings", "Table", "Tag", "TagKind", "TagMap", "TagMapError",
-    "ValueFormat", "WordOrder", "load", "loads", "parse_ref", "ref_text", "schema", "schema_text",
+    "Access",
+    "AlarmLimits",
+    "Device",
+    "HistorianPoint",
+    "HistorianSettings",
+    "Location",
+    "ModbusPoint",
+    "ModbusSettings",
+    "OpcUaPoint",
+    "OpcUaSettings",
+    "Table",
+    "Tag",
+    "TagKind",
+    "TagMap",
+    "TagMapError",
+    "ValueFormat",
+    "WordOrder",
+    "load",
+    "loads",
+    "parse_ref",
+    "ref_text",
+    "schema",
+    "schema_text",
 ]
 
 

@@ -24,8 +24,20 @@ from plc_emulator.tagmap.model import (
 
 __all__ = ["HISTORIAN_SETTINGS_KEYS", "MODBUS_KEYS", "OPCUA_SETTINGS_KEYS", "TOP_KEYS", "load", "loads"]
 
-TOP_KEYS = ("name", "plant", "description", "scan_period", "seed", "epoch", "modbus", "opcua", "historian",
-            "process", "pm", "devices")
+TOP_KEYS = (
+    "name",
+    "plant",
+    "description",
+    "scan_period",
+    "seed",
+    "epoch",
+    "modbus",
+    "opcua",
+    "historian",
+    "process",
+    "pm",
+    "devices",
+)
 TOP_REQUIRED = ("name", "plant", "devices")
 MODBUS_KEYS = ("unit_id", "word_order", "unknown_unit", "port")
 OPCUA_SETTINGS_KEYS = ("namespace_uri", "port", "application_uri")
@@ -49,8 +61,9 @@ def load(path: str | Path) -> TagMap:
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise TagMapError([f"{name}:{line}:{col}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                           f"{exc.start})"]) from None
+        raise TagMapError(
+            [f"{name}:{line}:{col}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"]
+        ) from None
     return _parse(text, name, hashlib.sha256(data).hexdigest())
 
 
@@ -97,13 +110,36 @@ def _top(r: Reader, root: Node, sha256: str) -> TagMap | None:
     order = modbus.word_order if modbus is not None else WordOrder.ABCD
     devices_node = f.get("devices")
     devices = () if devices_node is None else parse_devices(r, devices_node, order)[0]
-    if (name is None or plant is None or description is None or scan_period is None or seed is None
-            or epoch is None or modbus is None or opcua is None or historian is None or process is None
-            or pm is None):
+    if (
+        name is None
+        or plant is None
+        or description is None
+        or scan_period is None
+        or seed is None
+        or epoch is None
+        or modbus is None
+        or opcua is None
+        or historian is None
+        or process is None
+        or pm is None
+    ):
         return None
-    return TagMap(path=r.problems.file, sha256=sha256, name=name, plant=plant, description=description,
-                  scan_period=scan_period, seed=seed, epoch=epoch, modbus=modbus, opcua=opcua,
-                  historian=historian, process=process, pm=pm, devices=devices)
+    return TagMap(
+        path=r.problems.file,
+        sha256=sha256,
+        name=name,
+        plant=plant,
+        description=description,
+        scan_period=scan_period,
+        seed=seed,
+        epoch=epoch,
+        modbus=modbus,
+        opcua=opcua,
+        historian=historian,
+        process=process,
+        pm=pm,
+        devices=devices,
+    )
 
 
 def _text(r: Reader, f: Fields, key: str, *, nonempty: bool = False) -> str | None:
@@ -122,14 +158,24 @@ def _modbus(r: Reader, node: Node | None) -> ModbusSettings | None:
     if not f.ok:
         return None
     d = ModbusSettings()
-    unit_id = d.unit_id if "unit_id" not in f else r.integer(f.values["unit_id"], f.at("unit_id"), lo=1, hi=247)
-    order = d.word_order if "word_order" not in f else r.choice(f.values["word_order"], f.at("word_order"), WordOrder)
+    unit_id = (
+        d.unit_id if "unit_id" not in f else r.integer(f.values["unit_id"], f.at("unit_id"), lo=1, hi=247)
+    )
+    order = (
+        d.word_order
+        if "word_order" not in f
+        else r.choice(f.values["word_order"], f.at("word_order"), WordOrder)
+    )
     port = d.port if "port" not in f else r.integer(f.values["port"], f.at("port"), lo=0, hi=65535)
     unknown: str | None = d.unknown_unit
     if "unknown_unit" in f:
         unknown = r.text(f.values["unknown_unit"], f.at("unknown_unit"))
         if unknown is not None and unknown not in UNKNOWN_UNIT:
-            r.err(f.values["unknown_unit"], f.at("unknown_unit"), f"must be exception or ignore (got {unknown!r})")
+            r.err(
+                f.values["unknown_unit"],
+                f.at("unknown_unit"),
+                f"must be exception or ignore (got {unknown!r})",
+            )
             unknown = None
     if unit_id is None or order is None or port is None or unknown is None:
         return None
@@ -158,18 +204,36 @@ def _historian(r: Reader, node: Node | None) -> HistorianSettings | None:
     if not f.ok:
         return None
     d = HistorianSettings()
-    batch = d.batch_size if "batch_size" not in f else r.integer(f.values["batch_size"], f.at("batch_size"), lo=1)
-    queue = d.queue_size if "queue_size" not in f else r.integer(f.values["queue_size"], f.at("queue_size"), lo=1)
-    max_bytes = (d.max_db_bytes if "max_db_bytes" not in f
-                 else r.integer(f.values["max_db_bytes"], f.at("max_db_bytes"), lo=1))
-    commit = (d.commit_interval if "commit_interval" not in f
-              else r.duration(f.values["commit_interval"], f.at("commit_interval"), positive=True))
-    retention = (d.retention_hours * 3600.0 if "retention" not in f
-                 else r.duration(f.values["retention"], f.at("retention"), positive=True))
+    batch = (
+        d.batch_size if "batch_size" not in f else r.integer(f.values["batch_size"], f.at("batch_size"), lo=1)
+    )
+    queue = (
+        d.queue_size if "queue_size" not in f else r.integer(f.values["queue_size"], f.at("queue_size"), lo=1)
+    )
+    max_bytes = (
+        d.max_db_bytes
+        if "max_db_bytes" not in f
+        else r.integer(f.values["max_db_bytes"], f.at("max_db_bytes"), lo=1)
+    )
+    commit = (
+        d.commit_interval
+        if "commit_interval" not in f
+        else r.duration(f.values["commit_interval"], f.at("commit_interval"), positive=True)
+    )
+    retention = (
+        d.retention_hours * 3600.0
+        if "retention" not in f
+        else r.duration(f.values["retention"], f.at("retention"), positive=True)
+    )
     if batch is None or queue is None or max_bytes is None or commit is None or retention is None:
         return None
-    return HistorianSettings(batch_size=batch, commit_interval=commit, queue_size=queue,
-                             retention_hours=retention / 3600.0, max_db_bytes=max_bytes)
+    return HistorianSettings(
+        batch_size=batch,
+        commit_interval=commit,
+        queue_size=queue,
+        retention_hours=retention / 3600.0,
+        max_db_bytes=max_bytes,
+    )
 
 
 def _free(r: Reader, node: Node | None, path: str) -> Mapping[str, Any] | None:
@@ -177,8 +241,13 @@ def _free(r: Reader, node: Node | None, path: str) -> Mapping[str, Any] | None:
     if _is_null(node) or node is None:
         return MappingProxyType({})
     if not isinstance(node, MappingNode):
-        r.err(node, path, "must be a mapping (got a list)" if not isinstance(node, ScalarNode)
-              else f"must be a mapping (got {node.value!r})")
+        r.err(
+            node,
+            path,
+            "must be a mapping (got a list)"
+            if not isinstance(node, ScalarNode)
+            else f"must be a mapping (got {node.value!r})",
+        )
         return None
     value = r.plain(node, path)
     return MappingProxyType(value) if isinstance(value, dict) else None
@@ -212,8 +281,8 @@ def _check_process(r: Reader, node: Node, process: Mapping[str, Any]) -> None:
     try:
         params_from_mapping(dict(process))
     except ParamError as exc:
-        for rel, message in exc.problems:
-            rel = rel.removeprefix("process.").removeprefix("process")
+        for reported, message in exc.problems:
+            rel = reported.removeprefix("process.").removeprefix("process")
             where = _node_at(node, rel, key=message.startswith("unknown"))
             r.err(where, join("process", rel) if rel else "process", message)
     except (ValueError, TypeError, KeyError) as exc:

@@ -12,7 +12,16 @@ from plc_emulator.tagmap.model import Access, ModbusPoint, Table, TagKind, Value
 
 __all__ = ["MIRROR_KEYS", "POINT_KEYS", "AddressBook", "TagFacts", "parse_point", "parse_ref", "ref_text"]
 
-POINT_KEYS = ("table", "address", "ref", "format", "word_order", "raw_range", "quality_address", "quality_ref")
+POINT_KEYS = (
+    "table",
+    "address",
+    "ref",
+    "format",
+    "word_order",
+    "raw_range",
+    "quality_address",
+    "quality_ref",
+)
 MIRROR_KEYS = ("table", "address", "ref", "format", "word_order", "raw_range")
 
 MAX_ADDRESS = 65535
@@ -85,8 +94,9 @@ class AddressBook:
     def __init__(self) -> None:
         self._spans: list[_Span] = []
 
-    def claim(self, r: Reader, *, table: Table, first: int, count: int, owner: str, node: Node,
-              path: str) -> None:
+    def claim(
+        self, r: Reader, *, table: Table, first: int, count: int, owner: str, node: Node, path: str
+    ) -> None:
         span = _Span(table=table, first=first, last=first + count - 1, owner=owner, node=node, path=path)
         for other in self._spans:
             if other.table is span.table and other.first <= span.last and span.first <= other.last:
@@ -103,7 +113,7 @@ class AddressBook:
 
 
 def _address(r: Reader, f: Fields, *, quality: bool) -> tuple[Table | None, int, Node] | None:
-    """``ref`` or ``table`` + ``address`` (or ``quality_ref`` / ``quality_address``) -> (table, address, node).
+    """``ref`` or ``table`` + ``address`` (or the ``quality_`` pair) -> (table, address, node).
 
     For ``quality_address`` the table is None: it is the table of the value it belongs to.
     """
@@ -128,8 +138,11 @@ def _address(r: Reader, f: Fields, *, quality: bool) -> tuple[Table | None, int,
         if not quality and table_node is not None:
             declared = r.choice(table_node, f.at("table"), Table)
             if declared is not None and declared is not table:
-                r.err(table_node, f.at("table"),
-                      f"{declared.value} disagrees with ref {show(ref_node)}, which is a {table.value}")
+                r.err(
+                    table_node,
+                    f.at("table"),
+                    f"{declared.value} disagrees with ref {show(ref_node)}, which is a {table.value}",
+                )
                 return None
         return table, address, ref_node
     if addr_node is None:
@@ -152,8 +165,16 @@ def _address(r: Reader, f: Fields, *, quality: bool) -> tuple[Table | None, int,
     return chosen, number, addr_node
 
 
-def parse_point(r: Reader, node: Node, path: str, *, tag: TagFacts, word_order: WordOrder,
-                book: AddressBook, mirror: bool = False) -> ModbusPoint | None:
+def parse_point(
+    r: Reader,
+    node: Node,
+    path: str,
+    *,
+    tag: TagFacts,
+    word_order: WordOrder,
+    book: AddressBook,
+    mirror: bool = False,
+) -> ModbusPoint | None:
     """One ``modbus:`` (or ``modbus_mirrors[i]``) mapping -> ModbusPoint; claims its addresses."""
     f = r.fields(node, path, allowed=MIRROR_KEYS if mirror else POINT_KEYS, required=("format",))
     if not f.ok:
@@ -180,7 +201,9 @@ def parse_point(r: Reader, node: Node, path: str, *, tag: TagFacts, word_order: 
     raw: tuple[int, int] | None = None
     raw_node = f.get("raw_range")
     if fmt in _RAW_LIMITS and raw_node is None and fmt_node is not None and fmt is not None:
-        r.err(fmt_node, f.at("format"), f"scaled {fmt.value} needs raw_range: [lo, hi] (mapped to the EU range)")
+        r.err(
+            fmt_node, f.at("format"), f"scaled {fmt.value} needs raw_range: [lo, hi] (mapped to the EU range)"
+        )
         ok = False
     elif raw_node is not None:
         got = r.pair(raw_node, f.at("raw_range"), integers=True)
@@ -195,7 +218,11 @@ def parse_point(r: Reader, node: Node, path: str, *, tag: TagFacts, word_order: 
                 ok = False
             elif lo < _RAW_LIMITS[fmt][0] or hi > _RAW_LIMITS[fmt][1]:
                 tlo, thi = _RAW_LIMITS[fmt]
-                r.err(raw_node, f.at("raw_range"), f"outside the {fmt.value} range {tlo}..{thi} (got [{lo}, {hi}])")
+                r.err(
+                    raw_node,
+                    f.at("raw_range"),
+                    f"outside the {fmt.value} range {tlo}..{thi} (got [{lo}, {hi}])",
+                )
                 ok = False
             else:
                 raw = (lo, hi)
@@ -207,14 +234,29 @@ def parse_point(r: Reader, node: Node, path: str, *, tag: TagFacts, word_order: 
         return None
     address, addr_node = where[1], where[2]
     addr_key = "ref" if "ref" in f else "address"
-    point = ModbusPoint(table=table, address=address, format=fmt,
-                        word_order=order if fmt in _WIDE else WordOrder.ABCD, raw_range=raw)
+    point = ModbusPoint(
+        table=table,
+        address=address,
+        format=fmt,
+        word_order=order if fmt in _WIDE else WordOrder.ABCD,
+        raw_range=raw,
+    )
     if address + point.count - 1 > MAX_ADDRESS:
-        r.err(addr_node, f.at(addr_key), f"{fmt.value} at {address} runs past address {MAX_ADDRESS} "
-                                          f"(needs {point.count} registers)")
+        r.err(
+            addr_node,
+            f.at(addr_key),
+            f"{fmt.value} at {address} runs past address {MAX_ADDRESS} (needs {point.count} registers)",
+        )
         return None
-    book.claim(r, table=table, first=address, count=point.count, owner=tag.key + (" mirror" if mirror else ""),
-               node=addr_node, path=f.at(addr_key))
+    book.claim(
+        r,
+        table=table,
+        first=address,
+        count=point.count,
+        owner=tag.key + (" mirror" if mirror else ""),
+        node=addr_node,
+        path=f.at(addr_key),
+    )
     if not mirror and ("quality_ref" in f or "quality_address" in f):
         quality = _quality(r, f, table, tag, book)
         if quality is None:
@@ -236,12 +278,15 @@ def _quality(r: Reader, f: Fields, table: Table, tag: TagFacts, book: AddressBoo
     if q_table is not None and q_table is not table:
         r.err(q_node, f.at(q_key), f"must be in the value's table {table.value} (got {q_table.value})")
         return None
-    book.claim(r, table=table, first=q_addr, count=1, owner=f"{tag.key} quality", node=q_node, path=f.at(q_key))
+    book.claim(
+        r, table=table, first=q_addr, count=1, owner=f"{tag.key} quality", node=q_node, path=f.at(q_key)
+    )
     return q_addr
 
 
-def _check_format(r: Reader, f: Fields, table: Table, fmt: ValueFormat, tag: TagFacts, *, mirror: bool,
-                  where_node: Node) -> bool:
+def _check_format(
+    r: Reader, f: Fields, table: Table, fmt: ValueFormat, tag: TagFacts, *, mirror: bool, where_node: Node
+) -> bool:
     fmt_node = f.values["format"]
     table_key = "ref" if "ref" in f else "table"
     table_node = f.values.get(table_key, where_node)
@@ -250,18 +295,30 @@ def _check_format(r: Reader, f: Fields, table: Table, fmt: ValueFormat, tag: Tag
         return False
     if fmt is ValueFormat.BOOL:
         if tag.kind is not None and tag.kind is not TagKind.DISCRETE:
-            r.err(fmt_node, f.at("format"), f"bool needs a two-state discrete tag (got kind {tag.kind.value})")
+            r.err(
+                fmt_node, f.at("format"), f"bool needs a two-state discrete tag (got kind {tag.kind.value})"
+            )
             return False
         if table not in _BIT_TABLES and tag.range is not None and tag.range != (0.0, 1.0):
-            r.err(fmt_node, f.at("format"), f"bool in a {table.value} is 0/1 only: range must be [0, 1] "
-                                            f"(got [{tag.range[0]:g}, {tag.range[1]:g}])")
+            r.err(
+                fmt_node,
+                f.at("format"),
+                f"bool in a {table.value} is 0/1 only: range must be [0, 1] "
+                f"(got [{tag.range[0]:g}, {tag.range[1]:g}])",
+            )
             return False
     if mirror and table not in _READ_ONLY:
-        r.err(table_node, f.at(table_key), f"mirrors are read-only copies: use input_register or discrete_input "
-                                           f"(got {table.value})")
+        r.err(
+            table_node,
+            f.at(table_key),
+            f"mirrors are read-only copies: use input_register or discrete_input (got {table.value})",
+        )
         return False
     if not mirror and tag.access is Access.RW and table in _READ_ONLY:
-        r.err(table_node, f.at(table_key), f"rw tag on read-only table {table.value} "
-                                           "(use holding_register or coil)")
+        r.err(
+            table_node,
+            f.at(table_key),
+            f"rw tag on read-only table {table.value} (use holding_register or coil)",
+        )
         return False
     return True

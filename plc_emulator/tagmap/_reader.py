@@ -36,8 +36,15 @@ _SCALAR_TAGS = frozenset({T_STR, T_INT, T_FLOAT, T_BOOL, T_NULL, T_TIMESTAMP})
 
 # Same grammar as plc_emulator.cli._common.parse_duration, copied so this package stays free of argparse.
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
-_SCALE: dict[str | None, float] = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0,
-                                   "d": 86400.0}
+_SCALE: dict[str | None, float] = {
+    "ms": 0.001,
+    "s": 1.0,
+    None: 1.0,
+    "m": 60.0,
+    "min": 60.0,
+    "h": 3600.0,
+    "d": 86400.0,
+}
 
 
 class _Bad:
@@ -132,12 +139,18 @@ def compose(text: str, problems: Problems) -> Node | None:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         detail = exc.problem or "syntax error"
-        context = f" ({exc.context})" if exc.context else ""
-        problems.add(mark, "", f"YAML syntax error: {detail}{context}")
+        if exc.context and exc.context.startswith("while"):
+            detail = f"{detail} ({exc.context})"
+        elif exc.context:  # "expected a single document in the stream, but found another document"
+            detail = f"{exc.context}, {detail}"
+        problems.add(mark, "", f"YAML syntax error: {detail}")
         return None
     except yaml.reader.ReaderError as exc:
-        problems.add(_line_col(text, exc.position), "",
-                     f"not a text file: special character {exc.character!r} is not allowed in YAML")
+        problems.add(
+            _line_col(text, exc.position),
+            "",
+            f"not a text file: special character {exc.character!r} is not allowed in YAML",
+        )
         return None
     except yaml.YAMLError as exc:
         problems.add(None, "", f"YAML error: {exc}")
@@ -161,8 +174,10 @@ class Reader:
         self.problems.add(where, path, message)
 
     # --- mappings -----------------------------------------------------------------------------
-    def pairs(self, node: Node, path: str, *, _seen: frozenset[int] = frozenset()) -> list[tuple[str, Node, Node]] | None:
-        """(key, key node, value node) of a mapping in order; duplicates reported and dropped; ``<<`` merged."""
+    def pairs(
+        self, node: Node, path: str, *, _seen: frozenset[int] = frozenset()
+    ) -> list[tuple[str, Node, Node]] | None:
+        """(key, key node, value node) in order; duplicates reported and dropped; ``<<`` merged in."""
         if not isinstance(node, MappingNode) or node.tag not in (T_MAP,):
             self.err(node, path, f"must be a mapping (got {show(node)})")
             return None
@@ -178,8 +193,11 @@ class Reader:
                 continue
             key = str(key_node.value)
             if key in first:
-                self.err(key_node, join(path, key),
-                         f'duplicate key "{key}" (first at line {first[key].start_mark.line + 1})')
+                self.err(
+                    key_node,
+                    join(path, key),
+                    f'duplicate key "{key}" (first at line {first[key].start_mark.line + 1})',
+                )
                 continue
             first[key] = key_node
             own.append((key, key_node, value_node))
@@ -204,7 +222,9 @@ class Reader:
                 out += got
         return out
 
-    def fields(self, node: Node, path: str, *, allowed: Sequence[str], required: Sequence[str] = ()) -> Fields:
+    def fields(
+        self, node: Node, path: str, *, allowed: Sequence[str], required: Sequence[str] = ()
+    ) -> Fields:
         return Fields(self, node, path, allowed=allowed, required=required)
 
     # --- scalars ------------------------------------------------------------------------------
@@ -243,7 +263,9 @@ class Reader:
             return None
         return self._bounded(node, path, value, lo, hi)
 
-    def number(self, node: Node, path: str, *, lo: float | None = None, hi: float | None = None) -> float | None:
+    def number(
+        self, node: Node, path: str, *, lo: float | None = None, hi: float | None = None
+    ) -> float | None:
         value = self.scalar(node, path, "a number")
         if value is BAD:
             return None
@@ -344,7 +366,9 @@ class Reader:
         elif isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
             return float(value)
         if when is None:
-            self.err(node, path, f"must be an ISO 8601 UTC time such as 2026-01-01T00:00:00Z (got {show(node)})")
+            self.err(
+                node, path, f"must be an ISO 8601 UTC time such as 2026-01-01T00:00:00Z (got {show(node)})"
+            )
             return None
         offset = when.utcoffset()
         if offset is None or offset.total_seconds() != 0:
@@ -394,8 +418,9 @@ def _num(x: float) -> str:
 class Fields:
     """The keys of one mapping node, checked for duplicate, unknown and missing keys."""
 
-    def __init__(self, reader: Reader, node: Node, path: str, *, allowed: Sequence[str],
-                 required: Sequence[str] = ()) -> None:
+    def __init__(
+        self, reader: Reader, node: Node, path: str, *, allowed: Sequence[str], required: Sequence[str] = ()
+    ) -> None:
         self.node = node
         self.path = path
         self.values: dict[str, Node] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Final
 
@@ -24,21 +25,59 @@ from plc_emulator.tagmap.model import (
     WordOrder,
 )
 
-__all__ = ["ALARM_KEYS", "DEVICE_KEYS", "HISTORIAN_KEYS", "KNOWN_UNITS", "OPCUA_KEYS", "TAG_KEYS", "parse_devices"]
+__all__ = [
+    "ALARM_KEYS",
+    "DEVICE_KEYS",
+    "HISTORIAN_KEYS",
+    "KNOWN_UNITS",
+    "OPCUA_KEYS",
+    "TAG_KEYS",
+    "parse_devices",
+]
 
 DEVICE_KEYS = ("description", "word_order", "tags")
-TAG_KEYS = ("signal", "unit", "description", "kind", "range", "access", "write_limits", "states", "precision",
-            "modbus", "modbus_mirrors", "opcua", "alarms", "historian")
+TAG_KEYS = (
+    "signal",
+    "unit",
+    "description",
+    "kind",
+    "range",
+    "access",
+    "write_limits",
+    "states",
+    "precision",
+    "modbus",
+    "modbus_mirrors",
+    "opcua",
+    "alarms",
+    "historian",
+)
 TAG_REQUIRED = ("signal", "unit", "description", "kind", "range", "access")
 OPCUA_KEYS = ("browse_name", "node_id", "historizing")
-ALARM_KEYS = ("hihi", "hi", "lo", "lolo", "deadband", "on_delay", "off_delay", "priority", "priorities",
-              "roc_limit", "roc_window", "bad_quality", "discrete_alarm_state")
+ALARM_KEYS = (
+    "hihi",
+    "hi",
+    "lo",
+    "lolo",
+    "deadband",
+    "on_delay",
+    "off_delay",
+    "priority",
+    "priorities",
+    "roc_limit",
+    "roc_window",
+    "bad_quality",
+    "discrete_alarm_state",
+)
 PRIORITY_KEYS = ("hihi", "hi", "lo", "lolo", "roc", "bad_quality", "discrete")
 HISTORIAN_KEYS = ("enabled", "deadband", "max_interval")
 
-KNOWN_UNITS: Final[tuple[str, ...]] = tuple(sorted(
-    {"PSI", "°C", "%", "MMSCFD", "bbl/day", "mm/s", "rpm", "s", "ms", "h", "kW/K", "x", "ticks", ""}
-    | {s.unit for s in all_signals()}))
+KNOWN_UNITS: Final[tuple[str, ...]] = tuple(
+    sorted(
+        {"PSI", "°C", "%", "MMSCFD", "bbl/day", "mm/s", "rpm", "s", "ms", "h", "kW/K", "x", "ticks", ""}
+        | {s.unit for s in all_signals()}
+    )
+)
 _DEVICE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")
 _TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _LIMITS = ("lolo", "lo", "hi", "hihi")
@@ -63,15 +102,20 @@ def parse_devices(r: Reader, node: Node, default_order: WordOrder) -> tuple[tupl
     for name, key_node, value in entries:
         path = join("devices", name)
         if not _DEVICE_NAME.match(name):
-            r.err(key_node, path, f"device names are letters, digits, - and _, starting with a letter (got {name!r})")
-        dev = _parse_device(r, name, value, path, default_order, reg)
+            r.err(
+                key_node,
+                path,
+                f"device names are letters, digits, - and _, starting with a letter (got {name!r})",
+            )
+        dev = _parse_device(r, name, value, path=path, default_order=default_order, reg=reg)
         if dev is not None:
             devices.append(dev)
     return tuple(devices), reg.book
 
 
-def _parse_device(r: Reader, name: str, node: Node, path: str, default_order: WordOrder,
-                  reg: _Registry) -> Device | None:
+def _parse_device(
+    r: Reader, name: str, node: Node, *, path: str, default_order: WordOrder, reg: _Registry
+) -> Device | None:
     f = r.fields(node, path, allowed=DEVICE_KEYS, required=("tags",))
     if not f.ok:
         return None
@@ -86,8 +130,14 @@ def _parse_device(r: Reader, name: str, node: Node, path: str, default_order: Wo
         for tag_name, key_node, value in entries or ():
             tpath = join(f.at("tags"), tag_name)
             if not _TAG_NAME.match(tag_name):
-                r.err(key_node, tpath, f"tag names are letters, digits and _, starting with a letter (got {tag_name!r})")
-            tag = _parse_tag(r, name, tag_name, key_node, value, tpath, order, reg)
+                r.err(
+                    key_node,
+                    tpath,
+                    f"tag names are letters, digits and _, starting with a letter (got {tag_name!r})",
+                )
+            tag = _parse_tag(
+                r, name, tag_name, key_node=key_node, node=value, path=tpath, order=order, reg=reg
+            )
             if tag is not None:
                 tags.append(tag)
         if entries is not None and not entries:
@@ -114,8 +164,17 @@ def _signal(r: Reader, f: Fields) -> SignalSpec | None:
     return spec
 
 
-def _parse_tag(r: Reader, device: str, name: str, key_node: Node, node: Node, path: str, order: WordOrder,
-               reg: _Registry) -> Tag | None:
+def _parse_tag(
+    r: Reader,
+    device: str,
+    name: str,
+    *,
+    key_node: Node,
+    node: Node,
+    path: str,
+    order: WordOrder,
+    reg: _Registry,
+) -> Tag | None:
     f = r.fields(node, path, allowed=TAG_KEYS, required=TAG_REQUIRED)
     if not f.ok:
         return None
@@ -130,8 +189,11 @@ def _parse_tag(r: Reader, device: str, name: str, key_node: Node, node: Node, pa
     if kind is not None and spec is not None:
         _check_kind(r, f, kind, spec)
     if access is Access.RW and spec is not None and spec.kind is not SignalKind.INPUT:
-        r.err(f.values["access"], f.at("access"),
-              f"rw tag bound to {spec.name}, which is a {spec.kind.value} signal, not a writable input")
+        r.err(
+            f.values["access"],
+            f.at("access"),
+            f"rw tag bound to {spec.name}, which is a {spec.kind.value} signal, not a writable input",
+        )
     write_limits = _write_limits(r, f, access, rng, spec)
     precision = 2 if kind in (None, TagKind.ANALOG) else 0
     if "precision" in f:
@@ -141,20 +203,50 @@ def _parse_tag(r: Reader, device: str, name: str, key_node: Node, node: Node, pa
     facts = TagFacts(key=key, kind=kind, access=access, range=rng)
     modbus: ModbusPoint | None = None
     if "modbus" in f:
-        modbus = parse_point(r, f.values["modbus"], f.at("modbus"), tag=facts, word_order=order, book=reg.book)
+        modbus = parse_point(
+            r, f.values["modbus"], f.at("modbus"), tag=facts, word_order=order, book=reg.book
+        )
     mirrors = _mirrors(r, f, facts, order, reg)
     opcua = _opcua(r, f, device, name, reg)
-    alarms = None if "alarms" not in f else _alarms(r, f.values["alarms"], f.at("alarms"), kind, rng, states)
+    alarms = (
+        None
+        if "alarms" not in f
+        else _alarms(r, f.values["alarms"], f.at("alarms"), kind=kind, rng=rng, states=states)
+    )
     historian = None if "historian" not in f else _historian(r, f.values["historian"], f.at("historian"))
 
-    if (spec is None or unit is None or description is None or kind is None or rng is None or access is None
-            or states is None or opcua is None or mirrors is None):
+    if (
+        spec is None
+        or unit is None
+        or description is None
+        or kind is None
+        or rng is None
+        or access is None
+        or states is None
+        or opcua is None
+        or mirrors is None
+    ):
         return None
     mark = key_node.start_mark
-    return Tag(device=device, name=name, signal=spec.name, unit=unit, description=description, kind=kind,
-               range=rng, access=access, write_limits=write_limits, states=states, precision=precision,
-               modbus=modbus, modbus_mirrors=mirrors, opcua=opcua, alarms=alarms, historian=historian,
-               location=Location(file=r.problems.file, line=mark.line + 1, col=mark.column + 1))
+    return Tag(
+        device=device,
+        name=name,
+        signal=spec.name,
+        unit=unit,
+        description=description,
+        kind=kind,
+        range=rng,
+        access=access,
+        write_limits=write_limits,
+        states=states,
+        precision=precision,
+        modbus=modbus,
+        modbus_mirrors=mirrors,
+        opcua=opcua,
+        alarms=alarms,
+        historian=historian,
+        location=Location(file=r.problems.file, line=mark.line + 1, col=mark.column + 1),
+    )
 
 
 def _unit(r: Reader, f: Fields, spec: SignalSpec | None) -> str | None:
@@ -166,8 +258,11 @@ def _unit(r: Reader, f: Fields, spec: SignalSpec | None) -> str | None:
         return None
     if unit not in KNOWN_UNITS:
         shown = ", ".join(u or '""' for u in KNOWN_UNITS)
-        r.err(node, f.at("unit"), f"unknown unit (got {show(node)}){did_you_mean(unit, KNOWN_UNITS)}; "
-                                  f"known: {shown}")
+        r.err(
+            node,
+            f.at("unit"),
+            f"unknown unit (got {show(node)}){did_you_mean(unit, KNOWN_UNITS)}; known: {shown}",
+        )
         return None
     if spec is not None and unit != spec.unit:
         r.err(node, f.at("unit"), f'does not match {spec.name}, which is in "{spec.unit}" (got {show(node)})')
@@ -204,8 +299,11 @@ def _states(r: Reader, f: Fields, kind: TagKind | None, spec: SignalSpec | None)
         r.err(node, f.at("states"), f"a discrete tag has exactly 2 states (got {len(states)})")
         return None
     if spec is not None and spec.states and len(states) != len(spec.states):
-        r.err(node, f.at("states"), f"{spec.name} has {len(spec.states)} states "
-                                    f"({', '.join(spec.states)}) (got {len(states)})")
+        r.err(
+            node,
+            f.at("states"),
+            f"{spec.name} has {len(spec.states)} states ({', '.join(spec.states)}) (got {len(states)})",
+        )
         return None
     if len(states) < 2:
         r.err(node, f.at("states"), f"needs at least 2 state names (got {len(states)})")
@@ -221,12 +319,16 @@ def _check_kind(r: Reader, f: Fields, kind: TagKind, spec: SignalSpec) -> None:
         TagKind.MULTISTATE: (ValueType.ENUM,),
     }[kind]
     if spec.vtype not in fits:
-        r.err(f.values["kind"], f.at("kind"),
-              f"{kind.value} does not fit {spec.name}, which is a {spec.vtype.value} signal")
+        r.err(
+            f.values["kind"],
+            f.at("kind"),
+            f"{kind.value} does not fit {spec.name}, which is a {spec.vtype.value} signal",
+        )
 
 
-def _write_limits(r: Reader, f: Fields, access: Access | None, rng: tuple[float, float] | None,
-                  spec: SignalSpec | None) -> tuple[float, float] | None:
+def _write_limits(
+    r: Reader, f: Fields, access: Access | None, rng: tuple[float, float] | None, spec: SignalSpec | None
+) -> tuple[float, float] | None:
     node = f.get("write_limits")
     if node is None:
         if access is Access.RW:
@@ -243,16 +345,25 @@ def _write_limits(r: Reader, f: Fields, access: Access | None, rng: tuple[float,
         r.err(node, f.at("write_limits"), f"min must be <= max (got [{lo:g}, {hi:g}])")
         return None
     if rng is not None and (lo < rng[0] or hi > rng[1]):
-        r.err(node, f.at("write_limits"), f"outside the EU range [{rng[0]:g}, {rng[1]:g}] (got [{lo:g}, {hi:g}])")
+        r.err(
+            node,
+            f.at("write_limits"),
+            f"outside the EU range [{rng[0]:g}, {rng[1]:g}] (got [{lo:g}, {hi:g}])",
+        )
         return None
     if spec is not None and spec.limits is not None and (lo < spec.limits[0] or hi > spec.limits[1]):
-        r.err(node, f.at("write_limits"), f"wider than {spec.name} allows [{spec.limits[0]:g}, {spec.limits[1]:g}] "
-                                          f"(got [{lo:g}, {hi:g}])")
+        r.err(
+            node,
+            f.at("write_limits"),
+            f"wider than {spec.name} allows [{spec.limits[0]:g}, {spec.limits[1]:g}] (got [{lo:g}, {hi:g}])",
+        )
         return None
     return got
 
 
-def _mirrors(r: Reader, f: Fields, facts: TagFacts, order: WordOrder, reg: _Registry) -> tuple[ModbusPoint, ...] | None:
+def _mirrors(
+    r: Reader, f: Fields, facts: TagFacts, order: WordOrder, reg: _Registry
+) -> tuple[ModbusPoint, ...] | None:
     node = f.get("modbus_mirrors")
     if node is None:
         return ()
@@ -262,7 +373,9 @@ def _mirrors(r: Reader, f: Fields, facts: TagFacts, order: WordOrder, reg: _Regi
     ro = TagFacts(key=facts.key, kind=facts.kind, access=Access.RO, range=facts.range)
     out: list[ModbusPoint] = []
     for i, item in enumerate(node.value):
-        p = parse_point(r, item, join(f.at("modbus_mirrors"), i), tag=ro, word_order=order, book=reg.book, mirror=True)
+        p = parse_point(
+            r, item, join(f.at("modbus_mirrors"), i), tag=ro, word_order=order, book=reg.book, mirror=True
+        )
         if p is not None:
             out.append(p)
     return tuple(out) if len(out) == len(node.value) else None
@@ -303,8 +416,15 @@ def _opcua(r: Reader, f: Fields, device: str, name: str, reg: _Registry) -> OpcU
     return OpcUaPoint(browse_name=browse, node_id=node_id, historizing=historizing)
 
 
-def _alarms(r: Reader, node: Node, path: str, kind: TagKind | None, rng: tuple[float, float] | None,
-            states: tuple[str, ...] | None) -> AlarmLimits | None:
+def _alarms(
+    r: Reader,
+    node: Node,
+    path: str,
+    *,
+    kind: TagKind | None,
+    rng: tuple[float, float] | None,
+    states: tuple[str, ...] | None,
+) -> AlarmLimits | None:
     a = r.fields(node, path, allowed=ALARM_KEYS)
     if not a.ok:
         return None
@@ -321,21 +441,35 @@ def _alarms(r: Reader, node: Node, path: str, kind: TagKind | None, rng: tuple[f
                     ok = False
     if limits and kind is not None and kind is not TagKind.ANALOG:
         first = next(k for k in _LIMITS if k in limits)
-        r.err(a.keys[first], a.at(first), f"limit alarms apply to analog tags (got kind {kind.value}); "
-                                          "use discrete_alarm_state")
+        r.err(
+            a.keys[first],
+            a.at(first),
+            f"limit alarms apply to analog tags (got kind {kind.value}); use discrete_alarm_state",
+        )
         ok = False
     given = [k for k in _LIMITS if k in limits]
-    for lower, upper in zip(given, given[1:], strict=False):
-        bad = limits[lower] >= limits[upper] if (lower, upper) == ("lo", "hi") else limits[lower] > limits[upper]
+    for lower, upper in itertools.pairwise(given):
+        bad = (
+            limits[lower] >= limits[upper]
+            if (lower, upper) == ("lo", "hi")
+            else limits[lower] > limits[upper]
+        )
         if bad:
-            r.err(a.values[upper], a.at(upper), f"limits out of order: need lolo <= lo < hi <= hihi "
-                                                f"(got {lower}={limits[lower]:g}, {upper}={limits[upper]:g})")
+            r.err(
+                a.values[upper],
+                a.at(upper),
+                f"limits out of order: need lolo <= lo < hi <= hihi "
+                f"(got {lower}={limits[lower]:g}, {upper}={limits[upper]:g})",
+            )
             ok = False
     values: dict[str, float] = {}
     for k, lo in (("deadband", 0.0), ("on_delay", 0.0), ("off_delay", 0.0), ("roc_window", 0.0)):
         if k in a:
-            v = (r.number(a.values[k], a.at(k), lo=lo) if k == "deadband"
-                 else r.duration(a.values[k], a.at(k), positive=k == "roc_window"))
+            v = (
+                r.number(a.values[k], a.at(k), lo=lo)
+                if k == "deadband"
+                else r.duration(a.values[k], a.at(k), positive=k == "roc_window")
+            )
             ok = ok and v is not None
             if v is not None:
                 values[k] = v
@@ -371,16 +505,29 @@ def _alarms(r: Reader, node: Node, path: str, kind: TagKind | None, rng: tuple[f
         state = r.integer(a.values["discrete_alarm_state"], a.at("discrete_alarm_state"), lo=0, hi=n - 1)
         ok = ok and state is not None
         if kind is not None and kind not in (TagKind.DISCRETE, TagKind.MULTISTATE):
-            r.err(a.values["discrete_alarm_state"], a.at("discrete_alarm_state"),
-                  f"applies to discrete and multistate tags only (got kind {kind.value})")
+            r.err(
+                a.values["discrete_alarm_state"],
+                a.at("discrete_alarm_state"),
+                f"applies to discrete and multistate tags only (got kind {kind.value})",
+            )
             ok = False
     if not ok:
         return None
-    return AlarmLimits(hihi=limits.get("hihi"), hi=limits.get("hi"), lo=limits.get("lo"), lolo=limits.get("lolo"),
-                       deadband=values.get("deadband", 0.0), on_delay=values.get("on_delay", 0.0),
-                       off_delay=values.get("off_delay", 0.0), priority=priority, priorities=priorities,
-                       roc_limit=roc, roc_window=values.get("roc_window", 10.0), bad_quality=bad_quality,
-                       discrete_alarm_state=state)
+    return AlarmLimits(
+        hihi=limits.get("hihi"),
+        hi=limits.get("hi"),
+        lo=limits.get("lo"),
+        lolo=limits.get("lolo"),
+        deadband=values.get("deadband", 0.0),
+        on_delay=values.get("on_delay", 0.0),
+        off_delay=values.get("off_delay", 0.0),
+        priority=priority,
+        priorities=priorities,
+        roc_limit=roc,
+        roc_window=values.get("roc_window", 10.0),
+        bad_quality=bad_quality,
+        discrete_alarm_state=state,
+    )
 
 
 def _historian(r: Reader, node: Node, path: str) -> HistorianPoint | None:

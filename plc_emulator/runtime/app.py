@@ -104,6 +104,24 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Ca
     return remove
 
 
+async def _start_historian(stack: AsyncExitStack, ctx: AppContext) -> None:
+    """Historian + recorder (+ MQTT forwarder with ``extras["mqtt_url"]``) under ``DATA_DIR``."""
+    from historian import HistorianError
+    from plc_emulator.runtime.recorder import HistorianService
+
+    extras = ctx.config.extras
+    if extras.get("historian") is False:
+        return
+    service = HistorianService(ctx.tagmap, ctx.plc, data_dir=ctx.config.data_dir,
+                               mqtt_url=extras.get("mqtt_url"), retention_hours=extras.get("retention_hours"))
+    try:
+        await stack.enter_async_context(service)
+    except HistorianError as exc:
+        raise StartupError(f"historian: {exc}") from None
+    ctx.add_health_check("historian", service.health)
+    ctx.add_metrics(service.metric_families)
+
+
 async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
                 stop: asyncio.Event | None = None) -> Snapshot:
     """Run until SIGTERM/Ctrl-C, ``stop`` is set, or ``--duration`` is reached; returns the last snapshot."""
@@ -122,6 +140,7 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
             # (1) Sinks that must outlive the scan thread: the historian engineer enters the
             #     historian + recorder here (register plc.on_snapshot, ctx.add_health_check,
             #     ctx.add_metrics), so it is closed - and flushed - after the PLC has stopped.
+            await _start_historian(outer, ctx)
 
             # (2) The PLC.
             await outer.enter_async_context(plc)

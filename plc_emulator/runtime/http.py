@@ -83,9 +83,9 @@ class HttpServer:
         app = web.Application()
         app.router.add_get("/health", self._health)
         app.router.add_get("/metrics", self._metrics)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
-        self._site = web.TCPSite(self._runner, self.host, self.requested_port, shutdown_timeout=1.0)
+        self._site = web.TCPSite(self._runner, self.host, self.requested_port)
         try:
             await self._site.start()
         except BaseException:

@@ -24,6 +24,9 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MetricsHook = Callable[[], Iterable[Metric]]
 
 
+_EXTRA_MODBUS_COUNTERS = ("framing_errors", "skipped_frames", "ignored_units", "writes_accepted")
+
+
 def _hist(name: str, doc: str, h: Histogram) -> HistogramMetricFamily:
     return HistogramMetricFamily(name, doc, buckets=h.cumulative(), sum_value=h.total)
 
@@ -77,6 +80,12 @@ def modbus_families(stats: Any) -> list[Metric]:
         c = CounterMetricFamily("plc_modbus_connections", "Modbus TCP connections accepted")
         c.add_metric([], total)
         out.append(c)
+    for name in _EXTRA_MODBUS_COUNTERS:  # whichever of these the adapter keeps
+        v = _as_number(stats, name)
+        if v is not None:
+            c = CounterMetricFamily(f"plc_modbus_{name}", f"Modbus adapter counter {name}")
+            c.add_metric([], v)
+            out.append(c)
     return out
 
 
@@ -128,7 +137,7 @@ class Metrics:
             g.add_metric([], value)
             out.append(g)
 
-        counter("plc_scan_overruns", "Scans that ended after the next scan was due", st.overruns)
+        counter("plc_scan_overruns", "Paced scans that took longer than their period", st.overruns)
         counter("plc_scans", "Scans run since start", st.ticks)
         counter("plc_commands_applied", "Commands applied to the plant", st.commands_applied)
         counter("plc_snapshot_callback_errors", "Exceptions raised by on_snapshot callbacks",

@@ -135,7 +135,8 @@ class PlcRuntime:
         if self.config.journal is not None:
             self._journal = JournalWriter(self.config.journal, JournalHeader(
                 tagmap_sha256=self.tagmap.sha256, seed=self.seed, dt=self.period))
-        self.stats.last_start = self._resumed_at = self._clock()
+        self.stats.last_start = self._resumed_at = now = self._clock()
+        self.stats.overrun_history.append((now, 0))
         self._thread = threading.Thread(target=self._thread_main, name="plc[engine].scan", daemon=True)
         self._thread.start()
         log.info("plc.started", tagmap=self.tagmap.name, tagmap_sha256=self.tagmap.sha256[:12],
@@ -280,11 +281,15 @@ class PlcRuntime:
         Bound it with ``async with asyncio.timeout(...)``. Raises :class:`RuntimeStopped` if the scan
         thread ends first.
         """
+        return await self.wait_until(lambda s: s.tick >= tick, f"tick {tick}")
+
+    async def wait_until(self, predicate: Callable[[Snapshot], bool], what: str = "condition") -> Snapshot:
+        """Wait until ``predicate(current snapshot)`` holds, re-checking at each publish (no sleeping)."""
         if self._tick_event is None:
             raise EmulatorError("runtime not started")
-        while self._snapshot.tick < tick:
+        while not predicate(self._snapshot):
             if self._finished:
-                raise RuntimeStopped(f"runtime stopped at tick {self._snapshot.tick} before tick {tick}")
+                raise RuntimeStopped(f"runtime stopped at tick {self._snapshot.tick} before {what}")
             await self._tick_event.wait()
         return self._snapshot
 
@@ -415,10 +420,8 @@ class PlcRuntime:
             self._run_callbacks(snap)
             end = clock()
             overran: float | None = None
-            if paced:
-                nxt_planned = self._pacer.planned(snap.tick + 1)
-                if nxt_planned is not None and end > nxt_planned:
-                    overran = end - nxt_planned
+            if paced and end - start > self._pacer.wall_period:  # the scan took longer than its period
+                overran = end - start - self._pacer.wall_period
             st.record(start=start, scan_time=end - start, jitter=jitter, overran=overran)
             if overran is not None:
                 self._log_overrun(end, overran)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode
@@ -239,7 +238,7 @@ def _historian(r: Reader, node: Node | None) -> HistorianSettings | None:
 def _free(r: Reader, node: Node | None, path: str) -> Mapping[str, Any] | None:
     """``process:`` / ``pm:``: a free mapping (null or absent means empty)."""
     if _is_null(node) or node is None:
-        return MappingProxyType({})
+        return {}
     if not isinstance(node, MappingNode):
         r.err(
             node,
@@ -250,7 +249,7 @@ def _free(r: Reader, node: Node | None, path: str) -> Mapping[str, Any] | None:
         )
         return None
     value = r.plain(node, path)
-    return MappingProxyType(value) if isinstance(value, dict) else None
+    return value if isinstance(value, dict) else None  # a plain dict, so a TagMap pickles
 
 
 def _node_at(node: Node, dotted: str, *, key: bool) -> Node:

@@ -35,6 +35,7 @@ T_MERGE = "tag:yaml.org,2002:merge"
 _SCALAR_TAGS = frozenset({T_STR, T_INT, T_FLOAT, T_BOOL, T_NULL, T_TIMESTAMP})
 
 # Same grammar as plc_emulator.cli._common.parse_duration, copied so this package stays free of argparse.
+_EXPONENT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
 _SCALE: dict[str | None, float] = {
     "ms": 0.001,
@@ -269,6 +270,13 @@ class Reader:
         value = self.scalar(node, path, "a number")
         if value is BAD:
             return None
+        if (
+            isinstance(value, str)
+            and isinstance(node, ScalarNode)
+            and node.style is None
+            and _EXPONENT.match(value)
+        ):
+            value = float(value)  # YAML 1.1 reads a plain 1e3 as a string; it is meant as a number
         if isinstance(value, bool) or not isinstance(value, int | float):
             self.err(node, path, f"must be a number (got {show(node)})")
             return None

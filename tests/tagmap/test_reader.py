@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import pickle
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,19 @@ class TestYamlEdgeCases:
         )
         assert dict(tm.process) == {}
         assert tm.modbus.unit_id == 1
+
+    def test_plain_exponent_is_a_number_quoted_is_not(self) -> None:
+        """PyYAML (YAML 1.1) reads a plain 15e2 as a string; the loader takes it as the number meant."""
+        assert loads(broken("range: [0, 1500]", "range: [0, 15e2]")).tags[0].range == (0.0, 1500.0)
+        with pytest.raises(
+            TagMapError, match=r'm\.yaml:18:20: .*range\[1\]: must be a number \(got "15e2"\)'
+        ):
+            loads(broken("range: [0, 1500]", 'range: [0, "15e2"]'), "m.yaml")
+
+    def test_tagmap_pickles(self) -> None:
+        """A TagMap can cross a process boundary (batch evaluation) unchanged."""
+        tm = loads(broken("process: {}", "process: {well: {oil_rate_bpd: 18000}}"))
+        assert pickle.loads(pickle.dumps(tm)) == tm
 
     def test_process_overrides_reach_the_model(self) -> None:
         tm = loads(broken("process: {}", "process: {well: {oil_rate_bpd: 18000}}"))

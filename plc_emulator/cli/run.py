@@ -56,6 +56,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("--duration", type=duration_arg, default=None,
                    help="stop after this much simulated time (e.g. 30s, 2h)")
     p.add_argument("--data-dir", default=None, help="historian and data files (env DATA_DIR; default ./data)")
+    p.add_argument("--mqtt-url", default=None, metavar="URL",
+                   help="forward the historian to this MQTT broker, mqtt://host:port (env MQTT_URL)")
+    p.add_argument("--cleanup-hours", type=float, default=None,
+                   help="historian retention in hours (env CLEANUP_HOURS; tag map; default 24)")
     p.add_argument("--log-level", default=None,
                    help="debug, info, warning, error (env LOG_LEVEL; default info)")
     p.set_defaults(func=handler)
@@ -97,6 +101,30 @@ def _load_scenario(path: str, tagmap: Any) -> dict[int, list[Any]]:
     return {int(k): list(v) for k, v in dict(sched).items()}
 
 
+def _historian_extras(args: argparse.Namespace) -> dict[str, Any]:
+    """--mqtt-url / MQTT_URL and --cleanup-hours / CLEANUP_HOURS, checked before anything starts."""
+    from historian import HistorianError, parse_mqtt_url
+
+    extras: dict[str, Any] = {}
+    url = env_or(getattr(args, "mqtt_url", None), "MQTT_URL", None)
+    if url is not None:
+        try:
+            parse_mqtt_url(str(url))
+        except HistorianError as exc:
+            raise BadInput(str(exc)) from None
+        extras["mqtt_url"] = str(url)
+    hours = env_or(getattr(args, "cleanup_hours", None), "CLEANUP_HOURS", None)
+    if hours is not None:
+        try:
+            value = float(str(hours))
+        except ValueError:
+            raise BadInput(f"CLEANUP_HOURS must be a number of hours > 0 (got {hours!r})") from None
+        if not math.isfinite(value) or value <= 0:
+            raise BadInput(f"CLEANUP_HOURS must be a number of hours > 0 (got {hours!r})")
+        extras["retention_hours"] = value
+    return extras
+
+
 def handler(args: argparse.Namespace) -> int:
     from plc_emulator.runtime.app import AppConfig, serve
     from plc_emulator.runtime.config import RuntimeConfig
@@ -131,7 +159,7 @@ def handler(args: argparse.Namespace) -> int:
     runtime = RuntimeConfig(speed=args.speed, paused=args.paused, seed=args.seed, journal=args.journal,
                             schedule=schedule, stop_at_tick=stop_at)
     config = AppConfig(host=host, modbus_port=modbus_port, http_port=http_port, data_dir=data_dir,
-                       runtime=runtime)
+                       runtime=runtime, extras=_historian_extras(args))
     try:
         snap = asyncio.run(serve(tagmap, config))
     except OSError as exc:  # e.g. the journal cannot be written

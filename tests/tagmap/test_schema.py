@@ -11,9 +11,11 @@ import yaml
 
 from plc_emulator.cli import main
 from plc_emulator.tagmap import schema
+from plc_emulator.tagmap._alarms import ALARM_KEYS, HISTORIAN_KEYS
 from plc_emulator.tagmap._loader import HISTORIAN_SETTINGS_KEYS, MODBUS_KEYS, OPCUA_SETTINGS_KEYS, TOP_KEYS
 from plc_emulator.tagmap._modbus import MIRROR_KEYS, POINT_KEYS
-from plc_emulator.tagmap._tags import ALARM_KEYS, DEVICE_KEYS, HISTORIAN_KEYS, OPCUA_KEYS, TAG_KEYS
+from plc_emulator.tagmap._schema import build_schema
+from plc_emulator.tagmap._tags import DEVICE_KEYS, OPCUA_KEYS, TAG_KEYS
 from tests.conftest import DEFAULT_TAGMAP
 from tests.tagmap.mini import MINI, broken
 
@@ -67,6 +69,10 @@ class TestSchema:
         assert set(d["opcua"]["properties"]) == set(OPCUA_KEYS)
         assert set(d["alarms"]["properties"]) == set(ALARM_KEYS)
         assert set(d["historian"]["properties"]) == set(HISTORIAN_KEYS)
+
+    def test_shipped_file_is_regenerated(self) -> None:
+        """schema.json is what `python -m plc_emulator.tagmap._schema` builds from the loader's key lists."""
+        assert build_schema() == schema()
 
     def test_cli_prints_it(self, capsys: pytest.CaptureFixture[str]) -> None:
         assert main(["schema"]) == 0

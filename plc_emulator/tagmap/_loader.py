@@ -44,17 +44,21 @@ HISTORIAN_SETTINGS_KEYS = ("batch_size", "commit_interval", "queue_size", "reten
 UNKNOWN_UNIT = ("exception", "ignore")
 MAX_SCAN_PERIOD = 10.0  # s
 DEFAULT_SCAN_PERIOD = 0.1  # s
+MAX_FILE_BYTES = 16 * 2**20
 
 
 def load(path: str | Path) -> TagMap:
     """Read and validate a tag map file. Raises :class:`TagMapError` listing every problem."""
     name = str(path)
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)  # bounded: /dev/zero or a huge file must not hang us
     except IsADirectoryError:
         raise TagMapError([f"{name}:1:1: cannot read the tag map: it is a directory"]) from None
     except OSError as exc:
         raise TagMapError([f"{name}:1:1: cannot read the tag map: {exc.strerror or exc}"]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise TagMapError([f"{name}:1:1: cannot read the tag map: larger than {MAX_FILE_BYTES // 2**20} MiB"])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

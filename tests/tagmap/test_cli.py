@@ -63,6 +63,12 @@ class TestValidate:
         status, _, err = _validate(tmp_path, capsys)
         assert (status, err) == (2, f"{tmp_path}:1:1: cannot read the tag map: it is a directory\n")
 
+    def test_endless_file(self, capsys: pytest.CaptureFixture[str]) -> None:
+        """/dev/zero is read only up to the size limit, then refused."""
+        status, _, err = _validate("/dev/zero", capsys)
+        assert status == 2
+        assert err == "/dev/zero:1:1: cannot read the tag map: larger than 16 MiB\n"
+
     def test_every_problem_on_its_own_line(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         f = tmp_path / "two.yaml"
         f.write_text(broken("seed: 1", "seed: -1").replace("unit: PSI", "unit: bar", 1), encoding="utf-8")

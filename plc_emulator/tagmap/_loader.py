@@ -112,7 +112,7 @@ def _top(r: Reader, root: Node, sha256: str) -> TagMap | None:
     pm = _free(r, f.get("pm"), "pm")
     order = modbus.word_order if modbus is not None else WordOrder.ABCD
     devices_node = f.get("devices")
-    devices = () if devices_node is None else parse_devices(r, devices_node, order)[0]
+    devices = () if devices_node is None else parse_devices(r, devices_node, order)
     if (
         name is None
         or plant is None

@@ -104,13 +104,6 @@ class AddressBook:
                 break
         self._spans.append(span)
 
-    def extents(self) -> dict[Table, tuple[int, int]]:
-        out: dict[Table, tuple[int, int]] = {}
-        for s in self._spans:
-            lo, hi = out.get(s.table, (s.first, s.last))
-            out[s.table] = (min(lo, s.first), max(hi, s.last))
-        return out
-
 
 def _address(r: Reader, f: Fields, *, quality: bool) -> tuple[Table | None, int, Node] | None:
     """``ref`` or ``table`` + ``address`` (or the ``quality_`` pair) -> (table, address, node).

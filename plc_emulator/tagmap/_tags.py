@@ -62,19 +62,19 @@ _TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 
 
 class _Registry:
-    """Cross-tag facts: OPC UA node ids and browse names already taken, and the Modbus address book."""
+    """Cross-tag facts: OPC UA node ids already taken, and the Modbus address book."""
 
     def __init__(self) -> None:
         self.node_ids: dict[str, tuple[str, int]] = {}
         self.book = AddressBook()
 
 
-def parse_devices(r: Reader, node: Node, default_order: WordOrder) -> tuple[tuple[Device, ...], AddressBook]:
+def parse_devices(r: Reader, node: Node, default_order: WordOrder) -> tuple[Device, ...]:
     reg = _Registry()
     devices: list[Device] = []
     entries = r.pairs(node, "devices")
     if entries is None:
-        return (), reg.book
+        return ()
     if not entries:
         r.err(node, "devices", "needs at least one device")
     for name, key_node, value in entries:
@@ -88,7 +88,7 @@ def parse_devices(r: Reader, node: Node, default_order: WordOrder) -> tuple[tupl
         dev = _parse_device(r, name, value, path=path, default_order=default_order, reg=reg)
         if dev is not None:
             devices.append(dev)
-    return tuple(devices), reg.book
+    return tuple(devices)
 
 
 def _parse_device(

@@ -171,6 +171,9 @@ class Engine:
             "t_hx_in",
         ):
             a[k] = full(0.0)
+        a["hyd_lag"] = full(0.0)
+        wc0 = p.well.water_cut_initial
+        a["liq_in"] = full(d.q_oil_design / (1.0 - wc0))
         a["run_cmd"] = full(1.0)
         a["pump_status"] = full(1.0)
         a["speed_sp"] = full(p.pump.rated_speed_rpm)
@@ -357,7 +360,13 @@ class Engine:
         q_forced = np.where(f_on & ~esd_on, a["fslug_q"], 0.0)
         a["fslug_t"] = a["fslug_t"] - dt
         inflow_ok = np.where(esd_on, 0.0, 1.0)
-        liq_in = (q_liq * base_factor * liq_mult + q_slug) * inflow_ok + q_forced
+        raw_in = (q_liq * base_factor * liq_mult + q_slug) * inflow_ok + q_forced
+        # inlet manifold / inlet device smooths the arrivals (first-order, slugs.inlet_tau_s)
+        a["liq_in"] = a["liq_in"] + (1.0 - math.exp(-dt / s.inlet_tau_s)) * (raw_in - a["liq_in"])
+        liq_in = a["liq_in"] if dt > 0 else raw_in
+        # slug flow keeps the mixture velocity: a liquid slug displaces its in-situ volume of gas
+        hyd_dev = (q_liq * (base_factor - 1.0) + q_slug) * inflow_ok
+        a["hyd_lag"] = a["hyd_lag"] + (1.0 - math.exp(-dt / s.inlet_tau_s)) * (hyd_dev - a["hyd_lag"])
         qo_in = liq_in * (1.0 - wc)
         qw_in = liq_in * wc
         a["slug_active"] = (
@@ -483,7 +492,9 @@ class Engine:
         rs2 = d.rs_ref_scf_bbl * ph.rs_fraction(p2, ref)
         rs3 = d.rs_ref_scf_bbl * ph.rs_fraction(p3, ref)
         bbl = 1.0 / ph.BBL_M3
-        g_in1 = qo_in * bbl * np.maximum(gor - rs1, 0.0) * (1.0 + a["gas_dev"]) * gas_mult
+        g_in1 = q_oil * inflow_ok * bbl * np.maximum(gor - rs1, 0.0) * (1.0 + a["gas_dev"]) * gas_mult
+        displaced = a["hyd_lag"] * ph.FT3_PER_M3 * ((p1 + ph.ATM_PSI) / ph.P_STD_PSIA) * (ph.T_STD_R / t1r) / Z_FACTOR[0]
+        g_in1 = np.maximum(g_in1 - displaced, 0.0)
         qo_l1 = q_l1 * (1.0 - wio)
         qo_l2 = q_l2 * (1.0 - frac_w2)
         g_in2 = qo_l1 * bbl * np.maximum(rs1 - rs2, 0.0)

@@ -82,6 +82,7 @@ class SlugParams:
     severe_period_s: float = 1800.0  # T0; each cycle lasts T0 * U(0.8, 1.2)
     forced_volume_m3: float = 15.0  # volume of a force_slug command without volume_m3
     forced_duration_s: float = 60.0
+    inlet_tau_s: float = 20.0  # inlet manifold / inlet device smoothing of the arriving liquid
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from plc_emulator.cli._common import BadInput, duration_arg, env_or
+from plc_emulator.commands import Command
 
 __all__ = ["handler", "parse_speed", "register"]
 
@@ -50,7 +51,8 @@ def register(subparsers: Any) -> None:
                    help="1 = real time, N = N x real time, max = as fast as possible")
     p.add_argument("--paused", action="store_true",
                    help="start paused (advance with writes to runtime.step / runtime.paused)")
-    p.add_argument("--seed", type=int, default=None, help="RNG seed (default: the tag map's)")
+    p.add_argument("--seed", type=int, default=None,
+                   help="RNG seed (default: the scenario's, else the tag map's)")
     p.add_argument("--scenario", default=None, metavar="FILE", help="scenario YAML of timed events")
     p.add_argument("--journal", default=None, metavar="FILE", help="write the command journal (for replay)")
     p.add_argument("--duration", type=duration_arg, default=None,
@@ -88,17 +90,14 @@ def _scan_period(fallback: float) -> float:
     return ms / 1000.0
 
 
-def _load_scenario(path: str, tagmap: Any) -> dict[int, list[Any]]:
-    """The engine engineer's scenario loader -> ``{tick: [Command]}``."""
-    from plc_emulator import scenario
+def _load_scenario(path: str, tagmap: Any) -> tuple[dict[int, list[Command]], int | None]:
+    """Scenario file -> (``{tick: [Command]}``, its seed or None); ScenarioError exits 2."""
+    from plc_emulator.scenario import load_scenario
 
     if not Path(path).is_file():
         raise BadInput(f"scenario file not found: {path}")
-    loader = getattr(scenario, "load_scenario", None) or scenario.load
-    sched = loader(path, tagmap)
-    # Loaders may return the schedule itself or an object carrying it.
-    sched = getattr(sched, "schedule", sched)
-    return {int(k): list(v) for k, v in dict(sched).items()}
+    scenario = load_scenario(path, tagmap)
+    return {int(k): list(v) for k, v in scenario.schedule.items()}, scenario.seed
 
 
 def _historian_extras(args: argparse.Namespace) -> dict[str, Any]:
@@ -150,13 +149,18 @@ def handler(args: argparse.Namespace) -> int:
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise BadInput(f"cannot create data dir {data_dir}: {exc.strerror or exc}") from None
-    schedule = _load_scenario(args.scenario, tagmap) if args.scenario else {}
+    schedule: dict[int, list[Command]] = {}
+    seed = args.seed
+    if args.scenario:
+        schedule, scenario_seed = _load_scenario(args.scenario, tagmap)
+        if seed is None:  # --seed > the scenario's seed > the tag map's
+            seed = scenario_seed
     stop_at = None
     if args.duration is not None:
         if args.duration <= 0:
             raise BadInput(f"--duration must be > 0 (got {args.duration:g} s)")
         stop_at = max(1, round(args.duration / tagmap.scan_period))
-    runtime = RuntimeConfig(speed=args.speed, paused=args.paused, seed=args.seed, journal=args.journal,
+    runtime = RuntimeConfig(speed=args.speed, paused=args.paused, seed=seed, journal=args.journal,
                             schedule=schedule, stop_at_tick=stop_at)
     config = AppConfig(host=host, modbus_port=modbus_port, http_port=http_port, data_dir=data_dir,
                        runtime=runtime, extras=_historian_extras(args))

@@ -19,6 +19,7 @@ pytestmark = pytest.mark.integration
 SCENARIO = """\
 name: cli_test
 description: a write, a fault and its clearing, for journal/replay tests
+seed: 5
 events:
   - {at: 1s, action: write, target: LIC100.sp, value: 60}
   - {at: 2s, action: inject_fault, target: V100.pressure, params: {kind: bias, offset: 3}}
@@ -92,7 +93,9 @@ class TestRun:
                    "--http-port", "0", "--speed", "max", "--duration", "6s", "--scenario", str(scenario),
                    "--journal", str(journal), "--data-dir", str(tmp_path / "data")])
         assert res.returncode == 0, res.stderr
-        entries = [json.loads(x) for x in journal.read_text().splitlines()[1:]]
+        header, *rest = journal.read_text().splitlines()
+        assert json.loads(header)["seed"] == 5  # the scenario's seed (no --seed given)
+        entries = [json.loads(x) for x in rest]
         assert [(e.get("tick"), e.get("kind")) for e in entries] == [
             (10, "write"), (20, "inject_fault"), (40, "clear_fault"), (None, None)]
         assert entries[-1] == {"end_tick": 60}
@@ -148,6 +151,14 @@ class TestRun:
         res = run([CLI, "run", str(DEFAULT_TAGMAP), "--data-dir", str(tmp_path), *args], env=clean_env(env))
         assert res.returncode == 2
         assert message in res.stderr
+        assert "Traceback" not in res.stderr
+
+    def test_bad_scenario_exits_2(self, tmp_path: Path) -> None:
+        scenario = tmp_path / "bad.yaml"
+        scenario.write_text("events:\n  - {at: 1s, action: explode, target: V100.pressure}\n")
+        res = run([CLI, "run", str(DEFAULT_TAGMAP), "--data-dir", str(tmp_path), "--scenario", str(scenario)])
+        assert res.returncode == 2
+        assert res.stderr.startswith(f"{scenario}:2:")
         assert "Traceback" not in res.stderr
 
     def test_missing_tagmap_exits_2(self, tmp_path: Path) -> None:

@@ -15,6 +15,9 @@ import structlog
 
 __all__ = ["LEVELS", "configure_logging", "parse_level"]
 
+_HANDLER_NAME = "plc_emulator"
+_CHATTY = ("asyncua", "pymodbus", "aiohttp.access")  # their INFO is per request/session: WARNING and up
+
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "warn": logging.WARNING,
           "error": logging.ERROR, "critical": logging.CRITICAL}
 
@@ -41,7 +44,9 @@ def configure_logging(level: str | int = "info", *, json: bool | None = None,
     ]
     renderer: list[structlog.typing.Processor]
     if json:
-        renderer = [structlog.processors.dict_tracebacks, structlog.processors.JSONRenderer()]
+        tracebacks = structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False))  # no locals in logs
+        renderer = [tracebacks, structlog.processors.JSONRenderer()]
     else:
         renderer = [structlog.dev.ConsoleRenderer()]
     structlog.configure(
@@ -50,3 +55,19 @@ def configure_logging(level: str | int = "info", *, json: bool | None = None,
         logger_factory=structlog.PrintLoggerFactory(file=out),
         cache_logger_on_first_use=False,
     )
+    # Libraries that log through the standard library (asyncua, pymodbus, aiohttp, the OPC UA
+    # adapter) come out in the same format on the same stream.
+    handler = logging.StreamHandler(out)
+    handler.set_name(_HANDLER_NAME)
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, structlog.stdlib.add_log_level,
+                           structlog.processors.TimeStamper(fmt="iso", utc=True)],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *renderer],
+    ))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(lvl)
+    for chatty in _CHATTY:
+        logging.getLogger(chatty).setLevel(max(lvl, logging.WARNING))

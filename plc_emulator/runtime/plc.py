@@ -48,6 +48,7 @@ log = structlog.get_logger("plc_emulator.runtime")
 SnapshotCallback = Callable[[Snapshot], object]
 
 OVERRUN_LOG_INTERVAL = 5.0  # s between "scan.overrun" log lines during a burst
+MAX_COMMAND_LOG_LINES = 20  # more commands than this in one tick: one summary line instead
 
 
 class RuntimeStopped(EmulatorError):
@@ -426,7 +427,7 @@ class PlcRuntime:
             if overran is not None:
                 self._log_overrun(end, overran)
             if cmds:
-                log.debug("commands.applied", tick=snap.tick, count=len(cmds))
+                self._log_applied(snap.tick, cmds)
             self._notify()
 
     def _do_republish(self) -> None:
@@ -458,6 +459,16 @@ class PlcRuntime:
                     self._failed_callbacks.add(id(cb))
                     log.exception("snapshot_callback.failed", callback=getattr(cb, "__qualname__", repr(cb)),
                                   tick=snap.tick)
+
+    @staticmethod
+    def _log_applied(tick: int, cmds: list[Command]) -> None:
+        if len(cmds) > MAX_COMMAND_LOG_LINES:
+            log.info("commands.applied", tick=tick, count=len(cmds),
+                     sources=sorted({c.source for c in cmds}))
+            return
+        for c in cmds:
+            log.info("command.applied", tick=tick, kind=c.kind.value, target=c.target, value=c.value,
+                     source=c.source, **({"params": dict(c.params)} if c.params else {}))
 
     def _log_overrun(self, now: float, overran: float) -> None:
         if now - self._last_overrun_log >= OVERRUN_LOG_INTERVAL:

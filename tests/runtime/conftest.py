@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,10 +25,16 @@ def tagmap() -> TagMap:
 
 
 @pytest.fixture(autouse=True)
-def _reset_structlog() -> Iterator[None]:
+def _reset_logging() -> Iterator[None]:
+    """structlog's defaults and no handler left on the root logger by configure_logging()."""
+    root = logging.getLogger()
+    level = root.level
     structlog.reset_defaults()
     yield
     structlog.reset_defaults()
+    for h in [h for h in root.handlers if h.get_name() == "plc_emulator"]:
+        root.removeHandler(h)
+    root.setLevel(level)
 
 
 @contextlib.asynccontextmanager

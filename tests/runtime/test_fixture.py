@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import struct
 from pathlib import Path
 
@@ -84,12 +85,16 @@ class TestLogs:
         """One event per meaningful action (captured as dicts, not formatted strings), none per scan."""
         with capture_logs() as logs:
             async with emulator(tagmap_path=DEFAULT_TAGMAP) as emu, asyncio.timeout(60):
+                emu.write(SP_TAG, 44.0, source="opcua")
                 emu.submit(Command(kind=CommandKind.WRITE, target="runtime.step", value=30, source="modbus"))
                 await emu.plc.wait_tick(30)
         events = [e["event"] for e in logs]
         assert events[0] == "plc.started"
         assert {"event": "write.applied", "target": "runtime.step", "value": 30, "source": "modbus",
                 "log_level": "info"} in logs
+        applied = [e for e in logs if e["event"] == "command.applied"]
+        assert applied == [{"event": "command.applied", "tick": 1, "kind": "write", "target": "LIC100.sp",
+                            "value": 44.0, "source": "opcua", "log_level": "info"}]
         assert events[-1] == "plc.stopped"
         assert len(events) < 10  # 30 scans, a handful of lines
 
@@ -104,6 +109,16 @@ class TestLogs:
         obj = json.loads(lines[0])
         assert (obj["event"], obj["seed"], obj["level"]) == ("plc.started", 3, "info")
         assert "timestamp" in obj
+
+    def test_stdlib_loggers_share_the_format(self) -> None:
+        """asyncua / the OPC UA adapter log through logging: same JSON lines; chatty INFO is dropped."""
+        buf = io.StringIO()
+        configure_logging("info", stream=buf)
+        logging.getLogger("plc_emulator.opcua").info("opcua.started endpoint=%s", "opc.tcp://x")
+        logging.getLogger("asyncua.server.uaprocessor").info("per-request noise")
+        lines = [json.loads(x) for x in buf.getvalue().splitlines()]
+        assert [(x["event"], x["logger"], x["level"]) for x in lines] == [
+            ("opcua.started endpoint=opc.tcp://x", "plc_emulator.opcua", "info")]
 
     def test_console_when_asked_and_bad_level(self) -> None:
         buf = io.StringIO()

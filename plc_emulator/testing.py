@@ -24,6 +24,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from plc_emulator.commands import Command
 from plc_emulator.image.snapshot import Snapshot
@@ -103,6 +104,20 @@ class Emulator:
         return await self.plc.wait_tick(target)
 
 
+def _opcua_adapter() -> Any:
+    """The OPC UA adapter class, or None when it is not installed."""
+    import importlib
+
+    for module in ("plc_emulator.opcua", "plc_emulator.opcua.server"):
+        try:
+            cls = getattr(importlib.import_module(module), "OpcUaAdapter", None)
+        except ImportError:
+            continue
+        if cls is not None:
+            return cls
+    return None
+
+
 @contextlib.asynccontextmanager
 async def emulator(tagmap_path: str | Path | None = None, *, lockstep: bool = True, seed: int | None = None,
                    speed: float = 0.0, journal: str | Path | None = None, host: str = "127.0.0.1",
@@ -118,10 +133,7 @@ async def emulator(tagmap_path: str | Path | None = None, *, lockstep: bool = Tr
         modbus = await stack.enter_async_context(ModbusAdapter(tagmap, plc, host=host, port=0))
         emu = Emulator(tagmap=tagmap, plc=plc, host=host, modbus_port=int(modbus.port))
         if opcua:
-            import importlib
-
-            ua_mod = importlib.import_module("plc_emulator.opcua")
-            adapter_cls = getattr(ua_mod, "OpcUaAdapter", None)
+            adapter_cls = _opcua_adapter()
             if adapter_cls is not None:  # the OPC UA adapter is installed
                 ua = await stack.enter_async_context(adapter_cls(tagmap, plc, host=host, port=0))
                 emu.opcua_port = int(ua.port)

@@ -49,6 +49,25 @@ class TestFixture:
             assert later.tick == 11
             assert emu.tick == 11
 
+    async def test_opcua_when_asked(self) -> None:
+        """opcua=True also serves OPC UA on a free port; a value written and stepped is readable there."""
+        from asyncua import Client
+
+        async with emulator(opcua=True) as emu, asyncio.timeout(60):
+            if emu.opcua_port is None:
+                pytest.skip("OPC UA adapter not installed")
+            assert emu.opcua_endpoint is not None
+            emu.write(SP_TAG, 66.0)
+            await emu.step()
+            async with Client(emu.opcua_endpoint, timeout=10) as client:
+                ns = await client.get_namespace_index(emu.tagmap.opcua.namespace_uri)
+                node = client.get_node(f"ns={ns};s={emu.tag(SP_TAG).opcua.node_id}")
+                value = await node.read_value()
+                while value != 66.0:  # bounded by the timeout above: the adapter publishes per scan
+                    await asyncio.sleep(0.05)
+                    value = await node.read_value()
+        assert value == 66.0
+
     async def test_lockstep_journal_replays_to_the_live_digest(self, tmp_path: Path) -> None:
         """Writes, a fault, speed changes in lockstep; replaying the journal gives the live digest."""
         from plc_emulator.cli.replay import replay

@@ -3,9 +3,10 @@
 Processing order per request (Modbus Application Protocol V1.1b3, 6.x state diagrams): function
 supported? (else 0x01) -> PDU length, quantity, byte count and coil value valid? (else 0x03) ->
 addresses inside the map? (else 0x02) -> execute (a write the PLC refuses: 0x02 read-only, 0x03 out
-of limits; anything unexpected: 0x04). Reads are slices of the snapshot's pre-encoded big-endian
-register bytes, converted once per snapshot. Writes are decoded and validated as a whole by
-:meth:`RegisterImage.decode_write` and submitted only if every point passes.
+of limits; a PLC that cannot queue it now: 0x06 server busy; anything unexpected: 0x04). Reads are
+slices of the snapshot's pre-encoded big-endian register bytes, converted once per snapshot. Writes
+are decoded and validated as a whole by :meth:`RegisterImage.decode_write` and submitted only if
+every point passes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pymodbus.pdu.mei_message import ReadDeviceInformationResponse
 
 from plc_emulator import __version__
 from plc_emulator.commands import Command
-from plc_emulator.errors import WriteRejected
+from plc_emulator.errors import EmulatorError, WriteRejected
 from plc_emulator.image.codec import RegisterImage
 from plc_emulator.image.snapshot import Snapshot
 from plc_emulator.modbus.frames import exception_pdu
@@ -46,6 +47,7 @@ _ILLEGAL_FUNCTION: Final = int(ExcCodes.ILLEGAL_FUNCTION)
 _ILLEGAL_ADDRESS: Final = int(ExcCodes.ILLEGAL_ADDRESS)
 _ILLEGAL_VALUE: Final = int(ExcCodes.ILLEGAL_VALUE)
 _DEVICE_FAILURE: Final = int(ExcCodes.DEVICE_FAILURE)
+_DEVICE_BUSY: Final = int(ExcCodes.DEVICE_BUSY)
 _GATEWAY_NO_RESPONSE: Final = int(ExcCodes.GATEWAY_NO_RESPONSE)
 _HH = struct.Struct(">HH")
 
@@ -196,11 +198,15 @@ class ModbusService:
             raise _Fail(_ILLEGAL_ADDRESS)
 
     def _submit(self, cmds: list[Command]) -> None:
-        if self._submit_many is not None and len(cmds) > 1:
-            self._submit_many(cmds)
-        else:
-            for c in cmds:
-                self.plc.submit(c)
+        """Queue validated commands; a PLC that cannot take them now (queue full, stopping) -> 0x06."""
+        try:
+            if self._submit_many is not None and len(cmds) > 1:
+                self._submit_many(cmds)
+            else:
+                for c in cmds:
+                    self.plc.submit(c)
+        except EmulatorError as exc:
+            raise _Fail(_DEVICE_BUSY) from exc
         self.stats.writes_accepted += len(cmds)
 
     # ------------------------------------------------------------------ reads

@@ -311,3 +311,26 @@ async def test_stats_count_clients(adapter: ModbusAdapter) -> None:
     while adapter.stats.connected_clients and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.01)
     assert adapter.stats.connected_clients == 0
+
+
+class _BusyPlc(FakePlc):
+    def submit(self, cmd: object) -> None:
+        from plc_emulator.errors import EmulatorError
+        raise EmulatorError("command queue full")
+
+
+class _BrokenPlc(FakePlc):
+    def submit(self, cmd: object) -> None:
+        raise RuntimeError("bug")
+
+
+@pytest.mark.parametrize(("cls", "code"), [(_BusyPlc, 6), (_BrokenPlc, 4)])
+async def test_plc_refusing_a_valid_write(cls: type[FakePlc], code: int) -> None:
+    plc = cls(full_map())
+    async with ModbusAdapter(plc.tagmap, plc) as mb:
+        c = await RawClient.open(mb.port)
+        try:
+            assert await c.call(pdu(6, "HH", 43, 250)) == bytes([0x86, code])
+            assert (await c.call(hr(0, 1)))[:1] == b"\x03"  # still serving
+        finally:
+            await c.close()

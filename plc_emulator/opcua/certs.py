@@ -81,10 +81,12 @@ def _paths(pki_dir: Path) -> ServerPki:
 def load_server_pki(pki_dir: Path) -> ServerPki:
     """Check the server certificate and key exist and parse; ConfigError with one line otherwise."""
     pki = _paths(pki_dir)
-    for label, path in (("certificate", pki.cert_path), ("private key", pki.key_path)):
+    files = (("certificate", pki.cert_path), ("private key", pki.key_path))
+    for label, path in files:
         if not path.exists():
             raise ConfigError(f"OPC UA server {label} {path} is missing (create it with: plc-emulator certs "
                               f"--dir {pki_dir})")
+    for label, path in files:
         try:
             data = path.read_bytes()
         except OSError as exc:
@@ -95,9 +97,9 @@ def load_server_pki(pki_dir: Path) -> ServerPki:
             else:
                 serialization.load_pem_private_key(data, password=None)
         except (ValueError, TypeError) as exc:
-            raise ConfigError(f"OPC UA server {label} {path} is not a valid "
-                              f"{'DER certificate' if label == 'certificate' else 'unencrypted PEM key'}: "
-                              f"{exc}") from None
+            kind = "DER certificate" if label == "certificate" else "unencrypted PEM key"
+            raise ConfigError(f"OPC UA server {label} {path} is not a valid {kind}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}") from None
     pki.trusted_dir.mkdir(parents=True, exist_ok=True)
     return pki
 

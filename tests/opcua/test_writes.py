@@ -51,7 +51,8 @@ class TestWrites:
         assert sc.is_good()
         assert await node.read_value() == before
         [cmd] = plant.plc.queued
-        assert (cmd.kind, cmd.target, cmd.value, cmd.source) == (CommandKind.WRITE, "LIC100.sp", 55.0, "opcua")
+        want = (CommandKind.WRITE, "LIC100.sp", 55.0, "opcua")
+        assert (cmd.kind, cmd.target, cmd.value, cmd.source) == want
         plant.plc.step(1)
         await plant.plc.wait_tick(tick + 1)
         await plant.settle()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import struct
 import urllib.error
@@ -83,6 +84,22 @@ class TestRun:
         rep = run([CLI, "replay", str(DEFAULT_TAGMAP), str(journal)])
         assert rep.returncode == 0, rep.stderr
         assert _digest(rep.stdout.splitlines()) == live
+
+    def test_ctrl_c_stops_cleanly(self, tmp_path: Path) -> None:
+        """SIGINT (Ctrl-C) at full speed: exit 0, digest printed, journal closed with end_tick."""
+        journal = tmp_path / "j.jsonl"
+        proc = Proc([CLI, "run", str(DEFAULT_TAGMAP), "--host", "127.0.0.1", "--modbus-port", "0",
+                     "--http-port", "0", "--speed", "max", "--journal", str(journal),
+                     "--data-dir", str(tmp_path / "data")])
+        try:
+            proc.wait_line("ready ", 60)
+            proc.p.send_signal(signal.SIGINT)
+            rc = proc.wait(60)
+        finally:
+            proc.kill()
+        assert rc == 0, proc.stderr[-5:]
+        assert any(line.startswith("digest: ") for line in proc.stdout)
+        assert json.loads(journal.read_text().splitlines()[-1]).keys() == {"end_tick"}
 
     def test_duration_scenario_max_speed_replays(self, tmp_path: Path) -> None:
         """--speed max --duration: exits 0 by itself; scenario commands are journaled; replay matches."""

@@ -129,10 +129,12 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, kind: str, tagmap: Path, cpu: int | None) -> None:
+    def __init__(self, kind: str, tagmap: Path, cpu: int | None, switch_ms: float | None = None) -> None:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", kind, "--tagmap", str(tagmap)]
         if cpu is not None:
             cmd += ["--cpu", str(cpu)]
+        if switch_ms:
+            cmd += ["--switch-interval", str(switch_ms)]
         env = {**os.environ, "LOG_LEVEL": "warning"}
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True, env=env)
@@ -215,12 +217,16 @@ def main() -> int:
     ap.add_argument("--registers", default="10,125")
     ap.add_argument("--tagmap", type=Path, default=DEFAULT_TAGMAP)
     ap.add_argument("--no-pin", action="store_true", help="do not pin server and load generator to cores")
+    ap.add_argument("--switch-interval", type=float, metavar="MS",
+                    help="set sys.setswitchinterval in both servers (default: Python's 5 ms)")
     ap.add_argument("--serve", choices=("bare", "ours"), help=argparse.SUPPRESS)
     ap.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
 
     if args.serve:
         _pin(args.cpu)
+        if args.switch_interval:
+            sys.setswitchinterval(args.switch_interval / 1000.0)
         asyncio.run(_serve_bare(args.tagmap) if args.serve == "bare" else _serve_ours(args.tagmap))
         return 0
 
@@ -235,7 +241,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench_modbus_") as tmp:
         loadgen = build_loadgen(Path(tmp))
         # baseline: the emulator with no client, to tell load-induced jitter from the machine's own
-        srv = Server("ours", args.tagmap, server_cpu)
+        srv = Server("ours", args.tagmap, server_cpu, args.switch_interval)
         try:
             srv.ask("mark", ("marked",))
             time.sleep(args.seconds)  # the scan runs on its own for the same time as a loaded case
@@ -247,7 +253,7 @@ def main() -> int:
                 res: dict[str, dict[str, Any]] = {}
                 scan: dict[str, Any] = {}
                 for kind in ("bare", "ours"):
-                    srv = Server(kind, args.tagmap, server_cpu)
+                    srv = Server(kind, args.tagmap, server_cpu, args.switch_interval)
                     try:
                         if kind == "ours":
                             srv.ask("mark", ("marked",))

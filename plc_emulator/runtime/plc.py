@@ -93,7 +93,8 @@ class PlcRuntime:
         self._speed = check_speed(cfg.speed)
         self._steps = 0
         self._repace = True  # re-anchor the pacer before the next scan
-        self._republish = False  # pacing points changed: republish the snapshot
+        # pacing points differ from the tick-0 snapshot's defaults (running, speed 1): republish it
+        self._republish = self._paused or self._speed != 1.0
         self._stopping = False
         self._scheduled_tick = self.cycle.tick  # tick of the last scan started (or being run)
         self._resumed_at = 0.0

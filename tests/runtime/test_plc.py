@@ -134,6 +134,16 @@ class TestLockstep:
             assert snap.tick == held + 1
             assert float(snap.values[col]) == 1.0
 
+    async def test_started_paused_shows_in_the_tick0_snapshot(self, tagmap: TagMap) -> None:
+        """The pacing points of the first snapshot reflect the configuration (paused, speed 0)."""
+        col_p = column(tagmap, next(t.key for t in tagmap.tags if t.signal == "runtime.paused"))
+        col_s = column(tagmap, next(t.key for t in tagmap.tags if t.signal == "runtime.speed"))
+        async with running(tagmap, speed=0.0) as plc, asyncio.timeout(BOUND):
+            snap = await plc.wait_until(lambda s: float(s.values[col_p]) == 1.0)
+            assert snap.tick == 0
+            assert float(snap.values[col_s]) == 0.0
+            assert snap.digest == plc.cycle.snapshot.digest  # pacing points are not in the digest
+
     async def test_resume_and_speed_max(self, tagmap: TagMap) -> None:
         """Resumed at speed 0 (max) it runs far faster than real time (200 ticks = 20 s simulated)."""
         async with running(tagmap) as plc:
@@ -177,13 +187,14 @@ class TestCallbacks:
         def broken(_snap: object) -> None:
             raise RuntimeError("boom")
 
-        async with running(tagmap) as plc:
-            plc.on_snapshot(record)
-            plc.on_snapshot(broken)
-            async with asyncio.timeout(BOUND):
-                await plc.wait_tick(plc.step(4))
-            assert plc.stats.callback_errors == 4
-        assert seen == [(t, "plc[engine].scan") for t in (1, 2, 3, 4)]
+        plc = PlcRuntime(tagmap, RuntimeConfig(paused=True))
+        plc.on_snapshot(record)
+        plc.on_snapshot(broken)
+        async with plc, asyncio.timeout(BOUND):
+            await plc.wait_tick(plc.step(4))
+            # tick 0 is published again at start (it shows "paused"), then one call per tick
+            assert plc.stats.callback_errors == 5
+        assert seen == [(t, "plc[engine].scan") for t in (0, 1, 2, 3, 4)]
 
     async def test_scan_thread_crash_surfaces(self, tagmap: TagMap) -> None:
         """If the scan itself fails, join() and the context exit re-raise it and health reports it."""

@@ -129,8 +129,9 @@ class TestRun:
         env_mb, flag_mb, env_http = free_port(), free_port(), free_port()
         env = clean_env({"MODBUS_PORT": str(env_mb), "API_PORT": str(env_http), "POLL_INTERVAL_MS": "50",
                          "DATA_DIR": str(tmp_path / "d"), "BIND_HOST": "127.0.0.1", "LOG_LEVEL": "warning"})
+        journal = tmp_path / "j.jsonl"
         res = run([CLI, "run", str(DEFAULT_TAGMAP), "--modbus-port", str(flag_mb), "--speed", "max",
-                   "--duration", "1s"], env=env)
+                   "--duration", "1s", "--journal", str(journal)], env=env)
         assert res.returncode == 0, res.stderr
         parts = ready_parts(next(x for x in res.stdout.splitlines() if x.startswith("ready ")))
         assert parts["modbus"] == f"127.0.0.1:{flag_mb}"
@@ -138,6 +139,10 @@ class TestRun:
         assert parts["scan"] == "50ms"
         assert (tmp_path / "d").is_dir()
         assert "plc.started" not in res.stderr  # LOG_LEVEL=warning filters info lines
+        header = json.loads(journal.read_text().splitlines()[0])
+        assert (header["dt"], json.loads(journal.read_text().splitlines()[-1])) == (0.05, {"end_tick": 20})
+        rep = run([CLI, "replay", str(DEFAULT_TAGMAP), str(journal)])  # replays with the journal's dt
+        assert _digest(rep.stdout.splitlines()) == _digest(res.stdout.splitlines())
         res2 = run([CLI, "run", str(DEFAULT_TAGMAP), "--speed", "max", "--duration", "1s"], env=env)
         assert res2.returncode == 0, res2.stderr
         parts2 = ready_parts(next(x for x in res2.stdout.splitlines() if x.startswith("ready ")))

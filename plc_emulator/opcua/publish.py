@@ -73,7 +73,9 @@ class Publisher:
         if self._last_values is None or self._last_status is None:
             return np.arange(len(values), dtype=np.intp)
         last_v, last_s = self._last_values, self._last_status
-        same = (values == last_v) | (np.isnan(values) & np.isnan(last_v))
+        # a Bad value is served as null: only its status matters
+        both_bad = ((status & 0x80000000) != 0) & ((last_s & 0x80000000) != 0)
+        same = (values == last_v) | (np.isnan(values) & np.isnan(last_v)) | both_bad
         return np.flatnonzero(~same | (status != last_s))
 
     def apply(self, snap: Snapshot, *, force: bool = False) -> int:

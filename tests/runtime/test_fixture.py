@@ -51,7 +51,7 @@ class TestFixture:
 
     async def test_opcua_when_asked(self) -> None:
         """opcua=True also serves OPC UA on a free port; a value written and stepped is readable there."""
-        from asyncua.client import Client
+        from asyncua.client.client import Client
 
         async with emulator(opcua=True) as emu, asyncio.timeout(60):
             if emu.opcua_port is None:

@@ -36,8 +36,9 @@ pytestmark = [
 async def run_node(cfg: dict[str, Any], limit: float = 90.0) -> dict[str, Any]:
     assert NODE is not None
     env = dict(os.environ, NODE_PATH=str(NODE_MODULES))
-    proc = await asyncio.create_subprocess_exec(NODE, str(SCRIPT), json.dumps(cfg), env=env,
-                                                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    pipe = asyncio.subprocess.PIPE
+    proc = await asyncio.create_subprocess_exec(NODE, str(SCRIPT), json.dumps(cfg), env=env, stdout=pipe,
+                                                stderr=pipe)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), limit)
     except TimeoutError:
@@ -53,7 +54,8 @@ async def test_node_opcua_client(tmp_path: Path) -> None:
     tm = make_tagmap()
     plc = FakePlc(tm).start()
     plc.submit(Command(kind=CommandKind.INJECT_FAULT, target="V100.pressure", params={"kind": "fail"}))
-    plc.submit(Command(kind=CommandKind.INJECT_FAULT, target="V100.temperature", params={"kind": "comm_loss"}))
+    plc.submit(Command(kind=CommandKind.INJECT_FAULT, target="V100.temperature",
+                       params={"kind": "comm_loss"}))
     try:
         async with OpcUaAdapter(tm, plc) as adapter:
             await plc.wait_tick(plc.tick + 2)

@@ -370,6 +370,11 @@ class PlcRuntime:
                     break  # one final tick applies what is still queued
                 if stop_at is not None and nxt > stop_at:
                     self._reached_end = True
+                    self._stopping = True  # refuse further commands
+                    if self._queue:  # arrived after the last tick of the run: not applied
+                        log.warning("commands.dropped", count=len(self._queue), reason="run reached its end",
+                                    end_tick=stop_at)
+                        self._queue = []
                     return None
                 if self._paused:
                     if self._steps > 0:

@@ -252,8 +252,8 @@ class InstrumentParams:
     signals: tuple[str, ...] = MEASURED
     flatline_window: float = 300.0  # s without any change beyond tol (Good quality) -> frozen
     flatline_tol: float = 1e-7  # fraction of span
-    spike: float = 0.04  # fraction of span: one-sample excursion that comes straight back
-    roc: float = 0.05  # fraction of span per second between consecutive samples
+    spike: float = 0.1  # fraction of span: one-sample excursion that comes straight back
+    roc: float = 0.2  # fraction of span per second between consecutive samples
     hold: float = 600.0  # s an implausibility flag is held after the last violation
 
 

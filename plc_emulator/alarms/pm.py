@@ -13,9 +13,11 @@ Rules (parameters in the tag map's ``pm:`` section, defaults in :mod:`plc_emulat
 * **Instrument flatline** (domain.md 8): a Good-quality value that has not moved more than
   ``flatline_tol`` x span for ``flatline_window`` seconds is frozen. Values pinned at a range end
   and non-Good values restart the window (they are not "frozen", they are saturated or bad).
-* **Instrument plausibility**: a one-sample excursion larger than ``spike`` x span that comes
-  straight back (spike), a step faster than ``roc`` x span per second, or a saturated reading
-  (StatusCode UncertainEngineeringUnitsExceeded, NE 43). Held for ``hold`` seconds.
+* **Instrument plausibility**: two one-sample excursions larger than ``spike`` x span, each
+  coming straight back to within 0.3 x that of where it started, within about ``hold`` (spikes);
+  a step faster than ``roc`` x span per second; or lost quality (Bad, or Uncertain other than
+  UncertainEngineeringUnitsExceeded: a saturated reading is what a shut-down plant shows, so it
+  is left to the quality code and the limit alarms). Held for ``hold`` seconds.
 * **Valve stiction**: while the valve stem does not move (less than ``move`` % per sample) the
   controller output keeps travelling; an OP excursion larger than ``band`` % since the last stem
   movement is a stuck episode (Choudhury's S). The flag is held ``hold`` seconds after an episode.
@@ -92,6 +94,8 @@ class PmBlock:
         self._prev2 = np.full((n, m), np.nan)
         self._last_bad = np.full((n, m), -(10**12), dtype=np.int64)
         self._hold = math.ceil(ins.hold / self.dt - 1e-9)
+        self._spikes = np.zeros((n, m))
+        self._spike_decay = 0.5 ** (self.dt / max(ins.hold, self.dt))
         # stiction
         st = params.stiction
         self._op = np.array([index_of(f"{lp}.out") for lp in st.loops], dtype=np.intp)
@@ -219,10 +223,16 @@ class PmBlock:
         jump1 = self._prev - self._prev2
         jump2 = self._prev - x
         lim = ins.spike * self._span
-        spike = (np.abs(jump1) > lim) & (np.abs(jump2) > lim) & (np.sign(jump1) == np.sign(jump2))
+        back = np.abs(x - self._prev2) <= 0.3 * lim  # and the value came back to where it was
+        spike = (np.abs(jump1) > lim) & (np.abs(jump2) > lim) & (np.sign(jump1) == np.sign(jump2)) & back
         roc = np.abs(x - self._prev) / self.dt > ins.roc * self._span
+        # lost quality (Bad, or Uncertain other than the NE 43 saturation a shut-down plant shows)
         saturated = (status & np.uint32(0xFFFF0000)) == np.uint32(_EU_EXCEEDED)
-        bad = (np.nan_to_num(spike) > 0) | (np.nan_to_num(roc) > 0) | saturated
+        lost = ~good & ~saturated
+        # isolated one-sample blips happen in a real process (valve slips, slug fronts): a spike
+        # counts once a second one follows within the hold window
+        self._spikes = self._spikes * self._spike_decay + spike
+        bad = (self._spikes >= 1.5) | (np.nan_to_num(roc) > 0) | lost
         self._last_bad = np.where(bad, self.tick, self._last_bad)
         self._prev2 = np.where(good, self._prev, self._prev2)
         self._prev = np.where(good, x, self._prev)

@@ -8,9 +8,10 @@ Definitions used (documented in docs/alarms.md):
 * **lead time**: failure time (vibration reaches zone D, ground truth) minus the first vibration
   alert at or after degradation onset. A failed plant with no such alert before failure is missed.
 * **false alert**: a rising edge of a PM flag with no matching ground truth: a vibration alert
-  before onset; an instrument alert on a signal with no fault on it in ``[t - grace, t]``; a
-  stiction alert on a loop whose valve had no fault in that window. Fouling alerts are scored by
-  the true UA instead and are not counted here. The rate is per 30 *healthy plant-days*: time
+  before onset; an instrument or stiction alert raised while no fault is active on the plant (in
+  ``[start, end + grace]``). An instrument alert on another signal while a fault is active is a
+  knock-on effect through the control loops and counted apart (``knock_on``), not as false.
+  Fouling alerts are not counted here. The rate is per 30 *healthy plant-days*: time
   before onset and outside every fault window (plus grace).
 * **RUL** at 50 % and 80 % of life (life = onset to failure): the prediction nearest that time
   against the true remaining time; MAE in hours and the share within +/-alpha (20 %).
@@ -133,15 +134,19 @@ def _fault_subject(f: FaultTruth) -> str:
 
 
 def _is_true(alert: Alert, truth: PlantTruth, grace: float) -> bool | None:
-    """True/False for a scored alert, None for rules not scored as false alerts (fouling)."""
+    """True (matches the truth), False (raised in healthy time), None (not scored: fouling, or an
+    instrument alert on another signal while a fault is active on the plant - a knock-on effect)."""
     if alert.rule == "fouling":
         return None
     if alert.rule == "vibration":
         return truth.onset is not None and alert.time >= truth.onset
+    busy = False
     for f in truth.faults:
-        if _fault_subject(f) == alert.subject and f.start <= alert.time <= f.end + grace:
-            return True
-    return False
+        if f.start <= alert.time <= f.end + grace:
+            if _fault_subject(f) == alert.subject:
+                return True
+            busy = True
+    return None if busy else False
 
 
 def _healthy_seconds(truth: PlantTruth, horizon: float, grace: float) -> float:
@@ -188,7 +193,7 @@ def score(
         raise ValueError("truths, alerts and ruls must have one entry per plant")
     leads: list[float] = []
     missed = failed = 0
-    false_alerts = true_alerts = 0
+    false_alerts = true_alerts = knock_on = 0
     healthy = 0.0
     rul_points: dict[str, list[tuple[float, float]]] = {"50": [], "80": []}
     lat = _Latency()
@@ -202,6 +207,8 @@ def score(
             elif verdict is False:
                 false_alerts += 1
                 false_by_rule[a.rule] = false_by_rule.get(a.rule, 0) + 1
+            elif a.rule != "fouling":
+                knock_on += 1
         if truth.failure is not None and truth.onset is not None:
             failed += 1
             firsts = [
@@ -310,7 +317,12 @@ def score(
         "lead_time_h": {**_quantiles(leads), "values": [round(x, 2) for x in sorted(leads)]},
         "missed_failures": missed,
         "missed_share": missed_share,
-        "alerts": {"true": true_alerts, "false": false_alerts, "false_by_rule": false_by_rule},
+        "alerts": {
+            "true": true_alerts,
+            "false": false_alerts,
+            "knock_on": knock_on,
+            "false_by_rule": false_by_rule,
+        },
         "healthy_plant_days": healthy_days,
         "false_alerts_per_30_healthy_plant_days": false_rate,
         "rul": rul_scores,

@@ -11,7 +11,7 @@ from plc_emulator.alarms import PmConfigError, pm_params_from_mapping
 from plc_emulator.alarms.config import PmParams
 from plc_emulator.alarms.pm import RUL_CAP_H, PmBlock
 from plc_emulator.engine.catalogue import index_of
-from plc_emulator.engine.status import UNCERTAIN_EU_EXCEEDED
+from plc_emulator.engine.status import UNCERTAIN_EU_EXCEEDED, UNCERTAIN_NO_COMM_LAST_USABLE
 
 from .helpers import frame
 
@@ -78,21 +78,24 @@ class TestInstruments:
         assert first is not None
         assert (first - 99) * 10.0 == pytest.approx(310.0)
 
-    def test_spike_and_saturation_implausible(self) -> None:
+    def test_spikes_and_lost_quality_implausible(self) -> None:
+        """One isolated blip is tolerated; a second within the hold window flags; the flag is held."""
         pm = PmBlock(
-            pm_params_from_mapping({"instruments": {"signals": ["V100.oil_level"], "hold": "30s"}}), dt=10.0
+            pm_params_from_mapping({"instruments": {"signals": ["V100.oil_level"], "hold": "60s"}}), dt=10.0
         )
         col = index_of("V100.oil_level")
-        series = [50, 50.1, 49.9, 70, 50, 50.1, 50, 50, 50.2, 50, 49.9, 50.1]
+        series = [50, 50.1, 49.9, 70, 50, 50.1, 50, 30, 50.2, 50, 49.9, 50.1, 50, 50.1, 50, 50.1, 50, 50.2]
         flags = []
         values, status = frame()
         for k, x in enumerate(series, start=1):
             values[0, col] = x
             flags.append(bool(pm.step(values, status, tick=k).flags[0, 2]))
-        assert flags.index(True) == 4  # seen when the spike has come back
+        assert flags.index(True) == 8  # the second spike, seen when it has come back
         assert flags[-1] is False  # hold expired
-        status[0, col] = UNCERTAIN_EU_EXCEEDED
-        assert pm.step(values, status, tick=99).flags[0, 2]
+        status[0, col] = UNCERTAIN_EU_EXCEEDED  # saturation alone is not an instrument fault
+        assert not pm.step(values, status, tick=99).flags[0, 2]
+        status[0, col] = UNCERTAIN_NO_COMM_LAST_USABLE
+        assert pm.step(values, status, tick=100).flags[0, 2]
 
 
 class TestStictionFouling:

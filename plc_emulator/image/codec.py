@@ -132,8 +132,11 @@ def _unorder(first: int, second: int, order: WordOrder) -> tuple[int, int]:
 
 
 def _round_clip(v: F64, lo: float, hi: float) -> F64:
-    out = np.rint(np.nan_to_num(v, nan=0.0, posinf=hi, neginf=lo))
-    return np.clip(out, lo, hi)
+    out = np.minimum(v, hi)  # +-inf -> the bounds; NaN stays NaN ...
+    np.maximum(out, lo, out=out)
+    out[np.isnan(out)] = 0.0  # ... and becomes 0
+    np.rint(out, out=out)
+    return out
 
 
 def _words32(v: F64, fmt: ValueFormat) -> tuple[U16, U16]:
@@ -148,18 +151,51 @@ def _words32(v: F64, fmt: ValueFormat) -> tuple[U16, U16]:
     return words[:, 0], words[:, 1]
 
 
-def _scaled16(v: F64, fmt: ValueFormat, *, eu_lo: F64, eu_hi: F64, raw_lo: F64, raw_hi: F64,
-              scaled: npt.NDArray[np.bool_]) -> U16:
-    span = eu_hi - eu_lo
-    safe = np.where(span == 0, 1.0, span)
-    with np.errstate(invalid="ignore"):
-        raw = np.where(scaled, raw_lo + (v - eu_lo) * (raw_hi - raw_lo) / safe, v)
-    tlo, thi = _INT16 if fmt is ValueFormat.INT16 else _UINT16
-    lo = np.where(scaled, np.minimum(raw_lo, raw_hi), tlo)
-    hi = np.where(scaled, np.maximum(raw_lo, raw_hi), thi)
-    r = np.clip(np.rint(np.nan_to_num(raw, nan=0.0, posinf=thi, neginf=tlo)), lo, hi)
-    out: U16 = r.astype(np.int16).view(np.uint16) if fmt is ValueFormat.INT16 else r.astype(np.uint16)
-    return out
+@dataclass(frozen=True, slots=True)
+class _Scale:
+    """Per-point parameters of the 16-bit path: raw = raw_lo + (EU - eu_lo) * k, clipped to lo..hi."""
+
+    eu_lo: F64
+    raw_lo: F64
+    k: F64
+    lo: F64
+    hi: F64
+    signed: bool
+
+    @classmethod
+    def of(cls, fmt: ValueFormat,
+           items: Sequence[tuple[tuple[float, float], tuple[int, int] | None]]) -> _Scale:
+        """``items``: (EU range, raw range or None) per point; all points share ``fmt``."""
+        tlo, thi = _INT16 if fmt is ValueFormat.INT16 else _UINT16
+        eu_lo, raw_lo, k, lo, hi = [], [], [], [], []
+        for (e0, e1), rr in items:
+            if rr is not None and rr[0] != rr[1] and e1 != e0:
+                eu_lo.append(e0)
+                raw_lo.append(float(rr[0]))
+                k.append((rr[1] - rr[0]) / (e1 - e0))
+                lo.append(float(max(min(rr), tlo)))
+                hi.append(float(min(max(rr), thi)))
+            else:  # unscaled: the value itself, clamped to the type
+                eu_lo.append(0.0)
+                raw_lo.append(0.0)
+                k.append(1.0)
+                lo.append(float(tlo))
+                hi.append(float(thi))
+
+        def arr(x: list[float]) -> F64:
+            return np.asarray(x, dtype=np.float64)
+
+        return cls(arr(eu_lo), arr(raw_lo), arr(k), arr(lo), arr(hi), fmt is ValueFormat.INT16)
+
+    def apply(self, v: F64) -> U16:
+        with np.errstate(invalid="ignore", over="ignore"):
+            raw = self.raw_lo + (v - self.eu_lo) * self.k
+        raw[np.isnan(raw)] = 0.0  # NaN -> 0, then clamped like any value (+-inf clamp to the bounds)
+        np.minimum(raw, self.hi, out=raw)
+        np.maximum(raw, self.lo, out=raw)
+        np.rint(raw, out=raw)
+        out: U16 = raw.astype(np.int16).view(np.uint16) if self.signed else raw.astype(np.uint16)
+        return out
 
 
 def encode_words(value: float, point: ModbusPoint, eu_range: tuple[float, float]) -> list[int]:
@@ -171,11 +207,8 @@ def encode_words(value: float, point: ModbusPoint, eu_range: tuple[float, float]
         a, b = _order(hi, lo, point.word_order)
         return [int(a[0]), int(b[0])]
     if fmt is ValueFormat.BOOL:
-        return [int(bool(np.nan_to_num(v[0], nan=0.0) != 0))]
-    rr = point.raw_range
-    one = np.ones(1)
-    w = _scaled16(v, fmt, eu_lo=one * eu_range[0], eu_hi=one * eu_range[1], raw_lo=one * (rr[0] if rr else 0),
-                  raw_hi=one * (rr[1] if rr else 0), scaled=np.asarray([rr is not None and rr[0] != rr[1]]))
+        return [int(bool(abs(v[0]) > 0))]  # NaN -> 0
+    w = _Scale.of(fmt, [(eu_range, point.raw_range)]).apply(v)
     return [int(w[0])]
 
 
@@ -192,9 +225,9 @@ def decode_words(words: Sequence[int], point: ModbusPoint, eu_range: tuple[float
         return float(w)
     raw = w - 0x10000 if fmt is ValueFormat.INT16 and w >= 0x8000 else w
     rr = point.raw_range
-    if rr is None or rr[1] == rr[0]:
-        return float(raw)
     eu_lo, eu_hi = eu_range
+    if rr is None or rr[1] == rr[0] or eu_hi == eu_lo:  # unscaled, as in _Scale.of
+        return float(raw)
     return eu_lo + (raw - rr[0]) * (eu_hi - eu_lo) / (rr[1] - rr[0])
 
 
@@ -213,14 +246,9 @@ class _Group32:
 @dataclass(frozen=True, slots=True)
 class _Group16:
     table: Table
-    fmt: ValueFormat
     tags: IDX
     addr: IDX
-    eu_lo: F64
-    eu_hi: F64
-    raw_lo: F64
-    raw_hi: F64
-    scaled: npt.NDArray[np.bool_]
+    scale: _Scale
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,17 +322,11 @@ class RegisterImage:
             t.append(r.tag_index)
             a.append(r.address)
         self._g32 = [_Group32(tb, f, o, _idx(t), _idx(a)) for (tb, f, o), (t, a) in g32.items()]
-        self._g16 = []
-        for (tb, f), rs in g16.items():
-            self._g16.append(_Group16(
-                tb, f, _idx([r.tag_index for r in rs]), _idx([r.address for r in rs]),
-                np.asarray([r.tag.range[0] for r in rs], dtype=np.float64),
-                np.asarray([r.tag.range[1] for r in rs], dtype=np.float64),
-                np.asarray([r.point.raw_range[0] if r.point.raw_range else 0 for r in rs], dtype=np.float64),
-                np.asarray([r.point.raw_range[1] if r.point.raw_range else 0 for r in rs], dtype=np.float64),
-                np.asarray([r.point.raw_range is not None and r.point.raw_range[0] != r.point.raw_range[1]
-                            for r in rs], dtype=np.bool_),
-            ))
+        self._g16 = [
+            _Group16(tb, _idx([r.tag_index for r in rs]), _idx([r.address for r in rs]),
+                     _Scale.of(f, [(r.tag.range, r.point.raw_range) for r in rs]))
+            for (tb, f), rs in g16.items()
+        ]
         self._gbits = [_GroupBits(tb, _idx(t), _idx(a)) for tb, (t, a) in gbits.items()]
         self._gqual = [_GroupBits(tb, _idx(t), _idx(a)) for tb, (t, a) in gqual.items()]
 
@@ -328,10 +350,9 @@ class RegisterImage:
             out[g.addr] = a
             out[g.addr + 1] = b
         for h in self._g16:
-            regs[h.table][h.addr] = _scaled16(v[h.tags], h.fmt, eu_lo=h.eu_lo, eu_hi=h.eu_hi, raw_lo=h.raw_lo,
-                                              raw_hi=h.raw_hi, scaled=h.scaled)
+            regs[h.table][h.addr] = h.scale.apply(v[h.tags])
         for b_ in self._gbits:
-            on = np.nan_to_num(v[b_.tags], nan=0.0) != 0
+            on = np.abs(v[b_.tags]) > 0  # NaN -> False
             if b_.table in BIT_TABLES:
                 bits[b_.table][b_.addr] = on
             else:

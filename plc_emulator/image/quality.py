@@ -76,27 +76,32 @@ _DA_TO_UA: Final[dict[int, int]] = {
 }
 
 
-def _build_lut() -> npt.NDArray[np.uint8]:
-    """DA low byte (no limit bits) for every possible high half of a StatusCode."""
+def _build_lut() -> npt.NDArray[np.uint16]:
+    """Quality word without limit bits (fault code << 8 | DA byte) for every high half of a StatusCode."""
     hi = np.arange(65536, dtype=np.uint32)
     sev = hi >> 14
-    lut = np.where(sev == 0, DA_GOOD, np.where(sev == 1, DA_UNCERTAIN, DA_BAD)).astype(np.uint8)
-    for code, da in _UA_TO_DA.items():
-        lut[code >> 16] = da
-    return lut
+    da = np.where(sev == 0, DA_GOOD, np.where(sev == 1, DA_UNCERTAIN, DA_BAD)).astype(np.uint32)
+    for code, byte in _UA_TO_DA.items():
+        da[code >> 16] = byte
+    out: npt.NDArray[np.uint16] = (((hi & 0xFF) << 8) | da).astype(np.uint16)
+    return out
+
+
+def _build_limit_lut() -> npt.NDArray[np.uint16]:
+    """StatusCode bits 11-8 (InfoType, LimitBits) -> DA limit bits; only with InfoType DataValue (01)."""
+    x = np.arange(16, dtype=np.uint16)
+    out: npt.NDArray[np.uint16] = np.where((x >> 2) == 1, x & 0x3, 0).astype(np.uint16)
+    return out
 
 
 _LUT: Final = _build_lut()
+_LIMIT: Final = _build_limit_lut()
 
 
 def quality_words(status: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint16]:
-    """Vectorised :func:`quality_word` for an array of StatusCodes."""
+    """Vectorised :func:`quality_word` for an array of StatusCodes (two table look-ups)."""
     s = np.asarray(status, dtype=np.uint32)
-    low = _LUT[s >> 16].astype(np.uint16)
-    info_is_datavalue = ((s >> 10) & 0x3) == 1
-    limit = np.where(info_is_datavalue, (s >> 8) & 0x3, 0).astype(np.uint16)
-    fault = ((s >> 16) & 0xFF).astype(np.uint16)
-    out: npt.NDArray[np.uint16] = ((fault << 8) | low | limit).astype(np.uint16)
+    out: npt.NDArray[np.uint16] = _LUT[s >> 16] | _LIMIT[(s >> 8) & 0xF]
     return out
 
 

@@ -6,6 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from plc_emulator.engine._physics import clamp
 from plc_emulator.engine.types import F64
 
 
@@ -41,7 +42,7 @@ def pid_step(
     d_new = (tf / (tf + dt)) * deriv - action * kc * td / (tf + dt) * (pv - pv_prev)
     p = action * kc * (sp - pv)
     v = p + integ + d_new
-    u = np.clip(v, 0.0, 100.0)
+    u = clamp(v, 0.0, 100.0)
     tt = np.where(td > 0, np.sqrt(ti * np.maximum(td, 1e-9)), ti)
     i_auto = integ + action * kc * dt / ti * (sp - pv) + (dt / tt) * (u - v)
     track = (auto < 0.5) | (hold > 0.5)
@@ -66,7 +67,7 @@ def stiction_step(
 
     Vectorised form of the BDSIM ``stiction.m`` step in domain.md 2.2.
     """
-    u = np.clip(u, 0.0, 100.0)
+    u = clamp(u, 0.0, 100.0)
     du = u - u_prev
     is_stuck = stuck > 0.5
     stick_now = (du * du_prev <= 0.0) & ~is_stuck
@@ -76,6 +77,6 @@ def stiction_step(
     d = np.where(rev, -d, d)
     same = is_stuck & ~rev & (d * (u - u_s) > j)
     moving = ~is_stuck | rev | same
-    y = np.where(moving, np.clip(u - d * (s - j) * 0.5, 0.0, 100.0), y_prev)
+    y = np.where(moving, clamp(u - d * (s - j) * 0.5, 0.0, 100.0), y_prev)
     still = is_stuck & ~rev & ~same
     return StictionResult(y=y, u_prev=u, du_prev=du, u_s=u_s, stuck=still.astype(np.float64), d=d)

@@ -27,6 +27,12 @@ _C: Final = 1.0 - 2.0 * _HF
 _VF: Final = (np.arccos(_C) - _C * np.sqrt(np.clip(1.0 - _C * _C, 0.0, None))) / math.pi
 
 
+def clamp(x: F64, lo: float | F64, hi: float | F64) -> F64:
+    """np.clip without its dispatch overhead (about 2x faster on small arrays)."""
+    out: F64 = np.minimum(np.maximum(x, lo), hi)
+    return out
+
+
 def volume_fraction(h_frac: F64) -> F64:
     """Filled fraction of a horizontal cylinder at level fraction h (0..1 of the diameter)."""
     c = 1.0 - 2.0 * np.clip(h_frac, 0.0, 1.0)
@@ -42,7 +48,7 @@ def level_fraction(v_frac: F64) -> F64:
 
 def valve_char(x_pct: F64, equal: F64, rangeability: F64) -> F64:
     """Inherent characteristic f(x) in 0..1: linear, or equal-% R^(x-1) blended to close at x = 0."""
-    x = np.clip(x_pct * 0.01, 0.0, 1.0)
+    x = clamp(x_pct * 0.01, 0.0, 1.0)
     eq = rangeability ** (x - 1.0) - (1.0 - x) / rangeability
     out: F64 = np.where(equal > 0.5, eq, x)
     return out

@@ -348,7 +348,7 @@ class Engine:
             sev_active = a["sev_left"] > 0.5
         frac = np.where(sev_active, a["sev_phase"] / np.maximum(a["sev_T"], 1.0), 1.0)
         liq_mult = np.where(frac < 0.6, 0.1, np.where(frac < 0.75, 5.1, np.where(frac < 0.9, 0.5, 1.0)))
-        gas_mult = np.where(frac < 0.6, 0.1, np.where(frac < 0.75, 0.5, np.where(frac < 0.9, 5.1, 1.0)))
+        gas_mult = np.where(frac < 0.6, 0.3, np.where(frac < 0.75, 0.5, np.where(frac < 0.9, 4.3, 1.0)))
         liq_mult = np.where(sev_active, liq_mult, 1.0)
         gas_mult = np.where(sev_active, gas_mult, 1.0)
         a["sev_phase"] = np.where(sev_active, a["sev_phase"] + dt, 0.0)
@@ -460,7 +460,7 @@ class Engine:
         frac_w2 = vw2 / np.maximum(vo2 + vw2, 1e-9)
         sg2 = (OIL_RHO * (1 - frac_w2) + WATER_RHO * frac_w2) / 1000.0
         q_l2 = ph.liquid_flow(cvf[:, L_LIC200], p2 + sg2 * 1000.0 * hyd * d.diam[1] * hf[:, 2] - p3, sg2)
-        boot_op = np.clip(50.0 + 10.0 * (iface1 - p.v100.interface_sp_pct), 0.0, 100.0)
+        boot_op = ph.clamp(50.0 + 10.0 * (iface1 - p.v100.interface_sp_pct), 0.0, 100.0)
         q_boot = (
             d.boot_cap
             * boot_op
@@ -511,12 +511,12 @@ class Engine:
         d_vw2 = q_l1 * wio - q_l2 * frac_w2
         d_vo3 = qo_l2 - q_p
         d_vw3 = q_l2 * frac_w2 - q_w3
-        a["vo1"] = np.clip(vo1 + d_vo1 * dt, 0.0, vol[0])
-        a["vw1"] = np.clip(vw1 + d_vw1 * dt, 0.0, vol[0])
-        a["vo2"] = np.clip(vo2 + d_vo2 * dt, 0.0, vol[1])
-        a["vw2"] = np.clip(vw2 + d_vw2 * dt, 0.0, vol[1])
-        a["vo3"] = np.clip(vo3 + d_vo3 * dt, 0.0, vol[2])
-        a["vw3"] = np.clip(vw3 + d_vw3 * dt, 0.0, vol[2])
+        a["vo1"] = ph.clamp(vo1 + d_vo1 * dt, 0.0, vol[0])
+        a["vw1"] = ph.clamp(vw1 + d_vw1 * dt, 0.0, vol[0])
+        a["vo2"] = ph.clamp(vo2 + d_vo2 * dt, 0.0, vol[1])
+        a["vw2"] = ph.clamp(vw2 + d_vw2 * dt, 0.0, vol[1])
+        a["vo3"] = ph.clamp(vo3 + d_vo3 * dt, 0.0, vol[2])
+        a["vw3"] = ph.clamp(vw3 + d_vw3 * dt, 0.0, vol[2])
         a["cum_in"] = a["cum_in"] + (qo_in + qw_in) * dt
         a["cum_out"] = a["cum_out"] + (q_boot + q_w3 + q_p) * dt
         for vi, (pk, gin, gout, dvl, tr) in enumerate(
@@ -718,7 +718,7 @@ def _instruments(
     low_sat = lo - 0.0125 * span  # 3.8 mA
     high_sat = lo + 1.03125 * span  # 20.5 mA
     hi = lo + span
-    x = np.clip(x, low_sat, high_sat)
+    x = ph.clamp(x, low_sat, high_sat)
     m = x[:, :NM]
     lo12, hi12 = lo[:NM], hi[:NM]
     code = np.where(

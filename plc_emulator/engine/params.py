@@ -197,7 +197,7 @@ class LoopParams:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ValveSet:
     LIC100: ValveParams = field(default_factory=ValveParams)
-    PIC100: ValveParams = field(default_factory=ValveParams)
+    PIC100: ValveParams = field(default_factory=lambda: ValveParams(design_opening_pct=45.0))  # slug headroom
     LIC200: ValveParams = field(default_factory=ValveParams)
     PIC200: ValveParams = field(default_factory=lambda: ValveParams(stiction_s=1.5, stiction_j=0.5))
     LIC300: ValveParams = field(default_factory=ValveParams)

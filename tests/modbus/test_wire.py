@@ -334,3 +334,16 @@ async def test_plc_refusing_a_valid_write(cls: type[FakePlc], code: int) -> None
             assert (await c.call(hr(0, 1)))[:1] == b"\x03"  # still serving
         finally:
             await c.close()
+
+
+async def test_client_that_never_reads_does_not_block_others(adapter: ModbusAdapter) -> None:
+    hog = await RawClient.open(adapter.port)
+    other = await RawClient.open(adapter.port)
+    try:
+        burst = b"".join(hog.frame(hr(0, 125), tid=i & 0xFFFF) for i in range(3000))  # ~750 KB of answers
+        hog.writer.write(burst)  # never read; the server pauses reading from this client
+        for _ in range(20):
+            assert (await other.call(hr(0, 10)))[:2] == b"\x03\x14"
+    finally:
+        hog.writer.transport.abort()
+        await other.close()

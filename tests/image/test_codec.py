@@ -15,7 +15,9 @@ from plc_emulator.engine import status as ua
 from plc_emulator.errors import ModbusException, Rejection, WriteRejected
 from plc_emulator.image.codec import PointRole, RegisterImage, decode_words, encode_words
 from plc_emulator.image.quality import quality_word
+from plc_emulator.tagmap import load
 from plc_emulator.tagmap.model import ModbusPoint, Table, Tag, ValueFormat, WordOrder
+from tests.conftest import DEFAULT_TAGMAP
 from tests.image.maps import IR, H, full_map, make_map, make_tag
 
 ONE = {  # domain.md 11: registers for 1.0f (0x3F800000)
@@ -260,3 +262,26 @@ def test_random_writes_give_commands_or_rejections(table: Table, address: int, v
         tag = next(t for t in img.tags if t.signal == c.target and t.write_limits)
         assert tag.write_limits is not None
         assert tag.write_limits[0] <= c.value <= tag.write_limits[1]
+
+
+_DEFAULT_IMG = RegisterImage(load(DEFAULT_TAGMAP))
+
+
+@settings(max_examples=400)
+@given(st.sampled_from([Table.HOLDING_REGISTER, Table.COIL]), st.integers(0, 340),
+       st.lists(st.integers(0, 0xFFFF), min_size=1, max_size=8))
+def test_random_writes_on_the_default_map(table: Table, address: int, values: list[int]) -> None:
+    if table is Table.COIL:
+        values = [v & 1 for v in values]
+    rejected: WriteRejected | None = None
+    try:
+        cmds = _DEFAULT_IMG.decode_write(table, address, values)
+    except WriteRejected as e:
+        rejected = e
+    if rejected is not None:
+        assert rejected.modbus_exception in (ModbusException.ILLEGAL_DATA_ADDRESS,
+                                             ModbusException.ILLEGAL_DATA_VALUE)
+        return
+    for c in cmds:
+        assert math.isfinite(c.value)
+        assert c.source == "modbus"

@@ -21,7 +21,7 @@ RUL series, and :func:`plc_emulator.alarms.scoring.score` compares the two.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,7 +35,7 @@ from plc_emulator.commands import Command, CommandKind
 from plc_emulator.engine import Engine, params_from_mapping
 from plc_emulator.engine.catalogue import CATALOGUE, LOOPS, SignalKind, index_of
 
-__all__ = ["EvalConfig", "run_evaluation"]
+__all__ = ["EvalConfig", "compare_detectors", "fault_schedule", "run_evaluation"]
 
 SENSOR_KINDS = ("freeze", "drift", "bias", "spike", "noise", "fail", "comm_loss")
 VALVE_KINDS = ("stuck", "stiction")
@@ -120,7 +120,7 @@ class _Run:
 
 def _simulate(
     process: Mapping[str, Any],
-    pm: PmParams,
+    pms: Sequence[PmParams],
     *,
     n: int,
     dt: float,
@@ -129,18 +129,22 @@ def _simulate(
     schedule: dict[int, list[Command]],
     operator_round: float,
     progress: Callable[[int, int], None] | None,
-) -> _Run:
+) -> list[_Run]:
+    """One engine run; every detector in ``pms`` sees the same outputs. One _Run per detector."""
     engine = Engine(params_from_mapping(process), dt=dt, seed=seed, n=n)
     state = engine.initial_state()
-    block = PmBlock(pm, dt=dt, n=n)
-    rules = [(d.id.rsplit(".", 1)[1], d.id[len("PM.") :].rsplit(".", 1)[0]) for d in pm_alarm_defs(pm)]
+    blocks = [PmBlock(pm, dt=dt, n=n) for pm in pms]
+    rules = [
+        [(d.id.rsplit(".", 1)[1], d.id[len("PM.") :].rsplit(".", 1)[0]) for d in pm_alarm_defs(pm)]
+        for pm in pms
+    ]
     every = max(1, round(operator_round / dt))
     esd_col, status_col, hours_col = (
         index_of("ESD.active"),
         index_of("P100.status"),
         index_of("P100.running_hours"),
     )
-    alerts: list[list[Alert]] = [[] for _ in range(n)]
+    alerts: list[list[list[Alert]]] = [[[] for _ in range(n)] for _ in pms]
     onset: list[float | None] = [None] * n
     onset_h: list[float | None] = [None] * n
     failure: list[float | None] = [None] * n
@@ -148,9 +152,9 @@ def _simulate(
     open_faults: dict[tuple[int, str], tuple[str, float]] = {}
     faults: list[list[FaultTruth]] = [[] for _ in range(n)]
     rul_t: list[float] = []
-    rul_v: list[npt.NDArray[np.float32]] = []
-    sample_every = max(1, round(pm.vibration.sample / dt))
-    prev = np.zeros((n, block.n_flags), dtype=np.bool_)
+    rul_v: list[list[npt.NDArray[np.float32]]] = [[] for _ in pms]
+    sample_every = max(1, round(pms[0].vibration.sample / dt))
+    prev = [np.zeros((n, b.n_flags), dtype=np.bool_) for b in blocks]
     operator: list[Command] = []
     hours = np.zeros(n)
     for k in range(1, ticks + 1):
@@ -170,16 +174,18 @@ def _simulate(
             elif ev.kind == "fault_end" and (ev.plant, ev.target) in open_faults:
                 kind, start = open_faults.pop((ev.plant, ev.target))
                 faults[ev.plant].append(FaultTruth(kind=kind, target=ev.target, start=start, end=t))
-        res = block.step(out.values, out.status, tick=k)
-        rising = res.flags & ~prev
-        prev = res.flags
-        if rising.any():
-            for p, f in zip(*np.nonzero(rising), strict=True):
-                rule, subject = rules[f]
-                alerts[int(p)].append(Alert(time=t, rule=rule, subject=subject))
         if k % sample_every == 0:
             rul_t.append(t)
-            rul_v.append(res.rul_h.astype(np.float32))
+        for d, block in enumerate(blocks):
+            res = block.step(out.values, out.status, tick=k)
+            rising = res.flags & ~prev[d]
+            prev[d] = res.flags
+            if rising.any():
+                for p, f in zip(*np.nonzero(rising), strict=True):
+                    rule, subject = rules[d][f]
+                    alerts[d][int(p)].append(Alert(time=t, rule=rule, subject=subject))
+            if k % sample_every == 0:
+                rul_v[d].append(res.rul_h.astype(np.float32))
         if k % every == 0:  # the operator round
             for p in np.flatnonzero(out.values[:, esd_col] > 0.5):
                 operator.append(
@@ -206,16 +212,22 @@ def _simulate(
     for (p, target), (kind, start) in open_faults.items():
         faults[p].append(FaultTruth(kind=kind, target=target, start=start, end=math.inf))
     times = np.asarray(rul_t, dtype=np.float64)
-    rul_all = np.stack(rul_v, axis=1) if rul_v else np.zeros((n, 0), dtype=np.float32)
-    return _Run(
-        truths=[PlantTruth(onset=onset[p], failure=failure[p], faults=tuple(faults[p])) for p in range(n)],
-        alerts=alerts,
-        ruls=[RulSeries(times=times, rul_h=rul_all[p].astype(np.float64)) for p in range(n)],
-        onset_h=onset_h,
-        failure_h=failure_h,
-        hours_end=[float(h) for h in hours],
-        end=ticks * dt,
-    )
+    truths = [PlantTruth(onset=onset[p], failure=failure[p], faults=tuple(faults[p])) for p in range(n)]
+    runs = []
+    for d in range(len(pms)):
+        rul_all = np.stack(rul_v[d], axis=1) if rul_v[d] else np.zeros((n, 0), dtype=np.float32)
+        runs.append(
+            _Run(
+                truths=truths,
+                alerts=alerts[d],
+                ruls=[RulSeries(times=times, rul_h=rul_all[p].astype(np.float64)) for p in range(n)],
+                onset_h=onset_h,
+                failure_h=failure_h,
+                hours_end=[float(h) for h in hours],
+                end=ticks * dt,
+            )
+        )
+    return runs
 
 
 def run_evaluation(
@@ -227,16 +239,29 @@ def run_evaluation(
 ) -> dict[str, Any]:
     """Phase A (degradation, ``days`` at ``dt``) and phase B (faults, ``fault_days`` at ``fault_dt``),
     scored against the engine's ground truth. Returns the result mapping (JSON-ready)."""
+    return compare_detectors(tagmap_process, {"pm": pm}, cfg, progress=progress)["pm"]
+
+
+def compare_detectors(
+    tagmap_process: Mapping[str, Any],
+    detectors: Mapping[str, PmParams],
+    cfg: EvalConfig,
+    *,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Score several PM parameter sets on the very same simulated fleet (one engine run per phase)."""
     scale = cfg.weibull_scale_days if cfg.weibull_scale_days is not None else 0.6 * cfg.days
     process = dict(tagmap_process)
     vib = dict(process.get("vibration", {}) or {})
     vib.update(weibull_shape=cfg.weibull_shape, weibull_scale_days=scale)
     process["vibration"] = vib
+    names = list(detectors)
     # phase A: only the slow rules are scored (instrument rules need a step the process is smooth at)
-    slow = replace(
-        pm, instruments=replace(pm.instruments, signals=()), stiction=replace(pm.stiction, loops=())
-    )
-    a = _simulate(
+    slow = [
+        replace(p, instruments=replace(p.instruments, signals=()), stiction=replace(p.stiction, loops=()))
+        for p in detectors.values()
+    ]
+    runs_a = _simulate(
         process,
         slow,
         n=cfg.plants,
@@ -247,11 +272,10 @@ def run_evaluation(
         operator_round=cfg.operator_round,
         progress=(lambda k, t: progress("degradation", k, t)) if progress else None,
     )
-    ra = score(a.truths, a.alerts, a.ruls, horizon=a.end, grace=cfg.grace)
     # phase B: the tag map's own plant (its pump ages as configured), one fault per plant
-    b = _simulate(
+    runs_b = _simulate(
         tagmap_process,
-        pm,
+        list(detectors.values()),
         n=cfg.plants,
         dt=cfg.fault_dt,
         ticks=round(cfg.fault_days * 86400.0 / cfg.fault_dt),
@@ -260,6 +284,14 @@ def run_evaluation(
         operator_round=cfg.operator_round,
         progress=(lambda k, t: progress("faults", k, t)) if progress else None,
     )
+    out: dict[str, dict[str, Any]] = {}
+    for name, pm, a, b in zip(names, detectors.values(), runs_a, runs_b, strict=True):
+        out[name] = _combine(cfg, pm, scale, a, b)
+    return out
+
+
+def _combine(cfg: EvalConfig, pm: PmParams, scale: float, a: _Run, b: _Run) -> dict[str, Any]:
+    ra = score(a.truths, a.alerts, a.ruls, horizon=a.end, grace=cfg.grace)
     rb = score(b.truths, b.alerts, b.ruls, horizon=b.end, grace=cfg.grace)
     false_rate = ra["false_alerts_per_30_healthy_plant_days"] + rb["false_alerts_per_30_healthy_plant_days"]
     goals = dict(ra["goals"])
@@ -269,6 +301,18 @@ def run_evaluation(
         "pass": false_rate <= 1.0,
     }
     goals["freeze_latency_p90_s"] = rb["goals"]["freeze_latency_p90_s"]
+    deg_keys = (
+        "failed_plants",
+        "lead_time_h",
+        "missed_failures",
+        "missed_share",
+        "alerts",
+        "healthy_plant_days",
+        "false_alerts_per_30_healthy_plant_days",
+        "rul",
+        "rul_points",
+    )
+    fault_keys = ("alerts", "healthy_plant_days", "false_alerts_per_30_healthy_plant_days", "alert_latency_s")
     return {
         "config": {
             "plants": cfg.plants,
@@ -283,34 +327,12 @@ def run_evaluation(
             "grace_s": cfg.grace,
             "horizon_s": pm.vibration.horizon,
         },
-        "degradation": {
-            k: ra[k]
-            for k in (
-                "failed_plants",
-                "lead_time_h",
-                "missed_failures",
-                "missed_share",
-                "alerts",
-                "healthy_plant_days",
-                "false_alerts_per_30_healthy_plant_days",
-                "rul",
-                "rul_points",
-            )
-        }
+        "degradation": {k: ra[k] for k in deg_keys}
         | {
             "onsets": sum(t.onset is not None for t in a.truths),
             "weibull": _weibull(a.onset_h, a.failure_h, cfg.weibull_shape, scale, a.hours_end),
         },
-        "faults": {
-            k: rb[k]
-            for k in (
-                "alerts",
-                "healthy_plant_days",
-                "false_alerts_per_30_healthy_plant_days",
-                "alert_latency_s",
-            )
-        }
-        | {"injected": sum(len(t.faults) for t in b.truths)},
+        "faults": {k: rb[k] for k in fault_keys} | {"injected": sum(len(t.faults) for t in b.truths)},
         "false_alerts_per_30_healthy_plant_days": false_rate,
         "goals": goals,
         "all_goals_pass": all(g["pass"] for g in goals.values()),

@@ -338,11 +338,9 @@ def score(
 
 
 def summary_lines(result: Mapping[str, Any]) -> list[str]:
-    """Human-readable lines for the CLI."""
-    out = [
-        f"plants {result['plants']}, failed {result['failed_plants']}, "
-        f"healthy plant-days {result['healthy_plant_days']:.1f}"
-    ]
+    """Human-readable lines for the CLI (the mapping of :func:`run_evaluation` or :func:`score`)."""
+    deg = result.get("degradation", result)
+    out = [f"failed plants {deg['failed_plants']}, healthy plant-days {deg['healthy_plant_days']:.1f}"]
     for name, g in result["goals"].items():
         v = g["value"]
         vs = f"{v:.3g}" if isinstance(v, float) and math.isfinite(v) else str(v)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -54,24 +55,14 @@ def alarm_tagmap():  # type: ignore[no-untyped-def]
     )
 
 
+@dataclass
 class Rig:
-    def __init__(
-        self,
-        plc: AlarmPlc,
-        adapter: OpcUaAdapter,
-        conds: AlarmConditions,
-        client: Client,
-        handler: Handler,
-        sub: Any,
-    ) -> None:
-        self.plc, self.adapter, self.conds, self.client, self.handler, self.sub = (
-            plc,
-            adapter,
-            conds,
-            client,
-            handler,
-            sub,
-        )
+    plc: AlarmPlc
+    adapter: OpcUaAdapter
+    conds: AlarmConditions
+    client: Client
+    handler: Handler
+    sub: Any
 
     def cond_node(self, alarm: str) -> Any:
         return self.client.get_node(ua.NodeId(f"Alarms.{alarm}", self.adapter.namespace_index))

@@ -202,9 +202,9 @@ class TestStiction:
     """LIC300 (integrating level loop): stick-slip limit cycle vs aggressive tuning, told apart by shape."""
 
     def _cycle(self, cmds: list[Command]) -> tuple[F64, F64]:
-        eng = Engine(params_from_mapping(QUIET), dt=1.0, seed=1)
-        r = _trace(eng, 4 * 3600, 5, ("LIC300.pv", "LIC300.out"), {600: cmds}, truth=False)
-        return r[720:, 1], r[720:, 0]  # after the first hour
+        eng = Engine(params_from_mapping(QUIET), dt=2.0, seed=1)
+        r = _trace(eng, 3 * 1800, 3, ("LIC300.pv", "LIC300.out"), {300: cmds}, truth=False)
+        return r[600:, 1], r[600:, 0]  # after the first hour (rows every 6 s)
 
     def test_stiction_is_odd_tuning_is_even(self) -> None:
         sticky = [Command(kind=CommandKind.INJECT_FAULT, target="LIC300.valve",
@@ -217,9 +217,10 @@ class TestStiction:
                  Command(kind=CommandKind.WRITE, target="LIC300.sp", value=55.0)]
         op_s, pv_s = self._cycle(sticky)
         op_t, pv_t = self._cycle(tuned)
-        assert np.ptp(pv_s) > 5.0 and np.ptp(pv_t) > 5.0  # both loops really cycle
-        assert _ccf_zero_ratio(op_s, pv_s) < 0.85  # stiction: odd cross-correlation
-        assert _ccf_zero_ratio(op_t, pv_t) > 0.95  # tuning: even cross-correlation
+        assert np.ptp(pv_s) > 3.0 and np.ptp(pv_t) > 3.0  # both loops really cycle
+        # across seeds 1-3 stiction gives 0.56-0.84 and tuning 0.997
+        assert _ccf_zero_ratio(op_s, pv_s) < 0.9  # stiction: odd cross-correlation
+        assert _ccf_zero_ratio(op_t, pv_t) > 0.97  # tuning: even cross-correlation
 
     def test_stuck_valve_does_not_move(self) -> None:
         eng = Engine(dt=1.0, seed=1)

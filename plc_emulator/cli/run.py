@@ -1,10 +1,11 @@
 """``plc-emulator run TAGMAP``: serve the PLC over Modbus TCP (+ OPC UA) with /health and /metrics.
 
 Configuration precedence: flag > environment variable > tag map > built-in default.
-Environment: LOG_LEVEL, POLL_INTERVAL_MS (scan period), MODBUS_PORT, API_PORT (HTTP), DATA_DIR,
-BIND_HOST (listen address). Prints ``ready modbus=HOST:PORT http=HOST:PORT ...`` on stdout when
-serving and ``digest: <sha256>`` when it stops; logs go to stderr. Exit status 0 after SIGTERM /
-Ctrl-C or ``--duration``, 2 for bad arguments or a bad tag map, 1 otherwise (e.g. a port in use).
+Environment: LOG_LEVEL, POLL_INTERVAL_MS (scan period), MODBUS_PORT, OPCUA_PORT, OPCUA_SECURITY,
+API_PORT (HTTP), DATA_DIR, BIND_HOST (listen address). Prints ``ready modbus=HOST:PORT
+http=HOST:PORT ...`` on stdout when serving and ``digest: <sha256>`` when it stops; logs go to
+stderr. Exit status 0 after SIGTERM / Ctrl-C or ``--duration``, 2 for bad arguments or a bad tag
+map, 1 otherwise (e.g. a port in use).
 """
 
 from __future__ import annotations
@@ -64,6 +65,20 @@ def register(subparsers: Any) -> None:
                    help="historian retention in hours (env CLEANUP_HOURS; tag map; default 24)")
     p.add_argument("--log-level", default=None,
                    help="debug, info, warning, error (env LOG_LEVEL; default info)")
+    ua = p.add_argument_group("OPC UA (docs/opcua.md)")
+    ua.add_argument("--opcua-port", type=int, default=None,
+                    help="OPC UA port (env OPCUA_PORT; tag map; default 4840)")
+    ua.add_argument("--opcua-security", default=None, metavar="POLICIES",
+                    help="comma-separated: None, Basic256Sha256, Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss "
+                         "(optionally :Sign or :SignAndEncrypt), or all (env OPCUA_SECURITY; default all)")
+    ua.add_argument("--opcua-users", default=None, metavar="FILE",
+                    help="users file (YAML: name -> role viewer/operator/engineer + salted password hash)")
+    ua.add_argument("--opcua-no-anonymous", action="store_true", help="refuse anonymous sessions")
+    ua.add_argument("--opcua-trust-all", action="store_true",
+                    help="accept any client certificate (default: only those in PKI/trusted/)")
+    ua.add_argument("--opcua-pki", default=None, metavar="DIR",
+                    help="server certificate, key and trust list (default DATA_DIR/pki; created on first "
+                         "run)")
     p.set_defaults(func=handler)
 
 
@@ -124,6 +139,26 @@ def _historian_extras(args: argparse.Namespace) -> dict[str, Any]:
     return extras
 
 
+def _opcua_extras(args: argparse.Namespace, tagmap: Any, data_dir: Path) -> dict[str, Any]:
+    """--opcua-* flags (and OPCUA_PORT / OPCUA_SECURITY) -> the OPC UA adapter's settings, checked now."""
+    from plc_emulator.opcua.security import ConfigError, SecurityConfig, load_users, parse_policies
+
+    port = _port(env_or(getattr(args, "opcua_port", None), "OPCUA_PORT", tagmap.opcua.port), "opcua port")
+    try:
+        policies = parse_policies(str(env_or(getattr(args, "opcua_security", None), "OPCUA_SECURITY", "all")))
+        users_file = getattr(args, "opcua_users", None)
+        users = load_users(users_file) if users_file else {}
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
+    anonymous = not getattr(args, "opcua_no_anonymous", False)
+    if not anonymous and not users:
+        raise BadInput("--opcua-no-anonymous needs --opcua-users FILE (otherwise nobody could log in)")
+    pki = Path(getattr(args, "opcua_pki", None) or data_dir / "pki")
+    security = SecurityConfig(policies=policies, anonymous=anonymous, users=users, pki_dir=pki,
+                              trust_all=bool(getattr(args, "opcua_trust_all", False)))
+    return {"opcua": {"port": port, "security": security}}
+
+
 def handler(args: argparse.Namespace) -> int:
     from plc_emulator.runtime.app import AppConfig, serve
     from plc_emulator.runtime.config import RuntimeConfig
@@ -162,8 +197,10 @@ def handler(args: argparse.Namespace) -> int:
         stop_at = max(1, round(args.duration / tagmap.scan_period))
     runtime = RuntimeConfig(speed=args.speed, paused=args.paused, seed=seed, journal=args.journal,
                             schedule=schedule, stop_at_tick=stop_at)
+    extras = _historian_extras(args)
+    extras.update(_opcua_extras(args, tagmap, data_dir))
     config = AppConfig(host=host, modbus_port=modbus_port, http_port=http_port, data_dir=data_dir,
-                       runtime=runtime, extras=_historian_extras(args))
+                       runtime=runtime, extras=extras)
     try:
         snap = asyncio.run(serve(tagmap, config))
     except OSError as exc:  # e.g. the journal cannot be written

@@ -316,14 +316,7 @@ class OpcUaAdapter:
             raise ConfigError(f"cannot load OPC UA certificate {pki.cert_path} / key {pki.key_path}: "
                               f"{exc}") from None
         if not self.security.trust_all:
-            from asyncua.crypto.truststore import TrustStore
-            from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
-
-            store = TrustStore([pki.trusted_dir], [])
-            await store.load()
-            opts = CertificateValidatorOptions.TRUSTED_VALIDATION | CertificateValidatorOptions.PEER_CLIENT
-            validator = CertificateValidator(opts, store)
-            self.server.set_certificate_validator(validator.validate)
+            self.server.set_certificate_validator(_TrustList(pki.trusted_dir).validate)
 
     async def stop(self) -> None:
         self._closed = True
@@ -555,6 +548,28 @@ class OpcUaAdapter:
                 self._publisher.notify(attr, dv)
             n += 1
         return n
+
+
+class _TrustList:
+    """Client certificates must be in the trust-list folder (re-read for each new session, so a
+    certificate dropped into ``trusted/`` works without a restart; an empty folder trusts nobody)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    async def validate(self, cert: Any, app_description: ua.ApplicationDescription) -> None:
+        from asyncua.common.utils import ServiceError
+        from asyncua.crypto.truststore import TrustStore
+        from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
+
+        store = TrustStore([self.folder], [])
+        try:
+            await store.load()
+        except (ValueError, OSError):  # empty or unreadable folder: nobody is trusted
+            log.warning("opcua.certificate_untrusted trust_list=%s (empty or unreadable)", self.folder)
+            raise ServiceError(ua.StatusCodes.BadCertificateUntrusted) from None
+        opts = CertificateValidatorOptions.TRUSTED_VALIDATION | CertificateValidatorOptions.PEER_CLIENT
+        await CertificateValidator(opts, store).validate(cert, app_description)
 
 
 def _arity(args: tuple[ua.Variant, ...], n: int) -> int:

@@ -154,7 +154,15 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
                 metrics.add_modbus(stats)
             ctx.ready.append(f"modbus={host}:{modbus.port}")
 
-            #     The OPC UA engineer starts the OpcUaAdapter here (same shape as Modbus above).
+            opcua_cfg = config.extras.get("opcua")
+            if opcua_cfg is not None:
+                from plc_emulator.opcua import OpcUaAdapter
+
+                ua_port = int(opcua_cfg["port"])
+                opcua = await _enter(servers, "opcua", host, ua_port,
+                                     OpcUaAdapter(tagmap, plc, host=host, port=ua_port,
+                                                  security=opcua_cfg["security"]))
+                ctx.ready.append(f"opcua={host}:{opcua.port}")
 
             http = HttpServer(plc, metrics, host=host, port=config.http_port)
             http.checks = ctx.health_checks  # one list: checks added later still count

@@ -18,7 +18,7 @@ from plc_emulator.engine.catalogue import CATALOGUE, SignalKind, SignalSpec, Val
 
 __all__ = ["DETERMINISTIC_RUNTIME", "RUNTIME_SIGNALS", "all_signals", "lookup"]
 
-I, S = SignalKind.INPUT, SignalKind.STATE
+IN, S = SignalKind.INPUT, SignalKind.STATE
 
 RUNTIME_SIGNALS: Final[tuple[SignalSpec, ...]] = (
     SignalSpec(name="runtime.tick", unit="", kind=S, vtype=ValueType.INT, range=(0, 4294967295),
@@ -33,11 +33,11 @@ RUNTIME_SIGNALS: Final[tuple[SignalSpec, ...]] = (
                description="|actual - planned| start of the last scan"),
     SignalSpec(name="runtime.overruns", unit="", kind=S, vtype=ValueType.INT, range=(0, 4294967295),
                description="Scans that overran their period"),
-    SignalSpec(name="runtime.paused", unit="", kind=I, vtype=ValueType.BOOL, range=(0, 1), limits=(0, 1),
+    SignalSpec(name="runtime.paused", unit="", kind=IN, vtype=ValueType.BOOL, range=(0, 1), limits=(0, 1),
                states=("RUNNING", "PAUSED"), description="Pause (1) or resume (0) the simulation"),
-    SignalSpec(name="runtime.speed", unit="x", kind=I, range=(0, 10000), limits=(0, 10000),
+    SignalSpec(name="runtime.speed", unit="x", kind=IN, range=(0, 10000), limits=(0, 10000),
                description="Speed factor relative to real time; 0 = as fast as possible"),
-    SignalSpec(name="runtime.step", unit="ticks", kind=I, vtype=ValueType.INT, range=(0, 65535),
+    SignalSpec(name="runtime.step", unit="ticks", kind=IN, vtype=ValueType.INT, range=(0, 65535),
                limits=(1, 65535), description="While paused: write N to advance exactly N ticks"),
 )
 

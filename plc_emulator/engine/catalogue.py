@@ -52,7 +52,7 @@ class SignalSpec:
         return self.kind is SignalKind.INPUT
 
 
-M, I, S = SignalKind.MEASURED, SignalKind.INPUT, SignalKind.STATE
+M, IN, S = SignalKind.MEASURED, SignalKind.INPUT, SignalKind.STATE
 B, E, N = ValueType.BOOL, ValueType.ENUM, ValueType.INT
 
 # (loop id, PV description, PV unit, PV range, default SP, SP limits)
@@ -74,15 +74,15 @@ def _loop_signals() -> list[SignalSpec]:
     out: list[SignalSpec] = []
     for loop, desc, unit, rng, sp_lim in LOOPS:
         out += [
-            SignalSpec(name=f"{loop}.sp", unit=unit, kind=I, range=rng, limits=sp_lim,
+            SignalSpec(name=f"{loop}.sp", unit=unit, kind=IN, range=rng, limits=sp_lim,
                        description=f"{loop} setpoint ({desc})"),
-            SignalSpec(name=f"{loop}.mode", unit="", kind=I, vtype=E, range=(0, 1), limits=(0, 1),
+            SignalSpec(name=f"{loop}.mode", unit="", kind=IN, vtype=E, range=(0, 1), limits=(0, 1),
                        states=_MODE, description=f"{loop} mode, 0 = manual, 1 = auto"),
-            SignalSpec(name=f"{loop}.out", unit="%", kind=I, range=(0, 100), limits=(0, 100),
+            SignalSpec(name=f"{loop}.out", unit="%", kind=IN, range=(0, 100), limits=(0, 100),
                        description=f"{loop} controller output; writes take effect in manual only"),
-            SignalSpec(name=f"{loop}.kc", unit="", kind=I, range=(0, 100), limits=(0.01, 50),
+            SignalSpec(name=f"{loop}.kc", unit="", kind=IN, range=(0, 100), limits=(0.01, 50),
                        description=f"{loop} proportional gain Kc (ISA form)"),
-            SignalSpec(name=f"{loop}.ti", unit="s", kind=I, range=(0, 20000), limits=(1, 20000),
+            SignalSpec(name=f"{loop}.ti", unit="s", kind=IN, range=(0, 20000), limits=(1, 20000),
                        description=f"{loop} integral time Ti"),
             SignalSpec(name=f"{loop}.pv", unit=unit, kind=S, range=rng,
                        description=f"{loop} process variable as the controller sees it ({desc})"),
@@ -115,11 +115,11 @@ CATALOGUE: Final[tuple[SignalSpec, ...]] = (
     # --- controllers ---------------------------------------------------------------------------
     *_loop_signals(),
     # --- export pump ---------------------------------------------------------------------------
-    SignalSpec(name="P100.run_cmd", unit="", kind=I, vtype=B, range=(0, 1), limits=(0, 1),
+    SignalSpec(name="P100.run_cmd", unit="", kind=IN, vtype=B, range=(0, 1), limits=(0, 1),
                states=("STOP", "RUN"), description="PMP-P100 run command"),
-    SignalSpec(name="P100.speed_sp", unit="rpm", kind=I, range=(0, 3600), limits=(1500, 3600),
+    SignalSpec(name="P100.speed_sp", unit="rpm", kind=IN, range=(0, 3600), limits=(1500, 3600),
                description="PMP-P100 speed setpoint (VSD)"),
-    SignalSpec(name="P100.trip_reset", unit="", kind=I, vtype=B, range=(0, 1), limits=(0, 1),
+    SignalSpec(name="P100.trip_reset", unit="", kind=IN, vtype=B, range=(0, 1), limits=(0, 1),
                states=("-", "RESET"), description="PMP-P100 trip reset (write 1)"),
     SignalSpec(name="P100.speed", unit="rpm", kind=S, range=(0, 3600), description="PMP-P100 actual speed"),
     SignalSpec(name="P100.status", unit="", kind=S, vtype=E, range=(0, 2),
@@ -131,9 +131,9 @@ CATALOGUE: Final[tuple[SignalSpec, ...]] = (
     # --- emergency shutdown --------------------------------------------------------------------
     SignalSpec(name="ESD.active", unit="", kind=S, vtype=B, range=(0, 1), states=("NORMAL", "TRIPPED"),
                description="ESD trip status"),
-    SignalSpec(name="ESD.trip", unit="", kind=I, vtype=B, range=(0, 1), limits=(0, 1), states=("-", "TRIP"),
+    SignalSpec(name="ESD.trip", unit="", kind=IN, vtype=B, range=(0, 1), limits=(0, 1), states=("-", "TRIP"),
                description="Manual ESD push-button (write 1)"),
-    SignalSpec(name="ESD.reset", unit="", kind=I, vtype=B, range=(0, 1), limits=(0, 1), states=("-", "RESET"),
+    SignalSpec(name="ESD.reset", unit="", kind=IN, vtype=B, range=(0, 1), limits=(0, 1), states=("-", "RESET"),
                description="ESD reset (write 1)"),
     # --- well stream, heat exchanger, ambient --------------------------------------------------
     SignalSpec(name="well.oil_rate", unit="bbl/day", kind=S, range=(0, 40000), description="Well oil rate"),

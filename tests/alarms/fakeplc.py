@@ -63,9 +63,7 @@ class AlarmPlc:
         return self.tick
 
     def _publish(self, cmds: tuple[Command, ...]) -> Snapshot:
-        sig = (
-            self.system.signal_values() if self.system.last is not None else self.system.block.signal_values()
-        )
+        sig = self.system.signal_values() if self.system.last is not None else self.system.block.signal_values()
         tags = self.tagmap.tags
         values = np.zeros(len(tags))
         status = np.zeros(len(tags), dtype=np.uint32)

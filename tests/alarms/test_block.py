@@ -17,9 +17,7 @@ HI = "SEP-V100.oil_level.HI"
 TRIP = "PMP-P100.status.TRIPPED"
 
 
-def block_for(
-    n: int = 1, dt: float = 1.0, suppression: tuple[Suppression, ...] = (), **limits: float
-) -> AlarmBlock:
+def block_for(n: int = 1, dt: float = 1.0, suppression: tuple[Suppression, ...] = (), **limits: float) -> AlarmBlock:
     tm = level_map(**limits)
     defs = [d for d in alarm_defs(tm, pm_params_from_mapping({})) if d.kind is not AlarmKind.PM]
     return AlarmBlock(defs, dt=dt, n=n, suppression=suppression)
@@ -152,11 +150,7 @@ class TestQualityRocDiscrete:
 
     def test_rate_of_change(self) -> None:
         """ROC over a 5 s window: a ramp of 2 %/s trips a 1 %/s limit; a 0.5 %/s ramp does not."""
-        defs = [
-            AlarmDef(
-                id="L.ROC", kind=AlarmKind.ROC, tag="L", signal="V100.oil_level", limit=1.0, roc_window=5.0
-            )
-        ]
+        defs = [AlarmDef(id="L.ROC", kind=AlarmKind.ROC, tag="L", signal="V100.oil_level", limit=1.0, roc_window=5.0)]
         for slope, expect in ((0.5, 0), (2.0, 1)):
             blk = AlarmBlock(defs, dt=1.0)
             fired = 0
@@ -332,9 +326,7 @@ class TestCoverageAndReplay:
         log = self.run(self.schedule())
         seen = {(t.old, t.event) for t in log}
         rows = {
-            k
-            for k, v in TRANSITIONS.items()
-            if not (k[0] is v and k[1] in (AlarmEvent.ACTIVATE, AlarmEvent.CLEAR))
+            k for k, v in TRANSITIONS.items() if not (k[0] is v and k[1] in (AlarmEvent.ACTIVATE, AlarmEvent.CLEAR))
         }
         assert rows - seen == set()
 

@@ -24,9 +24,7 @@ def results() -> dict[str, dict]:  # type: ignore[type-arg]
     broken = replace(
         good,
         vibration=replace(good.vibration, zones=(2.3, 6.9, 7.1), horizon=3600.0),  # alerts only at the brink
-        instruments=replace(
-            good.instruments, flatline_window=7200.0, flatline_tol=0.05
-        ),  # slow and trigger-happy
+        instruments=replace(good.instruments, flatline_window=7200.0, flatline_tol=0.05),  # slow and trigger-happy
     )
     cfg = EvalConfig(
         plants=9,
@@ -71,9 +69,7 @@ class TestEvaluation:
 def test_fault_schedule_every_kind_once_per_nine() -> None:
     sched = fault_schedule(EvalConfig(plants=9, fault_days=1.0, fault_dt=10.0))
     kinds = sorted(str(c.params["kind"]) for cmds in sched.values() for c in cmds if "kind" in c.params)
-    assert kinds == sorted(
-        ["freeze", "drift", "bias", "spike", "noise", "fail", "comm_loss", "stuck", "stiction"]
-    )
+    assert kinds == sorted(["freeze", "drift", "bias", "spike", "noise", "fail", "comm_loss", "stuck", "stiction"])
 
 
 class TestCli:

@@ -123,9 +123,7 @@ class TestConditions:
         await wait_for(lambda: getattr(rig.events_for(HI)[-1], "AckedState/Id") is True, "ack event")
         assert await (await node.get_child(["0:AckedState", "0:Id"])).read_value() is True
         with pytest.raises(ua.UaStatusCodeError) as info:
-            await node.call_method(
-                ack, ua.Variant(event_id, ua.VariantType.ByteString), ua.LocalizedText("x")
-            )
+            await node.call_method(ack, ua.Variant(event_id, ua.VariantType.ByteString), ua.LocalizedText("x"))
         assert info.value.code == ua.StatusCodes.BadConditionBranchAlreadyAcked
         assert [c.source for c in rig.plc.applied] == ["opcua"]
 
@@ -140,9 +138,7 @@ class TestConditions:
             ua.Variant(rig.sub.subscription_id, ua.VariantType.UInt32),
         )
         await wait_for(lambda: len(rig.handler.events) >= before + 2, "refreshed conditions")
-        again = {
-            e.NodeId.Identifier for e in rig.handler.events[before:] if hasattr(e, "NodeId") and e.NodeId
-        }
+        again = {e.NodeId.Identifier for e in rig.handler.events[before:] if hasattr(e, "NodeId") and e.NodeId}
         assert {f"Alarms.{HI}", "Alarms.SEP-V100.oil_level.HIHI"} <= again
 
     async def test_timed_shelve_and_unshelve(self, rig: Rig) -> None:

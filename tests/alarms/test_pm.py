@@ -19,9 +19,7 @@ DT = 300.0
 VIB = index_of("P100.vibration")
 
 
-def vib_curve(
-    t_days: np.ndarray, onset: float, beta: float, v0: float = 1.5, theta: float = 0.2
-) -> np.ndarray:
+def vib_curve(t_days: np.ndarray, onset: float, beta: float, v0: float = 1.5, theta: float = 0.2) -> np.ndarray:
     """The engine's P-F model: v0 until onset, then v0 + theta (exp(beta (t - t0)) - 1)."""
     dt = np.maximum(t_days - onset, 0.0)
     return v0 + theta * (np.exp(beta * dt) - 1.0)
@@ -80,9 +78,7 @@ class TestInstruments:
 
     def test_spikes_and_lost_quality_implausible(self) -> None:
         """One isolated blip is tolerated; a second within the hold window flags; the flag is held."""
-        pm = PmBlock(
-            pm_params_from_mapping({"instruments": {"signals": ["V100.oil_level"], "hold": "60s"}}), dt=10.0
-        )
+        pm = PmBlock(pm_params_from_mapping({"instruments": {"signals": ["V100.oil_level"], "hold": "60s"}}), dt=10.0)
         col = index_of("V100.oil_level")
         series = [50, 50.1, 49.9, 70, 50, 50.1, 50, 30, 50.2, 50, 49.9, 50.1, 50, 50.1, 50, 50.1, 50, 50.2]
         flags = []

@@ -82,9 +82,7 @@ class TestScore:
         """Alerting on vibration every day from day 1 catches everything but floods false alerts."""
 
         def noisy(t: PlantTruth) -> list[Alert]:
-            return good_alerts(t) + [
-                Alert(time=d * DAY, rule="vibration", subject="P100") for d in range(1, 5)
-            ]
+            return good_alerts(t) + [Alert(time=d * DAY, rule="vibration", subject="P100") for d in range(1, 5)]
 
         r = run(noisy)
         assert r["alerts"]["false"] >= 40
@@ -93,9 +91,7 @@ class TestScore:
     def test_late_detector_fails_lead_time(self) -> None:
         def late(t: PlantTruth) -> list[Alert]:
             return [
-                a
-                if a.rule != "vibration"
-                else Alert(time=t.failure - 3600.0, rule="vibration", subject="P100")
+                a if a.rule != "vibration" else Alert(time=t.failure - 3600.0, rule="vibration", subject="P100")
                 for a in good_alerts(t)
             ]
 

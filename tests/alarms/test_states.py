@@ -52,9 +52,7 @@ class TestTable:
 class TestRefusals:
     def test_ack_normal_message(self) -> None:
         """The message names event, alarm and state."""
-        with pytest.raises(
-            AlarmStateError, match=r'^can\'t handle ACK when alarm "SEP-V100.oil_level.HI" is NORMAL$'
-        ):
+        with pytest.raises(AlarmStateError, match=r'^can\'t handle ACK when alarm "SEP-V100.oil_level.HI" is NORMAL$'):
             transition(S.NORMAL, E.ACK, "SEP-V100.oil_level.HI")
 
     def test_every_missing_pair_raises(self) -> None:

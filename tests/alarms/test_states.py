@@ -73,3 +73,20 @@ class TestRefusals:
             transition(S.SHELVED, E.SHELVE, "X")
         with pytest.raises(AlarmStateError, match=r"CONFIRM when .* is UNACKED"):
             transition(S.UNACKED, E.CONFIRM, "X")
+
+
+def test_docs_diagram_is_generated_from_the_table() -> None:
+    """docs/alarms.md carries the diagram of the current TRANSITIONS (scripts/gen_alarm_diagram.py --check)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    res = subprocess.run(
+        [sys.executable, str(root / "scripts" / "gen_alarm_diagram.py"), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert res.returncode == 0, res.stderr

@@ -88,10 +88,8 @@ class Publisher:
         for i in idx.tolist():
             tn = self._tags[i]
             code = int(snap.status[i])
-            if code & 0x80000000:
-                variant = _NULL
-            else:
-                variant = ua.Variant(to_variant_value(tn.vtype, float(values[i])), tn.vtype)
+            bad = code & 0x80000000
+            variant = _NULL if bad else ua.Variant(to_variant_value(tn.vtype, float(values[i])), tn.vtype)
             dv = ua.DataValue(variant, StatusCode=self.status(code), SourceTimestamp=ts, ServerTimestamp=now)
             tn.attr.value = dv
             written.append((tn, dv))

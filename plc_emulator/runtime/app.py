@@ -161,7 +161,7 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
                 ua_port = int(opcua_cfg["port"])
                 opcua = await _enter(servers, "opcua", host, ua_port,
                                      OpcUaAdapter(tagmap, plc, host=host, port=ua_port,
-                                                  security=opcua_cfg["security"]))
+                                                  security=opcua_cfg["security"], freeze_gc=True))
                 ctx.ready.append(f"opcua={host}:{opcua.port}")
 
             http = HttpServer(plc, metrics, host=host, port=config.http_port)

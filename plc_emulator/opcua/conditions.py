@@ -32,7 +32,6 @@ from typing import Any
 
 from asyncua import Node, ua
 from asyncua.common import events as ua_events
-from asyncua.common.instantiate_util import instantiate
 
 from plc_emulator.alarms import (
     AlarmDef,
@@ -82,6 +81,155 @@ class _Cond:
         self.event = event
         self.event_ids: deque[bytes] = deque(maxlen=_EVENT_IDS_KEPT)
         self.vars: dict[str, Node] = {}
+
+
+_VARS: tuple[tuple[str, int, ua.VariantType, Any, int], ...] = (
+    # (browse path, typedefinition, variant type, initial value, datatype)
+    (
+        "EnabledState",
+        ua.ObjectIds.TwoStateVariableType,
+        ua.VariantType.LocalizedText,
+        ua.LocalizedText("Enabled"),
+        ua.ObjectIds.LocalizedText,
+    ),
+    ("EnabledState/Id", ua.ObjectIds.PropertyType, ua.VariantType.Boolean, True, ua.ObjectIds.Boolean),
+    (
+        "ActiveState",
+        ua.ObjectIds.TwoStateVariableType,
+        ua.VariantType.LocalizedText,
+        ua.LocalizedText("Inactive"),
+        ua.ObjectIds.LocalizedText,
+    ),
+    ("ActiveState/Id", ua.ObjectIds.PropertyType, ua.VariantType.Boolean, False, ua.ObjectIds.Boolean),
+    (
+        "AckedState",
+        ua.ObjectIds.TwoStateVariableType,
+        ua.VariantType.LocalizedText,
+        ua.LocalizedText("Acknowledged"),
+        ua.ObjectIds.LocalizedText,
+    ),
+    ("AckedState/Id", ua.ObjectIds.PropertyType, ua.VariantType.Boolean, True, ua.ObjectIds.Boolean),
+    ("Retain", ua.ObjectIds.PropertyType, ua.VariantType.Boolean, False, ua.ObjectIds.Boolean),
+    ("Severity", ua.ObjectIds.PropertyType, ua.VariantType.UInt16, 0, ua.ObjectIds.UInt16),
+    ("SourceName", ua.ObjectIds.PropertyType, ua.VariantType.String, "", ua.ObjectIds.String),
+    ("ConditionName", ua.ObjectIds.PropertyType, ua.VariantType.String, "", ua.ObjectIds.String),
+)
+_LIMIT_VARS: tuple[tuple[str, int, ua.VariantType, Any, int], ...] = (
+    (
+        "LimitState/CurrentState",
+        ua.ObjectIds.FiniteStateVariableType,
+        ua.VariantType.LocalizedText,
+        ua.LocalizedText(""),
+        ua.ObjectIds.LocalizedText,
+    ),
+    ("LimitState/CurrentState/Id", ua.ObjectIds.PropertyType, ua.VariantType.NodeId, ua.NodeId(), ua.ObjectIds.NodeId),
+)
+
+
+def _node_item(
+    items: list[ua.AddNodesItem],
+    *,
+    nodeid: ua.NodeId,
+    parent: ua.NodeId,
+    name: str,
+    ns: int,
+    cls: ua.NodeClass,
+    ref: int,
+    typedef: int,
+    value: Any = None,
+    vtype: ua.VariantType | None = None,
+    datatype: int = 0,
+) -> None:
+    item = ua.AddNodesItem()
+    item.RequestedNewNodeId = nodeid
+    item.BrowseName = ua.QualifiedName(name, ns)
+    item.NodeClass = cls
+    item.ParentNodeId = parent
+    item.ReferenceTypeId = ua.NodeId(ref)
+    item.TypeDefinition = ua.NodeId(typedef)
+    if cls == ua.NodeClass.Variable:
+        attrs = ua.VariableAttributes()
+        attrs.DataType = ua.NodeId(datatype)
+        attrs.Value = ua.Variant(value, vtype)
+        attrs.ValueRank = ua.ValueRank.Scalar
+        attrs.AccessLevel = ua.AccessLevel.CurrentRead.mask
+        attrs.UserAccessLevel = ua.AccessLevel.CurrentRead.mask
+    else:
+        attrs = ua.ObjectAttributes()
+        attrs.EventNotifier = 0
+    attrs.DisplayName = ua.LocalizedText(name)
+    attrs.Description = ua.LocalizedText(name)
+    item.NodeAttributes = attrs
+    items.append(item)
+
+
+def _condition_items(
+    items: list[ua.AddNodesItem],
+    d: AlarmDef,
+    *,
+    node_id: ua.NodeId,
+    parent: ua.NodeId,
+    name: str,
+    type_id: int,
+    ns: int,
+) -> tuple[dict[str, ua.NodeId], ua.NodeId]:
+    """AddNodes items for one condition object and the state variables kept current."""
+    _node_item(
+        items,
+        nodeid=node_id,
+        parent=parent,
+        name=name,
+        ns=ns,
+        cls=ua.NodeClass.Object,
+        ref=ua.ObjectIds.HasComponent,
+        typedef=type_id,
+    )
+    base = node_id.Identifier
+    paths: dict[str, ua.NodeId] = {}
+    specs = _VARS + (_LIMIT_VARS if d.kind.is_limit else ())
+    if d.kind.is_limit:
+        limit_obj = ua.NodeId(f"{base}.LimitState", ns)
+        _node_item(
+            items,
+            nodeid=limit_obj,
+            parent=node_id,
+            name="LimitState",
+            ns=0,
+            cls=ua.NodeClass.Object,
+            ref=ua.ObjectIds.HasComponent,
+            typedef=ua.ObjectIds.ExclusiveLimitStateMachineType,
+        )
+    for path, typedef, vtype, value, datatype in specs:
+        parts = path.split("/")
+        nid = ua.NodeId(f"{base}.{'.'.join(parts)}", ns)
+        parent_nid = ua.NodeId(f"{base}.{'.'.join(parts[:-1])}", ns) if len(parts) > 1 else node_id
+        ref = ua.ObjectIds.HasProperty if typedef == ua.ObjectIds.PropertyType else ua.ObjectIds.HasComponent
+        _node_item(
+            items,
+            nodeid=nid,
+            parent=parent_nid,
+            name=parts[-1],
+            ns=0,
+            cls=ua.NodeClass.Variable,
+            ref=ref,
+            typedef=typedef,
+            value=value,
+            vtype=vtype,
+            datatype=datatype,
+        )
+        paths[path] = nid
+    shelving = ua.NodeId(f"{base}.ShelvingState", ns)
+    _node_item(
+        items,
+        nodeid=shelving,
+        parent=node_id,
+        name="ShelvingState",
+        ns=0,
+        cls=ua.NodeClass.Object,
+        ref=ua.ObjectIds.HasComponent,
+        typedef=ua.ObjectIds.ShelvedStateMachineType,
+    )
+    return paths, shelving
 
 
 class AlarmConditions:
@@ -134,22 +282,22 @@ class AlarmConditions:
             ev.add_property("NodeId", None, ua.VariantType.NodeId)  # ConditionId
             templates[type_id] = ev
         server_node = ua.NodeId(ua.ObjectIds.Server)
+        items: list[ua.AddNodesItem] = []
+        planned: list[tuple[AlarmDef, ua.NodeId, str, str, int, dict[str, ua.NodeId], ua.NodeId]] = []
         for d in self.defs:
-            type_id = (
-                ua.ObjectIds.ExclusiveLimitAlarmType if d.kind.is_limit else ua.ObjectIds.OffNormalAlarmType
-            )
+            type_id = ua.ObjectIds.ExclusiveLimitAlarmType if d.kind.is_limit else ua.ObjectIds.OffNormalAlarmType
             parent_id, source_name = self._parent_for(d)
             name = d.id.rsplit(".", 1)[1] if d.kind is not AlarmKind.PM else d.id
-            nodes = await instantiate(
-                server.get_node(parent_id),
-                server.get_node(ua.NodeId(type_id)),
-                nodeid=ua.NodeId(f"Alarms.{d.id}", ns),
-                bname=ua.QualifiedName(name, ns),
-                dname=ua.LocalizedText(name),
-                idx=ns,
-                instantiate_optional=False,
+            node_id = ua.NodeId(f"Alarms.{d.id}", ns)
+            paths, shelving = _condition_items(
+                items, d, node_id=node_id, parent=parent_id, name=name, type_id=type_id, ns=ns
             )
-            node = nodes[0]
+            planned.append((d, parent_id, source_name, name, type_id, paths, shelving))
+        # one AddNodes call for every condition: instantiate() per condition takes seconds each
+        for res in await iserver.isession.add_nodes(items):
+            res.StatusCode.check()
+        for d, parent_id, source_name, name, type_id, paths, shelving in planned:
+            node = server.get_node(ua.NodeId(f"Alarms.{d.id}", ns))
             ev = copy.deepcopy(templates[type_id])
             ev.emitting_node = server_node
             ev.NodeId = node.nodeid
@@ -158,31 +306,10 @@ class AlarmConditions:
             ev.ConditionName = name
             ev.Severity = d.severity
             cond = _Cond(d, node, parent_id, source_name, ev)
-            for path in (
-                "ActiveState",
-                "ActiveState/Id",
-                "AckedState",
-                "AckedState/Id",
-                "Retain",
-                "Severity",
-                "EnabledState",
-                "EnabledState/Id",
-                "LimitState/CurrentState",
-                "LimitState/CurrentState/Id",
-                "Message",
-                "SourceName",
-                "ConditionName",
-            ):
-                try:
-                    cond.vars[path] = await node.get_child([f"0:{p}" for p in path.split("/")])
-                except ua.UaStatusCodeError:
-                    continue
-            shelving = await node.add_object(
-                ua.NodeId(f"Alarms.{d.id}.ShelvingState", ns), ua.QualifiedName("ShelvingState", 0)
-            )
+            cond.vars = {path: server.get_node(nid) for path, nid in paths.items()}
             self.conds[d.id] = cond
             self._by_node[node.nodeid] = cond
-            self._by_node[shelving.nodeid] = cond
+            self._by_node[shelving] = cond
         for method_id, cb in (
             (ua.ObjectIds.AcknowledgeableConditionType_Acknowledge, self._acknowledge),
             (ua.ObjectIds.AcknowledgeableConditionType_Confirm, self._confirm),
@@ -199,9 +326,7 @@ class AlarmConditions:
             if st is not None:
                 await self._write_state(cond, st)
                 if st.active or not st.acked:
-                    await self._emit(
-                        cond, st, snap, seq=st.last_seq, message=f"{cond.d.message} (state at start)"
-                    )
+                    await self._emit(cond, st, snap, seq=st.last_seq, message=f"{cond.d.message} (state at start)")
             else:
                 await self._write_enabled(cond)
         self._loop = asyncio.get_running_loop()
@@ -272,8 +397,7 @@ class AlarmConditions:
     @staticmethod
     def _flags(st: AlarmStatus) -> tuple[bool, bool, bool]:
         active = st.state.active_flag or (
-            st.state in (AlarmState.SHELVED, AlarmState.SUPPRESSED, AlarmState.OUT_OF_SERVICE)
-            and st.condition
+            st.state in (AlarmState.SHELVED, AlarmState.SUPPRESSED, AlarmState.OUT_OF_SERVICE) and st.condition
         )
         acked = st.acked
         return active, acked, active or not acked
@@ -359,9 +483,7 @@ class AlarmConditions:
             "ConfirmedState/Id": st.confirmed,
             "EnabledState": ua.LocalizedText("Enabled"),
             "EnabledState/Id": True,
-            "SuppressedState": ua.LocalizedText(
-                "Suppressed" if st.state is AlarmState.SUPPRESSED else "Unsuppressed"
-            ),
+            "SuppressedState": ua.LocalizedText("Suppressed" if st.state is AlarmState.SUPPRESSED else "Unsuppressed"),
             "SuppressedState/Id": st.state is AlarmState.SUPPRESSED,
             "OutOfServiceState/Id": st.state is AlarmState.OUT_OF_SERVICE,
             "ShelvingState/CurrentState": ua.LocalizedText(

@@ -47,7 +47,8 @@ class _NoPlc:
         return None
 
     def step(self, n: int = 1) -> int:
-        return int(n) * 0
+        del n
+        return 0
 
     def set_speed(self, speed: float) -> None:
         del speed

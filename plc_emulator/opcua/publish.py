@@ -83,17 +83,22 @@ class Publisher:
         idx = np.arange(len(self._tags), dtype=np.intp) if force else self.changed(snap)
         ts = datetime.fromtimestamp(snap.sim_time, UTC)
         now = datetime.now(UTC)
-        values = snap.values
         written: list[tuple[TagNode, ua.DataValue]] = []
-        for i in idx.tolist():
-            tn = self._tags[i]
-            code = int(snap.status[i])
-            bad = code & 0x80000000
-            variant = _NULL if bad else ua.Variant(to_variant_value(tn.vtype, float(values[i])), tn.vtype)
-            dv = ua.DataValue(variant, StatusCode=self.status(code), SourceTimestamp=ts, ServerTimestamp=now)
+        tags, status_of, double = self._tags, self.status, ua.VariantType.Double
+        # plain Python numbers once per scan, not a numpy scalar per node
+        for i, value, code in zip(idx.tolist(), snap.values[idx].tolist(), snap.status[idx].tolist(),
+                                  strict=True):
+            tn = tags[i]
+            if code & 0x80000000:
+                variant = _NULL
+            elif tn.vtype is double:
+                variant = ua.Variant(value, double)
+            else:
+                variant = ua.Variant(to_variant_value(tn.vtype, value), tn.vtype)
+            dv = ua.DataValue(variant, StatusCode=status_of(code), SourceTimestamp=ts, ServerTimestamp=now)
             tn.attr.value = dv
             written.append((tn, dv))
-        self._last_values = values.copy()
+        self._last_values = snap.values.copy()
         self._last_status = snap.status.copy()
         self.last_tick = snap.tick
         extra = self._extra(snap, ts) if self._extra is not None else 0

@@ -47,7 +47,14 @@ _ALL: Final[dict[str, SignalSpec]] = {s.name: s for s in (*CATALOGUE, *RUNTIME_S
 
 
 def lookup(name: str) -> SignalSpec | None:
-    return _ALL.get(name)
+    spec = _ALL.get(name)
+    if spec is None and name.startswith(("alarm.", "alarms.", "pm.")):
+        # alarm points and PM outputs are named after the tag map's alarms; imported lazily because
+        # the alarms package builds on the tag map model
+        from plc_emulator.alarms.signals import alarm_signal_spec
+
+        spec = alarm_signal_spec(name)
+    return spec
 
 
 def all_signals() -> tuple[SignalSpec, ...]:

@@ -110,6 +110,8 @@ def _top(r: Reader, root: Node, sha256: str) -> TagMap | None:
     if process is not None and f.get("process") is not None:
         _check_process(r, f.values["process"], process)
     pm = _free(r, f.get("pm"), "pm")
+    if pm is not None and f.get("pm") is not None:
+        _check_pm(r, f.values["pm"], pm)
     order = modbus.word_order if modbus is not None else WordOrder.ABCD
     devices_node = f.get("devices")
     devices = () if devices_node is None else parse_devices(r, devices_node, order)
@@ -277,6 +279,16 @@ def _node_at(node: Node, dotted: str, *, key: bool) -> Node:
     else:
         return last_key if key else current
     return current
+
+
+def _check_pm(r: Reader, node: Node, pm: Mapping[str, Any]) -> None:
+    """The alarm block knows its PM rules: it validates ``pm:`` and we point at the YAML."""
+    from plc_emulator.alarms import validate_pm  # lazy: the alarms package builds on the tag map model
+
+    for reported, message in validate_pm(pm):
+        rel = reported.removeprefix("pm.").removeprefix("pm")
+        where = _node_at(node, rel, key=message.startswith("unknown"))
+        r.err(where, join("pm", rel) if rel else "pm", message)
 
 
 def _check_process(r: Reader, node: Node, process: Mapping[str, Any]) -> None:

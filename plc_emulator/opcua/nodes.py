@@ -93,6 +93,7 @@ class _Builder:
         self.aspace = aspace
         self._names: dict[ua.NodeId, tuple[ua.QualifiedName, ua.LocalizedText, ua.NodeClass]] = {}
         self._const: dict[tuple[Any, ...], AttributeValue] = {}
+        self._typerefs: dict[ua.NodeId, ua.ReferenceDescription] = {}
 
     def const(self, value: Any, vtype: ua.VariantType, *, is_array: bool = False,
               key: Any = None) -> AttributeValue:
@@ -147,9 +148,12 @@ class _Builder:
         node.references.append(ua.ReferenceDescription(
             ReferenceTypeId=reftype, IsForward=False, NodeId=parent, BrowseName=pb, DisplayName=pd,
             NodeClass=pc, TypeDefinition=_NO_TYPE))
-        node.references.append(ua.ReferenceDescription(
-            ReferenceTypeId=_HAS_TYPEDEF, IsForward=True, NodeId=typedef, BrowseName=tb, DisplayName=td,
-            NodeClass=tc, TypeDefinition=_NO_TYPE))
+        typeref = self._typerefs.get(typedef)
+        if typeref is None:  # one shared (never mutated) HasTypeDefinition reference per type
+            typeref = self._typerefs[typedef] = ua.ReferenceDescription(
+                ReferenceTypeId=_HAS_TYPEDEF, IsForward=True, NodeId=typedef, BrowseName=tb, DisplayName=td,
+                NodeClass=tc, TypeDefinition=_NO_TYPE)
+        node.references.append(typeref)
         return node
 
     def obj(self, nodeid: ua.NodeId, parent: ua.NodeId, name: str, *, ns: int, description: str,
@@ -163,11 +167,11 @@ class _Builder:
             value: ua.Variant, datatype: ua.NodeId, typedef: ua.NodeId, reftype: ua.NodeId = _HAS_COMPONENT,
             access: int = ua.AccessLevel.CurrentRead.mask, description: str = "", historizing: bool = False,
             min_sampling: float = 0.0, value_rank: int = -1,
-            status: ua.StatusCode | None = None) -> NodeData:
+            status: ua.StatusCode | None = None, source_time: datetime | None = None) -> NodeData:
         A = ua.AttributeIds
         extra = {
             A.Value: AttributeValue(ua.DataValue(value, StatusCode=status or ua.StatusCode(),
-                                                 SourceTimestamp=datetime.now(UTC))),
+                                                 SourceTimestamp=source_time or datetime.now(UTC))),
             A.DataType: self.const(datatype, ua.VariantType.NodeId),
             A.ValueRank: self.const(value_rank, ua.VariantType.Int32),
             A.ArrayDimensions: self.const([0] if value_rank == 1 else [], ua.VariantType.UInt32,
@@ -199,11 +203,13 @@ def _access(tag: Tag) -> int:
 
 
 def build_plant(aspace: AddressSpace, tagmap: TagMap, ns: int, initial: Callable[[int, ua.VariantType],
-                tuple[ua.Variant, ua.StatusCode]]) -> tuple[ua.NodeId, list[TagNode]]:
+                tuple[ua.Variant, ua.StatusCode]], source_time: datetime | None = None,
+                ) -> tuple[ua.NodeId, list[TagNode]]:
     """Create ``Objects/<Plant>/<Device>/<Tag>`` with typed variables and their properties.
 
-    ``initial(index, vtype)`` gives each tag's first value and status. Returns the plant node id and
-    one :class:`TagNode` per tag in tag-map order.
+    ``initial(index, vtype)`` gives each tag's first value and status, stamped ``source_time`` (the
+    simulated time of that snapshot). Returns the plant node id and one :class:`TagNode` per tag in
+    tag-map order.
     """
     b = _Builder(aspace)
     plant = ua.NodeId(tagmap.plant, ns)
@@ -222,7 +228,8 @@ def build_plant(aspace: AddressSpace, tagmap: TagMap, ns: int, initial: Callable
             node = b.var(nodeid=nodeid, parent=dev_id, bname=ua.QualifiedName(tag.opcua.browse_name, ns),
                          dname=tag.opcua.browse_name, value=value, datatype=ua.NodeId(int(vtype)),
                          typedef=_TYPEDEF[tag.kind], access=_access(tag), description=tag.description,
-                         historizing=tag.opcua.historizing, min_sampling=period_ms, status=status)
+                         historizing=tag.opcua.historizing, min_sampling=period_ms, status=status,
+                         source_time=source_time)
             _add_properties(b, nodeid, tag)
             out.append(TagNode(index=index, tag=tag, nodeid=nodeid, vtype=vtype,
                                attr=node.attributes[ua.AttributeIds.Value]))

@@ -242,8 +242,8 @@ class OpcUaAdapter:
         self.plc.on_snapshot(self._on_snapshot)
         await self.server.start()
         self._started = True
-        # everything at once, with the simulated time of the current scan
-        self.publisher.apply(self.plc.snapshot, force=True)
+        # whatever changed since the snapshot the nodes were built from
+        self.publisher.apply(self.plc.snapshot)
         if self.freeze_gc:
             # The address space is hundreds of thousands of long-lived objects; without this every
             # full collection walks them all (a 0.5 s pause at 10,000 tags). For the one server of a
@@ -266,7 +266,8 @@ class OpcUaAdapter:
         snap = self.plc.snapshot
         publisher = Publisher([], extra=self._update_diagnostics)
         self.plant_nodeid, self.tags = build_plant(server.iserver.aspace, self.tagmap, self.namespace_index,
-                                                   publisher.initial(snap))
+                                                   publisher.initial(snap),
+                                                   datetime.fromtimestamp(snap.sim_time, UTC))
         publisher._tags = self.tags
         self._publisher = publisher
         self._by_nodeid = {tn.nodeid: tn for tn in self.tags}

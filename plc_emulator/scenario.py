@@ -56,13 +56,22 @@ _VALVES = tuple(f"{loop}.valve" for loop in LOOP_NAMES)
 _FIXED_TARGET = {"start_degradation": "P100", "force_slug": "well", "trip_pump": "P100"}
 # parameters each fault / action understands (anything else is a typo worth reporting)
 _FAULT_PARAMS: dict[str, tuple[str, ...]] = {
-    "freeze": (), "drift": ("rate",), "bias": ("offset",), "spike": ("probability", "amplitude"),
-    "noise": ("factor",), "fail": (), "comm_loss": ("timeout",), "stuck": (), "stiction": ("S", "J"),
+    "freeze": (),
+    "drift": ("rate",),
+    "bias": ("offset",),
+    "spike": ("probability", "amplitude"),
+    "noise": ("factor",),
+    "fail": (),
+    "comm_loss": ("timeout",),
+    "stuck": (),
+    "stiction": ("S", "J"),
 }
 _ACTION_PARAMS: dict[str, tuple[str, ...]] = {
     "start_degradation": ("beta_per_day", "theta"),
     "force_slug": ("volume_m3", "duration_s", "severe"),
-    "trip_pump": (), "clear_fault": (), "write": (),
+    "trip_pump": (),
+    "clear_fault": (),
+    "write": (),
 }
 
 
@@ -94,8 +103,9 @@ def load_scenario(path: str | Path, tagmap_or_dt: Any = 0.1) -> Scenario:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError([f"{name}:1:1: cannot read the scenario: {getattr(exc, 'strerror', None) or exc}"]) \
-            from None
+        raise ScenarioError(
+            [f"{name}:1:1: cannot read the scenario: {getattr(exc, 'strerror', None) or exc}"]
+        ) from None
     return loads_scenario(text, tagmap_or_dt, path=name)
 
 
@@ -138,8 +148,15 @@ def _top(r: Reader, root: Node, dt: float, path: str) -> Scenario | None:
     ordered = sorted(events, key=lambda e: e.tick)  # stable: same tick keeps file order
     for ev in ordered:
         schedule.setdefault(ev.tick, []).append(ev.command)
-    return Scenario(path=path, name=name, description=description, duration=duration, seed=seed,
-                    events=tuple(ordered), schedule=schedule)
+    return Scenario(
+        path=path,
+        name=name,
+        description=description,
+        duration=duration,
+        seed=seed,
+        events=tuple(ordered),
+        schedule=schedule,
+    )
 
 
 def _event(r: Reader, node: Node, path: str, dt: float) -> ScheduledEvent | None:
@@ -151,8 +168,9 @@ def _event(r: Reader, node: Node, path: str, dt: float) -> ScheduledEvent | None
     if (n := f.get("action")) is not None:
         action = r.text(n, f.at("action"))
         if action is not None and action not in ACTIONS:
-            r.err(n, f.at("action"), f"must be one of {', '.join(ACTIONS)} (got {show(n)})"
-                  f"{did_you_mean(action, ACTIONS)}")
+            r.err(
+                n, f.at("action"), f"must be one of {', '.join(ACTIONS)} (got {show(n)}){did_you_mean(action, ACTIONS)}"
+            )
             action = None
     params = _params(r, f.get("params"), f.at("params"))
     target = _target(r, f, action, params)
@@ -175,13 +193,17 @@ def _event(r: Reader, node: Node, path: str, dt: float) -> ScheduledEvent | None
     if at is None or action is None or target is None or params is None:
         return None
     kind = ACTIONS[action]
-    allowed = _FAULT_PARAMS.get(str(params.get("kind")), ()) if action == "inject_fault" else \
-        _ACTION_PARAMS.get(action, ())
+    allowed = (
+        _FAULT_PARAMS.get(str(params.get("kind")), ()) if action == "inject_fault" else _ACTION_PARAMS.get(action, ())
+    )
     pnode = f.get("params")
     for key in params:
         if key not in (*allowed, "kind", "plant"):
-            r.err(pnode, join(f.at("params"), key),
-                  f"unknown parameter for {action}; valid: {', '.join(allowed) or 'none'} (got {key!r})")
+            r.err(
+                pnode,
+                join(f.at("params"), key),
+                f"unknown parameter for {action}; valid: {', '.join(allowed) or 'none'} (got {key!r})",
+            )
             return None
     tick = max(1, math.ceil(at / dt - 1e-9))
     cmd = Command(kind=kind, target=target, value=value, params=params, source="scenario")
@@ -230,15 +252,19 @@ def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue]
         return None
     if action == "write":
         if t not in _INPUTS:
-            r.err(tnode, f.at("target"), f"must be a writable engine signal (got {show(tnode)})"
-                  f"{did_you_mean(t, _INPUTS)}")
+            r.err(
+                tnode, f.at("target"), f"must be a writable engine signal (got {show(tnode)}){did_you_mean(t, _INPUTS)}"
+            )
             return None
         return t
     if action == "clear_fault":
         valid = ("*", *MEASURED, *_VALVES)
         if t not in valid:
-            r.err(tnode, f.at("target"), f"must be a field instrument, a LOOP.valve or * (got {show(tnode)})"
-                  f"{did_you_mean(t, valid)}")
+            r.err(
+                tnode,
+                f.at("target"),
+                f"must be a field instrument, a LOOP.valve or * (got {show(tnode)}){did_you_mean(t, valid)}",
+            )
             return None
         return t
     # inject_fault
@@ -248,12 +274,14 @@ def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue]
     elif t in _VALVES:
         faults = VALVE_FAULTS
     else:
-        r.err(tnode, f.at("target"), f"must be a field instrument or a LOOP.valve (got {show(tnode)})"
-              f"{did_you_mean(t, (*MEASURED, *_VALVES))}")
+        r.err(
+            tnode,
+            f.at("target"),
+            f"must be a field instrument or a LOOP.valve (got {show(tnode)}){did_you_mean(t, (*MEASURED, *_VALVES))}",
+        )
         return None
     if kind not in faults:
         where = f.get("params") or tnode
-        r.err(where, join(f.at("params"), "kind"),
-              f"must be one of {', '.join(faults)} for {t} (got {kind!r})")
+        r.err(where, join(f.at("params"), "kind"), f"must be one of {', '.join(faults)} for {t} (got {kind!r})")
         return None
     return t

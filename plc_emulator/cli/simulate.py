@@ -21,23 +21,41 @@ __all__ = ["handler", "register", "simulate"]
 
 
 def register(subparsers: Any) -> None:
-    p = subparsers.add_parser("simulate", help="run the plant headless as fast as possible and print the digest",
-                              description=__doc__.splitlines()[0] if __doc__ else None)
+    p = subparsers.add_parser(
+        "simulate",
+        help="run the plant headless as fast as possible and print the digest",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
     p.add_argument("tagmap", metavar="TAGMAP", help="tag map YAML (e.g. tag_maps/separation_train.yaml)")
     p.add_argument("--scenario", default=None, metavar="FILE", help="scenario YAML of timed events")
     p.add_argument("--seed", type=int, default=None, help="RNG seed (default: the scenario's, else the tag map's)")
-    p.add_argument("--duration", type=duration_arg, default=None,
-                   help="simulated time to run, e.g. 30s, 2h, 7d (default: the scenario's duration)")
+    p.add_argument(
+        "--duration",
+        type=duration_arg,
+        default=None,
+        help="simulated time to run, e.g. 30s, 2h, 7d (default: the scenario's duration)",
+    )
     p.add_argument("--out", default=None, metavar="CSV", help="write tag values and StatusCodes to this CSV")
-    p.add_argument("--every", type=duration_arg, default=1.0,
-                   help="CSV row interval in simulated time (default 1s)")
-    p.add_argument("--scan-period", type=duration_arg, default=None,
-                   help="override the tag map's scan period (engine dt); changes the digest")
+    p.add_argument("--every", type=duration_arg, default=1.0, help="CSV row interval in simulated time (default 1s)")
+    p.add_argument(
+        "--scan-period",
+        type=duration_arg,
+        default=None,
+        help="override the tag map's scan period (engine dt); changes the digest",
+    )
     p.set_defaults(func=handler)
 
 
-def simulate(tagmap: Any, *, ticks: int, seed: int | None = None, schedule: dict[int, list[Any]] | None = None,
-             out: Path | None = None, every: int = 10, progress: bool = False) -> Any:
+def simulate(
+    tagmap: Any,
+    *,
+    ticks: int,
+    seed: int | None = None,
+    schedule: dict[int, list[Any]] | None = None,
+    out: Path | None = None,
+    every: int = 10,
+    progress: bool = False,
+) -> Any:
     """Run ``ticks`` scans; return the last Snapshot. Rows every ``every`` ticks go to ``out``."""
     from plc_emulator.scan import ScanCycle
 
@@ -122,8 +140,9 @@ def handler(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and not out.parent.exists():
         raise BadInput(f"output directory does not exist: {out.parent}")
-    snap = simulate(tagmap, ticks=ticks, seed=seed, schedule=schedule, out=out, every=every,
-                    progress=sys.stderr.isatty())
+    snap = simulate(
+        tagmap, ticks=ticks, seed=seed, schedule=schedule, out=out, every=every, progress=sys.stderr.isatty()
+    )
     print(f"digest: {snap.digest}", flush=True)
     print(f"ticks: {snap.tick}", flush=True)
     return 0

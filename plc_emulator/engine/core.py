@@ -493,7 +493,8 @@ class Engine:
         rs3 = d.rs_ref_scf_bbl * ph.rs_fraction(p3, ref)
         bbl = 1.0 / ph.BBL_M3
         g_in1 = q_oil * inflow_ok * bbl * np.maximum(gor - rs1, 0.0) * (1.0 + a["gas_dev"]) * gas_mult
-        displaced = a["hyd_lag"] * ph.FT3_PER_M3 * ((p1 + ph.ATM_PSI) / ph.P_STD_PSIA) * (ph.T_STD_R / t1r) / Z_FACTOR[0]
+        in_situ = ((p1 + ph.ATM_PSI) / ph.P_STD_PSIA) * (ph.T_STD_R / t1r) / Z_FACTOR[0]
+        displaced = a["hyd_lag"] * ph.FT3_PER_M3 * in_situ
         g_in1 = np.maximum(g_in1 - displaced, 0.0)
         qo_l1 = q_l1 * (1.0 - wio)
         qo_l2 = q_l2 * (1.0 - frac_w2)

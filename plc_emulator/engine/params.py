@@ -79,7 +79,7 @@ class SlugParams:
     severe_rate_per_day: float = 0.3  # Poisson rate of severe-slugging episodes
     severe_cycles_min: int = 2
     severe_cycles_max: int = 5
-    severe_period_s: float = 1800.0  # T0; each cycle lasts T0 * U(0.8, 1.2)
+    severe_period_s: float = 600.0  # T0 (domain.md: 10-60 min); each cycle lasts T0 * U(0.8, 1.2)
     forced_volume_m3: float = 15.0  # volume of a force_slug command without volume_m3
     forced_duration_s: float = 60.0
     inlet_tau_s: float = 20.0  # inlet manifold / inlet device smoothing of the arriving liquid

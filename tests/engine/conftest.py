@@ -33,7 +33,6 @@ class Week:
         return out
 
 
-
 @pytest.fixture(scope="session")
 def healthy_week() -> Week:
     """7 days at dt = 20 s, N = 2 plants, recorded every 2 min.
@@ -54,5 +53,6 @@ def healthy_week() -> Week:
         tru.append(out.truth)
         sts.append(out.status)
         ts.append(s.tick * eng.dt)
-    return Week(engine=eng, first=s0, last=s, t=np.array(ts), values=np.array(vals), truth=np.array(tru),
-                status=np.array(sts))
+    return Week(
+        engine=eng, first=s0, last=s, t=np.array(ts), values=np.array(vals), truth=np.array(tru), status=np.array(sts)
+    )

@@ -11,8 +11,7 @@ from plc_emulator.engine import Engine, EngineState
 
 SCHEDULE = {
     5: [Command(kind=CommandKind.WRITE, target="LIC100.sp", value=55.0)],
-    20: [Command(kind=CommandKind.INJECT_FAULT, target="V100.pressure", params={"kind": "spike",
-                                                                             "probability": 0.3})],
+    20: [Command(kind=CommandKind.INJECT_FAULT, target="V100.pressure", params={"kind": "spike", "probability": 0.3})],
     40: [Command(kind=CommandKind.FORCE_SLUG, target="well", params={"volume_m3": 5.0})],
 }
 

@@ -17,7 +17,8 @@ SCENARIOS = sorted((ROOT / "tag_maps" / "scenarios").glob("*.yaml"))
 
 def _regen() -> ModuleType:
     spec = importlib.util.spec_from_file_location("regen_golden", ROOT / "scripts" / "regen_golden.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -25,8 +26,15 @@ def _regen() -> ModuleType:
 
 def test_every_behaviour_has_a_scenario() -> None:
     names = {p.stem for p in SCENARIOS}
-    assert {"pressure_oscillation", "diurnal", "decline", "pump_degradation", "sensor_freeze", "slugging",
-            "stiction"} <= names
+    assert {
+        "pressure_oscillation",
+        "diurnal",
+        "decline",
+        "pump_degradation",
+        "sensor_freeze",
+        "slugging",
+        "stiction",
+    } <= names
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda p: p.stem)

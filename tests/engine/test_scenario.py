@@ -17,7 +17,9 @@ class TestScenario:
     @pytest.mark.parametrize("path", sorted((ROOT / "tag_maps" / "scenarios").glob("*.yaml")), ids=lambda p: p.stem)
     def test_shipped_scenarios_load(self, path: Path) -> None:
         scen = load_scenario(path, 0.1)
-        assert scen.name == path.stem and scen.duration is not None and scen.description
+        assert scen.name == path.stem
+        assert scen.duration is not None
+        assert scen.description
 
     def test_times_become_ticks_in_order(self) -> None:
         scen = loads_scenario(
@@ -25,33 +27,37 @@ class TestScenario:
             "  - {at: 2h, action: write, target: LIC100.sp, value: 55}\n"
             "  - {at: 0, action: trip_pump}\n"
             "  - {at: 500ms, action: inject_fault, target: V100.pressure, params: {kind: drift, rate: 0.1}}\n"
-            "  - {at: 2h, action: clear_fault, target: '*'}\n", 0.1)
+            "  - {at: 2h, action: clear_fault, target: '*'}\n",
+            0.1,
+        )
         assert sorted(scen.schedule) == [1, 5, 72000]
         assert [c.kind for c in scen.schedule[72000]] == [CommandKind.WRITE, CommandKind.CLEAR_FAULT]
         assert scen.schedule[1][0].target == "P100"
         assert scen.schedule[5][0].params == {"kind": "drift", "rate": 0.1}
 
     def test_problems_have_file_line_col(self) -> None:
-        text = ("name: bad\n"
-                "events:\n"
-                "  - at: 1h\n"
-                "    action: inject_fault\n"
-                "    target: V100.presure\n"
-                "    params: {kind: freeze}\n"
-                "  - at: soon\n"
-                "    action: write\n"
-                "    target: LIC100.sp\n"
-                "    value: 95\n"
-                "  - at: 1h\n"
-                "    action: explode\n"
-                "  - at: 1h\n"
-                "    action: inject_fault\n"
-                "    target: V100.pressure\n"
-                "    params: {kind: melt}\n"
-                "  - at: 1h\n"
-                "    action: write\n"
-                "    target: V100.pressure\n"
-                "    value: 3\n")
+        text = (
+            "name: bad\n"
+            "events:\n"
+            "  - at: 1h\n"
+            "    action: inject_fault\n"
+            "    target: V100.presure\n"
+            "    params: {kind: freeze}\n"
+            "  - at: soon\n"
+            "    action: write\n"
+            "    target: LIC100.sp\n"
+            "    value: 95\n"
+            "  - at: 1h\n"
+            "    action: explode\n"
+            "  - at: 1h\n"
+            "    action: inject_fault\n"
+            "    target: V100.pressure\n"
+            "    params: {kind: melt}\n"
+            "  - at: 1h\n"
+            "    action: write\n"
+            "    target: V100.pressure\n"
+            "    value: 3\n"
+        )
         with pytest.raises(ScenarioError) as exc:
             loads_scenario(text, 0.1, path="s.yaml")
         lines = exc.value.problems
@@ -63,15 +69,18 @@ class TestScenario:
         assert any("events[3].params.kind" in line and "melt" in line for line in lines)
         assert any(line.startswith("s.yaml:19:13: events[4].target: must be a writable") for line in lines)
 
-    @pytest.mark.parametrize(("text", "needle"), [
-        ("", "empty"),
-        ("events: {a: 1}", "must be a list"),
-        ("events:\n  - {at: 1s, action: write, target: LIC100.sp}\n", 'missing required field "value"'),
-        ("events:\n  - {at: 1s, action: force_slug, params: {volume: 3}}\n", "unknown parameter"),
-        ("events:\n  - {at: 1s, action: trip_pump, target: P200}\n", "must be P100"),
-        ("evnts: []\n", 'unknown key "evnts"'),
-        ("events: [\n", "YAML syntax error"),
-    ])
+    @pytest.mark.parametrize(
+        ("text", "needle"),
+        [
+            ("", "empty"),
+            ("events: {a: 1}", "must be a list"),
+            ("events:\n  - {at: 1s, action: write, target: LIC100.sp}\n", 'missing required field "value"'),
+            ("events:\n  - {at: 1s, action: force_slug, params: {volume: 3}}\n", "unknown parameter"),
+            ("events:\n  - {at: 1s, action: trip_pump, target: P200}\n", "must be P100"),
+            ("evnts: []\n", 'unknown key "evnts"'),
+            ("events: [\n", "YAML syntax error"),
+        ],
+    )
     def test_rejects(self, text: str, needle: str) -> None:
         with pytest.raises(ScenarioError) as exc:
             loads_scenario(text, 0.1, path="x.yaml")

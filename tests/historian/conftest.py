@@ -19,7 +19,9 @@ import pytest
 
 from tests.conftest import free_port
 
-MOSQUITTO = shutil.which("mosquitto") or ("/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None)
+MOSQUITTO = shutil.which("mosquitto") or (
+    "/usr/sbin/mosquitto" if os.path.exists("/usr/sbin/mosquitto") else None
+)
 
 
 def wait_until(pred: Any, timeout: float, what: str, interval: float = 0.02) -> None:
@@ -49,7 +51,8 @@ class Broker:
         self.conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
             f"persistence_location {data}/\nmax_queued_messages 0\nmax_inflight_messages 0\n"
-            "log_dest stdout\n")
+            "log_dest stdout\n"
+        )
         self.proc: subprocess.Popen[bytes] | None = None
         self.url = f"mqtt://127.0.0.1:{self.port}"
 

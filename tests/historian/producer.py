@@ -25,8 +25,9 @@ def main() -> int:
     p.add_argument("--max-rows", type=int, default=10**12, help="stop after this many samples (bound)")
     a = p.parse_args()
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))  # stdout is the protocol
-    h = Historian(a.db, HistorianConfig(commit_interval=a.commit_interval, batch_size=2000,
-                                        queue_size=a.queue_size))
+    h = Historian(
+        a.db, HistorianConfig(commit_interval=a.commit_interval, batch_size=2000, queue_size=a.queue_size)
+    )
     print(f"start {h.next_seq}", flush=True)
     tags = [f"DEV{k % 5}.tag{k}" for k in range(50)]
     reported = 0

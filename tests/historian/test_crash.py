@@ -25,8 +25,13 @@ def _run_and_kill(db: Path, rng: random.Random) -> int:
     """Start the producer, kill -9 it after a random number of commits; return the last seq it
     reported committed."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "tests.historian.producer", str(db)], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.historian.producer", str(db)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout is not None
     want = rng.randint(2, 10)  # kill after this many commit reports: a random moment in the write stream
     last = 0
@@ -87,7 +92,7 @@ async def _deliver_all(db: Path, broker: Broker, top: int) -> None:
         with Store(db) as st:
             stored = [r[0] for r in st._db.execute("SELECT seq FROM samples ORDER BY seq")]
         deadline = time.monotonic() + 60
-        while len(set(sub.seqs())) < len(stored) and time.monotonic() < deadline:
+        while len(set(sub.seqs())) < len(stored) and time.monotonic() < deadline:  # noqa: ASYNC110 - bounded poll
             await asyncio.sleep(0.05)
         per_topic: dict[str, list[int]] = {}
         for m in sub.snapshot():
@@ -125,9 +130,22 @@ def _run_emulator_and_kill(data: Path, rng: random.Random) -> dict[int, tuple[in
     """``plc-emulator run --speed max`` until the historian has committed rows, then kill -9 at a
     random moment; returns the rows that were committed (read through WAL) just before the kill."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DATA_DIR": str(data)}
-    cmd = [str(Path(sys.executable).parent / "plc-emulator"), "run", str(ROOT / "tag_maps" / "separation_train.yaml"),
-           "--speed", "max", "--modbus-port", "0", "--http-port", "0", "--host", "127.0.0.1"]
-    proc = subprocess.Popen(cmd, cwd=data, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    cmd = [
+        str(Path(sys.executable).parent / "plc-emulator"),
+        "run",
+        str(ROOT / "tag_maps" / "separation_train.yaml"),
+        "--speed",
+        "max",
+        "--modbus-port",
+        "0",
+        "--http-port",
+        "0",
+        "--host",
+        "127.0.0.1",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=data, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     db = data / "historian.db"
     try:
         assert proc.stdout is not None
@@ -166,7 +184,10 @@ def _emulator_cycles(tmp_path: Path, kills: int, seed: int) -> tuple[Path, int]:
         committed = _run_emulator_and_kill(data, rng)
         with Store(data / "historian.db") as st:
             assert st.integrity_check() == "ok"
-            rows = {r[0]: tuple(r[1:]) for r in st._db.execute("SELECT seq, tag_id, t, value, status FROM samples")}
+            rows = {
+                r[0]: tuple(r[1:])
+                for r in st._db.execute("SELECT seq, tag_id, t, value, status FROM samples")
+            }
             lost = [s for s, r in committed.items() if rows.get(s) != r]
             assert lost == [], f"{len(lost)} committed samples lost or changed"
             dropped = {s for g in st.gaps() for s in range(g.first_seq, g.last_seq + 1)}

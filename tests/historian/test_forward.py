@@ -47,15 +47,19 @@ class TestPolicy:
         c = plan_on_connect(Cursor(sink="s", acked=100), head=5000, live_split_rows=1000)
         assert (c.live_from, c.live_acked) == (5000, 5000)
         w = next_work(c, head=5100, batch_rows=500, backfill_budget=0)
-        assert w is not None and (w.after, w.upto, w.historical) == (5000, 5100, False)
+        assert w is not None
+        assert (w.after, w.upto, w.historical) == (5000, 5100, False)
         c = acknowledge(c, w, 5100)
         assert next_work(c, head=5100, batch_rows=500, backfill_budget=0) is None
         w = next_work(c, head=5100, batch_rows=500, backfill_budget=200)
-        assert w is not None and (w.after, w.limit, w.historical) == (100, 200, True)
+        assert w is not None
+        assert (w.after, w.limit, w.historical) == (100, 200, True)
         c = acknowledge(c, w, 300)
-        assert c.acked == 300 and c.live_from == 5000
+        assert c.acked == 300
+        assert c.live_from == 5000
         w = next_work(c, head=5100, batch_rows=10_000, backfill_budget=10_000)
-        assert w is not None and w.upto == 5000
+        assert w is not None
+        assert w.upto == 5000
         c = acknowledge(c, w, 5000)
         assert c == Cursor(sink="s", acked=5100)
 
@@ -90,8 +94,8 @@ class FakeSink:
         self.batches.append(batch)
 
 
-async def _until(pred, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
+async def _until(pred, seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + seconds
     while not pred():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.01)
@@ -99,7 +103,7 @@ async def _until(pred, timeout: float, what: str) -> None:  # type: ignore[no-un
 
 def _fill(db: Path, n: int) -> None:
     with Historian(db) as h:
-        h.record_many(((f"D{i % 2}.x", float(i), float(i), 0) for i in range(n)))
+        h.record_many((f"D{i % 2}.x", float(i), float(i), 0) for i in range(n))
 
 
 class TestForwarder:
@@ -109,8 +113,9 @@ class TestForwarder:
         db = tmp_path / "h.db"
         _fill(db, 1000)
         sink = FakeSink(poison=450)
-        cfg = ForwardConfig(batch_rows=100, max_attempts=3, backoff_initial=0.001, backoff_max=0.002,
-                            poll_interval=0.01)
+        cfg = ForwardConfig(
+            batch_rows=100, max_attempts=3, backoff_initial=0.001, backoff_max=0.002, poll_interval=0.01
+        )
         fwd = Forwarder(db, sink, cfg, rng=lambda: 0.5)
         task = asyncio.create_task(fwd.run())
         try:
@@ -147,8 +152,13 @@ class TestForwarder:
                 sink.down = False
             await asyncio.sleep(0)
 
-        fwd = Forwarder(db, sink, ForwardConfig(batch_rows=64, backoff_initial=1.0, backoff_max=4.0),
-                        rng=lambda: 1.0, sleep=fake_sleep)
+        fwd = Forwarder(
+            db,
+            sink,
+            ForwardConfig(batch_rows=64, backoff_initial=1.0, backoff_max=4.0),
+            rng=lambda: 1.0,
+            sleep=fake_sleep,
+        )
         task = asyncio.create_task(fwd.run())
         try:
             await _until(lambda: fwd.metrics().forwarded_rows == 500, 20, "500 rows")
@@ -171,7 +181,7 @@ class TestForwarder:
         fwd.stop()
         await asyncio.wait_for(task, 10)
         with Historian(db) as h:
-            h.record_many((("D0.x", 1e4 + i, 0.0, 0) for i in range(50)))
+            h.record_many(("D0.x", 1e4 + i, 0.0, 0) for i in range(50))
         second = FakeSink()
         fwd = Forwarder(db, second, ForwardConfig(batch_rows=100, poll_interval=0.01))
         task = asyncio.create_task(fwd.run())

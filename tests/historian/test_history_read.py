@@ -54,21 +54,24 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
             yield Server(adapter, node_id, adapter.namespace_index)
 
 
-async def _read_pages(client: Client, nodeid: ua.NodeId, start: datetime, end: datetime,
-                      per_page: int) -> tuple[list[ua.DataValue], int]:
-    details = ua.ReadRawModifiedDetails(IsReadModified=False, StartTime=start, EndTime=end,
-                                        NumValuesPerNode=per_page, ReturnBounds=False)
+async def _read_pages(
+    client: Client, nodeid: ua.NodeId, start: datetime, end: datetime, per_page: int
+) -> tuple[list[ua.DataValue], int]:
+    details = ua.ReadRawModifiedDetails(
+        IsReadModified=False, StartTime=start, EndTime=end, NumValuesPerNode=per_page, ReturnBounds=False
+    )
     out: list[ua.DataValue] = []
     cont: bytes | None = None
-    pages = 0
-    for _ in range(100):  # bounded
-        params = ua.HistoryReadParameters(HistoryReadDetails=details, TimestampsToReturn=ua.TimestampsToReturn.Both,
-                                          ReleaseContinuationPoints=False,
-                                          NodesToRead=[ua.HistoryReadValueId(NodeId=nodeid, ContinuationPoint=cont)])
+    for pages in range(1, 101):  # bounded
+        params = ua.HistoryReadParameters(
+            HistoryReadDetails=details,
+            TimestampsToReturn=ua.TimestampsToReturn.Both,
+            ReleaseContinuationPoints=False,
+            NodesToRead=[ua.HistoryReadValueId(NodeId=nodeid, ContinuationPoint=cont)],
+        )
         (result,) = await client.uaclient.history_read(params)
         assert result.StatusCode.is_good()
         out += result.HistoryData.DataValues
-        pages += 1
         cont = result.ContinuationPoint
         if not cont:
             return out, pages
@@ -88,17 +91,20 @@ class TestHistoryRead:
             assert pages == 3
             assert len(values) == N
             times = [v.SourceTimestamp for v in values]
-            assert times == sorted(times) and len(set(times)) == N
+            assert times == sorted(times)
+            assert len(set(times)) == N
             for i, dv in enumerate(values):
                 code = STATUSES.get(i, 0)
                 assert dv.StatusCode.value == code
                 if code >> 30 < 2:  # Bad samples carry a null value
                     assert dv.Value.Value == pytest.approx(_value(i))
-            sub, _ = await _read_pages(client, nodeid, start + timedelta(seconds=1.05),
-                                       start + timedelta(seconds=11.05), per_page=0)
+            sub, _ = await _read_pages(
+                client, nodeid, start + timedelta(seconds=1.05), start + timedelta(seconds=11.05), per_page=0
+            )
             assert len(sub) == 100
             assert [round(v.Value.Value, 2) for k, v in enumerate(sub, 1) if k != 17] == [
-                round(_value(i), 2) for i in range(1, 101) if i != 17]
+                round(_value(i), 2) for i in range(1, 101) if i != 17
+            ]
             unknown, _ = await _read_pages(client, ua.NodeId("no.such.tag", server.ns), start, end, 10)
             assert unknown == []
 
@@ -114,20 +120,26 @@ class TestHistoryRead:
         start = datetime.fromtimestamp(T0 - 1, UTC).isoformat()
         end = datetime.fromtimestamp(T0 + N, UTC).isoformat()
         args = [node, str(script), server.adapter.endpoint, f"ns={server.ns};s={server.node_id}", start, end]
-        proc = await asyncio.create_subprocess_exec(*args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                                    env={"NODE_PATH": str(ROOT / "tools" / "node" / "node_modules")})
+        proc = await asyncio.create_subprocess_exec(
+            *args,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={"NODE_PATH": str(ROOT / "tools" / "node" / "node_modules")},
+        )
         out, err = await asyncio.wait_for(proc.communicate(), 60)
         assert proc.returncode == 0, err.decode()[-2000:]
         (line,) = [x for x in out.decode().splitlines() if x.startswith("RESULT ")]
-        res = json.loads(line[len("RESULT "):])
+        res = json.loads(line[len("RESULT ") :])
         assert res["count"] == N
         assert res["pages"] >= 3
-        assert res["statuses"][17] == 0x808C0000 and res["statuses"][18] == 0x40900000
+        assert res["statuses"][17] == 0x808C0000
+        assert res["statuses"][18] == 0x40900000
         assert res["first"] == pytest.approx(_value(0))
 
 
 _JS = r"""
-const { OPCUAClient, ReadRawModifiedDetails, TimestampsToReturn, HistoryReadRequest } = require("node-opcua-client");
+const { OPCUAClient, ReadRawModifiedDetails, TimestampsToReturn, HistoryReadRequest } =
+  require("node-opcua-client");
 (async () => {
   const [endpoint, nodeId, start, end] = process.argv.slice(2);
   const client = OPCUAClient.create({ endpointMustExist: false, connectionStrategy: { maxRetry: 1 } });

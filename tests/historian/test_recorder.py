@@ -19,9 +19,18 @@ from tests.conftest import DEFAULT_TAGMAP
 def _one_tag_recorder(tmp_path: Path, deadband: float, max_interval: float) -> tuple[Recorder, Historian]:
     tm = load(DEFAULT_TAGMAP)
     first = historized_tags(tm)[0][1]
-    devices = tuple(dataclasses.replace(d, tags=tuple(
-        dataclasses.replace(t, historian=HistorianPoint(deadband=deadband, max_interval=max_interval))
-        if t.key == first.key else dataclasses.replace(t, historian=None) for t in d.tags)) for d in tm.devices)
+    devices = tuple(
+        dataclasses.replace(
+            d,
+            tags=tuple(
+                dataclasses.replace(t, historian=HistorianPoint(deadband=deadband, max_interval=max_interval))
+                if t.key == first.key
+                else dataclasses.replace(t, historian=None)
+                for t in d.tags
+            ),
+        )
+        for d in tm.devices
+    )
     tm = dataclasses.replace(tm, devices=devices)
     h = Historian(tmp_path / "h.db", HistorianConfig(commit_interval=60))
     return Recorder(tm, h), h
@@ -32,15 +41,28 @@ class TestExceptionFilter:
         """First value; small moves suppressed; a jump records the held value before it; a status change
         and the max interval force a value."""
         rec, h = _one_tag_recorder(tmp_path, deadband=1.0, max_interval=5.0)
-        seq = [(0.0, 10.0, 0), (0.1, 10.5, 0), (0.2, 10.9, 0), (0.3, 13.0, 0),  # jump at 0.3 (+ held 0.2)
-               (0.4, 13.2, 0), (0.5, 13.2, 0x808C0000),  # status change always recorded
-               (0.6, 13.2, 0x808C0000), (5.5, 13.3, 0x808C0000)]  # max interval since 0.5
+        seq = [
+            (0.0, 10.0, 0),
+            (0.1, 10.5, 0),
+            (0.2, 10.9, 0),
+            (0.3, 13.0, 0),  # jump at 0.3 (+ held 0.2)
+            (0.4, 13.2, 0),
+            (0.5, 13.2, 0x808C0000),  # status change always recorded
+            (0.6, 13.2, 0x808C0000),
+            (5.5, 13.3, 0x808C0000),
+        ]  # max interval since 0.5
         out = []
         for t, v, s in seq:
             out += rec.filter(t, np.array([v]), np.array([s], dtype=np.uint32))
         assert [(r[1], r[2], r[3]) for r in out] == [
-            (0.0, 10.0, 0), (0.2, 10.9, 0), (0.3, 13.0, 0), (0.4, 13.2, 0), (0.5, 13.2, 0x808C0000),
-            (0.6, 13.2, 0x808C0000), (5.5, 13.3, 0x808C0000)]
+            (0.0, 10.0, 0),
+            (0.2, 10.9, 0),
+            (0.3, 13.0, 0),
+            (0.4, 13.2, 0),
+            (0.5, 13.2, 0x808C0000),
+            (0.6, 13.2, 0x808C0000),
+            (5.5, 13.3, 0x808C0000),
+        ]
         h.close()
 
     def test_zero_deadband_records_every_change_only(self, tmp_path: Path) -> None:
@@ -63,7 +85,11 @@ class TestWithScanCycle:
             rec.on_snapshot(cycle.snapshot)
             target = next(t.signal for t in tm.tags if t.signal.endswith(".sp"))
             for i in range(600):
-                cmds = [Command(kind=CommandKind.WRITE, target=target, value=55.0, source="test")] if i == 10 else []
+                cmds = (
+                    [Command(kind=CommandKind.WRITE, target=target, value=55.0, source="test")]
+                    if i == 10
+                    else []
+                )
                 rec.on_snapshot(cycle.step(cmds))
             rec.on_snapshot(cycle.snapshot)  # same tick again: ignored
             assert h.flush()

@@ -58,9 +58,11 @@ class TestWriter:
     def test_full_queue_drops_oldest_and_records_the_gap(self, tmp_path: Path) -> None:
         """With the writer idle, 25 rows into a queue of 10: seqs 1-15 dropped, recorded as one gap."""
         db = tmp_path / "h.db"
-        cfg = HistorianConfig(commit_interval=60.0, batch_size=10**6, queue_size=10, maintenance_interval=3600)
+        cfg = HistorianConfig(
+            commit_interval=60.0, batch_size=10**6, queue_size=10, maintenance_interval=3600
+        )
         with Historian(db, cfg) as h:
-            h.record_many((("A.x", float(i), float(i + 1), 0) for i in range(25)))
+            h.record_many(("A.x", float(i), float(i + 1), 0) for i in range(25))
             assert h.flush()
             assert h.metrics().dropped_queue == 15
         with Store(db) as st:
@@ -95,7 +97,7 @@ class TestRawRead:
         """Continuation tokens walk a range larger than one page with no row missed or repeated."""
         db = tmp_path / "h.db"
         with Historian(db) as h:
-            h.record_many((("A.x" if i % 2 else "B.y", 100.0 + i, float(i), 0) for i in range(2001)))
+            h.record_many(("A.x" if i % 2 else "B.y", 100.0 + i, float(i), 0) for i in range(2001))
         with Store(db) as st:
             got, token, pages = [], None, 0
             while True:
@@ -128,7 +130,7 @@ class TestRetention:
         clock = _Clock(0.0)
         cfg = HistorianConfig(retention_hours=1.0, maintenance_interval=3600, delete_batch=50)
         with Historian(db, cfg, clock=clock) as h:
-            h.record_many((("A.x", float(t), float(t), 0) for t in range(0, 7200, 10)))  # 720 rows, 0..7190 s
+            h.record_many(("A.x", float(t), float(t), 0) for t in range(0, 7200, 10))  # 720 rows, 0..7190 s
             assert h.flush()
             with Store(db) as st:
                 st.set_cursor(_cur(st, "fast", 720))
@@ -152,7 +154,7 @@ class TestRetention:
         db = tmp_path / "h.db"
         cfg = HistorianConfig(max_db_bytes=2_000_000, maintenance_interval=3600, delete_batch=2000)
         with Historian(db, cfg, clock=_Clock(0.0)) as h:  # nothing is past retention
-            h.record_many((("A.x", float(i), float(i), 0) for i in range(100_000)))
+            h.record_many(("A.x", float(i), float(i), 0) for i in range(100_000))
             assert h.flush()
             with Store(db) as st:
                 before = st.used_bytes()
@@ -164,7 +166,8 @@ class TestRetention:
             assert st.used_bytes() <= cfg.max_db_bytes
             assert m.size_cap_dropped == st.meta_int("size_cap_dropped") > 0
             gaps = st.gaps()
-            assert gaps[0].first_seq == 1 and gaps[0].reason == "size_cap"
+            assert gaps[0].first_seq == 1
+            assert gaps[0].reason == "size_cap"
             assert sum(g.count for g in gaps) == m.size_cap_dropped
             assert st.min_seq() == m.size_cap_dropped + 1
             assert st.max_seq() == 100_000

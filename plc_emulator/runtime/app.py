@@ -159,9 +159,13 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
                 from plc_emulator.opcua import OpcUaAdapter
 
                 ua_port = int(opcua_cfg["port"])
-                opcua = await _enter(servers, "opcua", host, ua_port,
-                                     OpcUaAdapter(tagmap, plc, host=host, port=ua_port,
-                                                  security=opcua_cfg["security"], freeze_gc=True))
+                adapter = OpcUaAdapter(tagmap, plc, host=host, port=ua_port, security=opcua_cfg["security"],
+                                       freeze_gc=True)
+                if config.extras.get("historian") is not False:  # HistoryRead from the historian store
+                    from plc_emulator.opcua.history import HistorianHistory
+
+                    adapter.set_history_storage(HistorianHistory(config.data_dir / "historian.db", tagmap))
+                opcua = await _enter(servers, "opcua", host, ua_port, adapter)
                 ctx.ready.append(f"opcua={host}:{opcua.port}")
 
             http = HttpServer(plc, metrics, host=host, port=config.http_port)

@@ -8,7 +8,8 @@ the same digest whatever the pacing. Order inside a tick (ARCHITECTURE.md sectio
    handled by the runtime before they get here);
 2. engine step;
 3. instrument outputs (measured values + StatusCodes);
-4. tag values in tag-map order (engine, runtime and alarm signals);
+4. alarm block (limits, quality, PM rules; operator ALARM_* commands) and then tag values in
+   tag-map order (engine, runtime and alarm signals);
 5. Modbus tables pre-encoded once;
 6. an immutable Snapshot with the running digest.
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from plc_emulator.alarms import AlarmSystem, is_alarm_signal, operator_command
 from plc_emulator.commands import Command
 from plc_emulator.engine import Engine, EngineState, GroundTruthEvent, params_from_mapping
 from plc_emulator.engine.catalogue import index_of
@@ -56,15 +58,22 @@ class ScanCycle:
         self.engine = Engine(params_from_mapping(tagmap.process), dt=self.dt, seed=self.seed, n=1)
         self.state: EngineState = self.engine.initial_state()
         self.image = RegisterImage(tagmap)
+        self.alarms = AlarmSystem(tagmap, dt=self.dt, n=1)  # evaluated after the sensors, every tick
 
         tags = tagmap.tags
         self.n_tags = len(tags)
         eng_tag: list[int] = []
         eng_sig: list[int] = []
         self._runtime_cols: dict[str, list[int]] = {}
+        alarm_tag: list[int] = []
+        alarm_sig: list[str] = []
         deterministic: list[int] = []
         for i, tag in enumerate(tags):
-            if tag.signal.startswith("runtime."):
+            if is_alarm_signal(tag.signal):
+                alarm_tag.append(i)
+                alarm_sig.append(tag.signal)
+                deterministic.append(i)
+            elif tag.signal.startswith("runtime."):
                 self._runtime_cols.setdefault(tag.signal, []).append(i)
                 if tag.signal in DETERMINISTIC_RUNTIME:
                     deterministic.append(i)
@@ -74,6 +83,8 @@ class ScanCycle:
                 deterministic.append(i)
         self._eng_tag = np.asarray(eng_tag, dtype=np.intp)
         self._eng_sig = np.asarray(eng_sig, dtype=np.intp)
+        self._alarm_tag = np.asarray(alarm_tag, dtype=np.intp)
+        self._alarm_sig = tuple(alarm_sig)
         self._digest = RunDigest(np.asarray(deterministic, dtype=np.intp))
         self.snapshot = self._publish(RuntimeValues(), events=(), commands=())
 
@@ -88,10 +99,13 @@ class ScanCycle:
 
     def step(self, commands: Sequence[Command] = (), runtime: RuntimeValues | None = None) -> Snapshot:
         """Apply ``commands`` at the start of the next tick, advance one tick, publish a Snapshot."""
-        engine_cmds = [c for c in commands if not c.target.startswith("runtime.")]
+        plc_cmds = [c for c in commands if not c.target.startswith("runtime.")]
+        # alarm operator actions (ALARM_* kinds, writes to alarm.* / alarms.* points) go to the alarm block
+        alarm_cmds = [c for c in plc_cmds if operator_command(c) is not None or is_alarm_signal(c.target)]
+        engine_cmds = [c for c in plc_cmds if not (operator_command(c) is not None or is_alarm_signal(c.target))]
         self.state, events = self.engine.step(self.state, engine_cmds)
         self.snapshot = self._publish(runtime or RuntimeValues(), events=tuple(events),
-                                      commands=tuple(engine_cmds))
+                                      commands=tuple(plc_cmds), alarm_commands=tuple(alarm_cmds))
         return self.snapshot
 
     def run(self, ticks: int, schedule: dict[int, list[Command]] | None = None) -> Snapshot:
@@ -102,8 +116,9 @@ class ScanCycle:
         return self.snapshot
 
     def _publish(self, rt: RuntimeValues, *, events: tuple[GroundTruthEvent, ...],
-                 commands: tuple[Command, ...]) -> Snapshot:
+                 commands: tuple[Command, ...], alarm_commands: tuple[Command, ...] = ()) -> Snapshot:
         out = self.engine.outputs(self.state)
+        self.alarms.step(out.values, out.status, tick=self.tick, commands=alarm_commands)
         values: npt.NDArray[np.float64] = np.zeros(self.n_tags, dtype=np.float64)
         status: npt.NDArray[np.uint32] = np.zeros(self.n_tags, dtype=np.uint32)
         values[self._eng_tag] = out.values[0, self._eng_sig]
@@ -122,8 +137,10 @@ class ScanCycle:
         }
         for name, cols in self._runtime_cols.items():
             values[cols] = runtime_values[name]
+        if len(self._alarm_tag):
+            values[self._alarm_tag] = self.alarms.signal_vector(self._alarm_sig)
         holding, inp, coils, discrete = self.image.encode(values, status)
         digest = self._digest.update(tick, values, status)
         return Snapshot(tick=tick, sim_time=self.sim_time, values=values, status=status, holding=holding,
                         input=inp, coils=coils, discrete=discrete, digest=digest, events=events,
-                        commands=commands)
+                        commands=commands, alarms=self.alarms.view())

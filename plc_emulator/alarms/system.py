@@ -84,7 +84,14 @@ class AlarmSystem:
             elif field == "state":
                 out[where] = st[alarms]
         if others:
-            vals = self.signal_values(plant) if self.last is not None else self.block.signal_values(plant)
+            n_act, n_una, top = self.block.summary(plant)
+            vals: dict[str, float] = {
+                "alarms.active_count": float(n_act),
+                "alarms.unacked_count": float(n_una),
+                "alarms.highest_priority": float(top),
+            }
+            if self.last is not None:
+                vals.update(pm_signal_values(self.params, self.last.pm, plant))
             for i in others:
                 out[i] = vals.get(key[i], 0.0)
         return out

@@ -41,10 +41,8 @@ def run(args: argparse.Namespace) -> int:
     from plc_emulator.opcua.security import hash_password
 
     if args.hash_password:
-        if sys.stdin.isatty():
-            password = getpass.getpass("password: ")
-        else:
-            password = sys.stdin.readline().rstrip("\r\n")
+        tty = sys.stdin.isatty()
+        password = getpass.getpass("password: ") if tty else sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise BadInput("empty password")
         print(hash_password(password))

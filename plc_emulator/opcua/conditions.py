@@ -2,7 +2,7 @@
 
 One condition object per alarm under its tag's node (``ExclusiveLimitAlarmType`` for HIHI/HI/LO/LOLO,
 ``OffNormalAlarmType`` for discrete, bad-quality, rate-of-change and PM alarms; PM flags sit under the
-tag bound to their signal, else under the plant). Every :class:`~plc_emulator.alarms.AlarmTransition`
+tag bound to their signal, else under the Server object). Every :class:`~plc_emulator.alarms.AlarmTransition`
 of a scan becomes one event emitted from the Server object (where clients subscribe), with:
 
 * a unique, reproducible EventId ``<alarm id>#<seq>`` (seq is the alarm block's transition counter);
@@ -267,7 +267,8 @@ class AlarmConditions:
                 for tn in self.adapter.tags:
                     if tn.tag.signal == sig:
                         return tn.nodeid, tn.tag.key
-        return self.adapter.plant_nodeid, self.tagmap.plant
+        # no tag shows this signal: keep the plant tree to devices, hang the condition on the Server object
+        return ua.NodeId(ua.ObjectIds.Server), d.id[len("PM.") :].rsplit(".", 1)[0] if d.kind is AlarmKind.PM else d.id
 
     async def attach(self) -> None:
         server = self.adapter.server

@@ -194,6 +194,7 @@ class OpcUaAdapter:
         self.applied_scans = 0
         self.coalesced_scans = 0
         self.server_certificate: Path | None = None
+        self.conditions: Any = None  # AlarmConditions once started
         self.freeze_gc = freeze_gc
 
     # ------------------------------------------------------------------ public surface
@@ -240,6 +241,11 @@ class OpcUaAdapter:
         t0 = loop.time()
         await self.build()
         self.plc.on_snapshot(self._on_snapshot)
+        # Alarms & Conditions: one condition per alarm of the tag map (plc_emulator/opcua/conditions.py)
+        from plc_emulator.opcua.conditions import AlarmConditions
+
+        self.conditions = AlarmConditions(self, self.tagmap, self.plc)
+        await self.conditions.attach()
         await self.server.start()
         self._started = True
         # whatever changed since the snapshot the nodes were built from
@@ -329,6 +335,8 @@ class OpcUaAdapter:
 
     async def stop(self) -> None:
         self._closed = True
+        if self.conditions is not None:
+            await self.conditions.close()
         if self._started:
             self._started = False
             await self.server.stop()

@@ -75,8 +75,7 @@ async def test_ack_modbus_then_opcua_and_reverse() -> None:
     tm = cross_tagmap()
     plc = AlarmPlc(tm)
     async with ModbusAdapter(tm, plc, port=0) as mb, OpcUaAdapter(tm, plc, port=0) as uas:
-        conds = AlarmConditions(uas, tm, plc)
-        await conds.attach()
+        conds: AlarmConditions = uas.conditions  # attached by the adapter
         mbc = AsyncModbusTcpClient("127.0.0.1", port=mb.port, timeout=5)
         await mbc.connect()
         try:

@@ -36,8 +36,7 @@ async def test_node_opcua_ack_and_refresh() -> None:
     tm = alarm_tagmap()
     plc = AlarmPlc(tm)
     async with OpcUaAdapter(tm, plc, port=0) as adapter:
-        conds = AlarmConditions(adapter, tm, plc)
-        await conds.attach()
+        conds: AlarmConditions = adapter.conditions  # attached by the adapter
         env = dict(os.environ, NODE_PATH=str(NODE_MODULES))
         proc = await asyncio.create_subprocess_exec(
             NODE,

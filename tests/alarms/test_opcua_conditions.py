@@ -81,8 +81,7 @@ async def rig() -> AsyncIterator[Rig]:
     tm = alarm_tagmap()
     plc = AlarmPlc(tm)
     async with OpcUaAdapter(tm, plc, port=0) as adapter:
-        conds = AlarmConditions(adapter, tm, plc)
-        await conds.attach()
+        conds: AlarmConditions = adapter.conditions  # attached by the adapter
         async with Client(adapter.endpoint, timeout=10) as client:
             handler = Handler()
             sub = await client.create_subscription(50, handler)

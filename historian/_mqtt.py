@@ -40,33 +40,35 @@ def parse_mqtt_url(url: str) -> tuple[str, int]:
 
 
 class _Session:
+    """One connected client; ``send`` returns after the PUBACK of every message of the batch."""
+
     def __init__(self, client: aiomqtt.Client, plant: str, timeout: float) -> None:
         self._client = client
         self._plant = plant
         self._timeout = timeout
 
-    async def send(self, batch: Batch) -> None:
+    def _encode(self, batch: Batch) -> list[tuple[str, str]]:
         by_device: dict[str, list[ForwardRow]] = {}
         for r in batch.rows:
             by_device.setdefault(r.device or "_", []).append(r)
         messages = []
         for device, rows in by_device.items():
-            payload = json.dumps(
-                {
-                    "plant": self._plant,
-                    "device": device,
-                    "historical": batch.historical,
-                    "first_seq": rows[0].seq,
-                    "last_seq": rows[-1].seq,
-                    "samples": rows_to_json(rows),
-                },
-                separators=(",", ":"),
-            )
-            messages.append((f"plc/{self._plant}/{device}", payload))
+            payload = {
+                "plant": self._plant,
+                "device": device,
+                "historical": batch.historical,
+                "first_seq": rows[0].seq,
+                "last_seq": rows[-1].seq,
+                "samples": rows_to_json(rows),
+            }
+            messages.append((f"plc/{self._plant}/{device}", json.dumps(payload, separators=(",", ":"))))
+        return messages
+
+    async def send(self, batch: Batch) -> None:
+        # JSON encoding of a few thousand rows runs in a worker thread: the loop also serves clients
+        messages = await asyncio.to_thread(self._encode, batch)
         try:
-            await asyncio.gather(
-                *(self._client.publish(t, p, qos=1, timeout=self._timeout) for t, p in messages)
-            )
+            await asyncio.gather(*(self._client.publish(t, p, qos=1, timeout=self._timeout) for t, p in messages))
         except aiomqtt.MqttError as exc:
             raise SinkUnavailable(str(exc)) from exc
 

@@ -85,11 +85,7 @@ class TestWithScanCycle:
             rec.on_snapshot(cycle.snapshot)
             target = next(t.signal for t in tm.tags if t.signal.endswith(".sp"))
             for i in range(600):
-                cmds = (
-                    [Command(kind=CommandKind.WRITE, target=target, value=55.0, source="test")]
-                    if i == 10
-                    else []
-                )
+                cmds = [Command(kind=CommandKind.WRITE, target=target, value=55.0, source="test")] if i == 10 else []
                 rec.on_snapshot(cycle.step(cmds))
             rec.on_snapshot(cycle.snapshot)  # same tick again: ignored
             assert h.flush()
@@ -108,3 +104,47 @@ class TestWithScanCycle:
             ev = st.read_events(0, 1e12)
             assert any(e.kind == "command" and e.source == target for e in ev)
             assert st.get_meta("schema_version") == "1"
+
+
+class _FakePlc:
+    def __init__(self) -> None:
+        self.callbacks: list[object] = []
+
+    def on_snapshot(self, cb: object) -> None:
+        self.callbacks.append(cb)
+
+
+class TestHistorianService:
+    async def test_service_records_reports_health_and_metrics(self, tmp_path: Path) -> None:
+        """The run-time service registers the recorder, commits, is healthy and exports metrics."""
+        from prometheus_client import CollectorRegistry, generate_latest
+
+        from plc_emulator.runtime.recorder import HistorianService
+
+        tm = load(DEFAULT_TAGMAP)
+        plc = _FakePlc()
+        cycle = ScanCycle(tm)
+        async with HistorianService(tm, plc, data_dir=tmp_path, retention_hours=2.0) as svc:
+            assert svc.config.retention_hours == 2.0
+            (cb,) = plc.callbacks
+            for _ in range(50):
+                cb(cycle.step())  # type: ignore[operator]
+            assert svc.historian is not None
+            assert svc.historian.flush()
+            ok, msg = svc.health()
+            assert ok, msg
+
+            class _C:
+                def collect(self):  # type: ignore[no-untyped-def]
+                    return svc.metric_families()
+
+            reg = CollectorRegistry()
+            reg.register(_C())
+            text = generate_latest(reg).decode()
+            assert "plc_historian_committed_rows_total" in text
+            assert 'plc_historian_dropped_rows_total{reason="queue_full"} 0.0' in text
+        with Store(tmp_path / "historian.db") as st:
+            assert st.count_samples() == svc.recorder.recorded > 0  # type: ignore[union-attr]
+            assert st.get_meta("tagmap_sha256") == tm.sha256
+        assert not svc.historian.writer_alive
+        assert svc.health()[0] is False

@@ -348,7 +348,7 @@ class Engine:
             sev_active = a["sev_left"] > 0.5
         frac = np.where(sev_active, a["sev_phase"] / np.maximum(a["sev_T"], 1.0), 1.0)
         liq_mult = np.where(frac < 0.6, 0.1, np.where(frac < 0.75, 5.1, np.where(frac < 0.9, 0.5, 1.0)))
-        gas_mult = np.where(frac < 0.6, 0.3, np.where(frac < 0.75, 0.5, np.where(frac < 0.9, 4.3, 1.0)))
+        gas_mult = np.where(frac < 0.6, 0.6, np.where(frac < 0.75, 0.5, np.where(frac < 0.9, 3.1, 1.0)))
         liq_mult = np.where(sev_active, liq_mult, 1.0)
         gas_mult = np.where(sev_active, gas_mult, 1.0)
         a["sev_phase"] = np.where(sev_active, a["sev_phase"] + dt, 0.0)

@@ -194,6 +194,7 @@ def _inject(
             a["st_j"][rows, li] = max(cmd.param("J", 1.0), 0.0)
     elif target in _MEAS_INDEX and fk in SENSOR_FAULTS:
         k = _MEAS_INDEX[target]
+        a["faults_on"][rows] = 1.0  # leaves the instruments' fast path (cleared by clear_fault *)
         meas = a["meas"]
         if fk == "freeze":
             a["f_freeze"][rows, k] = 1.0
@@ -239,6 +240,8 @@ def _clear(
     cleared: list[str] = []
     if target == "*" or target in _MEAS_INDEX:
         cols = list(range(len(MEASURED))) if target == "*" else [_MEAS_INDEX[target]]
+        if target == "*":
+            a["faults_on"][rows] = 0.0
         for k in cols:
             active = any(
                 float(np.max(np.atleast_1d(a[f][rows, k]))) != (1.0 if f == "f_noise_x" else 0.0)

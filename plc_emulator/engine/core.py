@@ -200,6 +200,7 @@ class Engine:
         ):
             a[f] = full(0.0, (NM,))
         a["f_noise_x"] = full(1.0, (NM,))
+        a["faults_on"] = full(0.0)
         a["truth"] = full(0.0, (NM + 2,))
         a["meas"] = full(0.0, (NM + 2,))
         status = np.zeros((n, NM), dtype=np.uint32)
@@ -629,7 +630,8 @@ class Engine:
         a["degr_t"] = np.where(a["degr"] > 0.5, a["degr_t"] + np.where(running, dt, 0.0), 0.0)
         target = v0 + theta * np.expm1(np.minimum(beta * a["degr_t"], 50.0))
         extra = np.maximum(target * target - v0_sq, 0.0)
-        bear_share = np.where(target < vib.zone_bc, 0.85, 0.6)  # bearing tones first, broadband later
+        # bearing tones take the growth first; past B/C broadband (later-stage damage) takes a rising share
+        bear_share = ph.clamp(0.85 - 0.25 * (target - vib.zone_bc) / (vib.zone_cd - vib.zone_bc), 0.6, 0.85)
         rr = a["speed"] / pump.rated_speed_rpm
         beat1 = 1.0 + vib.beat_depth * math.sin(2.0 * math.pi * sim_s / vib.beat_period_s)
         beat2 = 1.0 + vib.beat_depth * math.sin(2.0 * math.pi * sim_s / (1.37 * vib.beat_period_s) + 1.0)
@@ -699,11 +701,23 @@ class Engine:
         return events
 
 
+_EU_LOW = np.uint32(st.UNCERTAIN_EU_EXCEEDED | st.LIMIT_LOW)
+_EU_HIGH = np.uint32(st.UNCERTAIN_EU_EXCEEDED | st.LIMIT_HIGH)
+_GOOD = np.uint32(st.GOOD)
+
+
 def _instruments(
     *, a: dict[str, F64], status: U32, z: F64, uu: F64, lo: F64, span: F64, sigma: F64, q: F64, dt: float
 ) -> None:
     """Noise, spikes, drift, bias -> quantise -> NE 43 clamp -> freeze / comm loss / failure."""
     truth = a["truth"]
+    faults = bool(a["faults_on"].any())
+    if not faults:  # fast path, bit-identical to the general one when no sensor fault is set
+        x = ph.clamp(np.round((truth + sigma * z - lo) / q) * q + lo, lo - 0.0125 * span, lo + 1.03125 * span)
+        m = x[:, :NM]
+        status[:] = np.where(m < lo[:NM], _EU_LOW, np.where(m > lo[:NM] + span[:NM], _EU_HIGH, _GOOD))
+        a["meas"] = x
+        return
     noise_x = np.ones_like(truth)
     noise_x[:, :NM] = a["f_noise_x"]
     x = truth + sigma * noise_x * z

@@ -26,8 +26,8 @@ class TestValidate:
         assert (status, err) == (0, "")
         assert len(out.splitlines()) == 1
         assert out.startswith(
-            "ok: 78 tags in 6 devices, 12 field instruments, 48 rw; holding 0-322 (40001-40323), "
-            "input 0-11 (30001-30012), coils 0-17 (00001-00018), discrete inputs 0-0"
+            "ok: 355 tags in 7 devices, 12 field instruments, 139 rw; holding 0-907 (40001-40908), "
+            "input 0-11 (30001-30012), coils 0-199 (00001-00200), discrete inputs 0-289 (10001-10290)"
         )
 
     @pytest.mark.parametrize(

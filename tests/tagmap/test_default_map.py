@@ -54,7 +54,7 @@ class TestDefaultMap:
         assert tm.epoch == 1767225600.0  # 2026-01-01T00:00:00Z
         assert tm.modbus.unknown_unit == "exception"
         assert dict(tm.process) == {}
-        assert dict(tm.pm) == {}
+        assert set(tm.pm) >= {"horizon", "vibration", "instruments", "stiction", "fouling"}
         assert tm.historian.retention_hours == 24.0
 
     def test_sha256_is_of_the_file_bytes(self, tm: TagMap) -> None:
@@ -96,8 +96,17 @@ class TestDefaultMap:
         assert wanted <= signals
 
     def test_counts(self, tm: TagMap) -> None:
-        """12 field + 8 loops x 6 + LIC300 PV + 5 pump + 3 ESD + 6 diagnostics + 3 simulation control."""
-        assert len(tm.tags) == 12 + 8 * 6 + 1 + 5 + 3 + 6 + 3
+        """Plant devices: 12 field + 8 loops x 6 + LIC300 PV + 5 pump + 3 ESD + 6 diagnostics + 3 simulation
+        control. ALARMS device: per alarm an active bit, an unacked bit and an ack coil, plus ack-all,
+        three summary registers and three PM registers."""
+        plant = [t for t in tm.tags if t.device != "ALARMS"]
+        alarms = [t for t in tm.tags if t.device == "ALARMS"]
+        assert len(plant) == 12 + 8 * 6 + 1 + 5 + 3 + 6 + 3
+        per_alarm = [t for t in alarms if t.signal.startswith("alarm.")]
+        n_alarms = len({t.signal.rsplit(".", 1)[0] for t in per_alarm})
+        assert n_alarms > 0
+        assert len(per_alarm) == 3 * n_alarms
+        assert len(alarms) == 3 * n_alarms + 1 + 3 + 3
         assert [d.name for d in tm.devices] == [
             "SEP-V100",
             "SEP-V200",
@@ -105,6 +114,7 @@ class TestDefaultMap:
             "PMP-P100",
             "HX-E100",
             "PLC",
+            "ALARMS",
         ]
 
     def test_every_tag_is_complete(self, tm: TagMap) -> None:
@@ -163,17 +173,16 @@ class TestDefaultMap:
             )
 
     def test_tables_by_purpose(self, tm: TagMap) -> None:
-        """Coils are rw commands, discrete inputs ro status; free blocks stay free for the alarm block."""
+        """Coils are rw commands, discrete inputs ro status; the alarm blocks hold only alarm points."""
         for t in tm.tags:
             assert t.modbus is not None
             if t.modbus.table is Table.COIL:
                 assert t.access is Access.RW
             if t.modbus.table is Table.DISCRETE_INPUT:
                 assert t.access is Access.RO
-            if t.modbus.table is Table.HOLDING_REGISTER:
-                assert not 900 <= t.modbus.address <= 999
-            if t.modbus.table is Table.DISCRETE_INPUT:
-                assert not 100 <= t.modbus.address <= 299
+            in_alarm_block = (t.modbus.table is Table.HOLDING_REGISTER and 900 <= t.modbus.address <= 999) or (
+                t.modbus.table is Table.DISCRETE_INPUT and 100 <= t.modbus.address <= 299)
+            assert in_alarm_block == (t.device == "ALARMS" and t.modbus.table is not Table.COIL), t.key
 
     def test_no_two_points_share_an_address(self, tm: TagMap) -> None:
         used: Counter[tuple[Table, int]] = Counter()

@@ -81,7 +81,22 @@ def _parse(text: str, name: str, sha256: str) -> TagMap:
     result = None if root is None else _top(r, root, sha256)
     if r.problems or result is None:
         raise TagMapError(r.problems.lines() or [f"{name}:1:1: invalid tag map"])
+    _cross_check(r, result)
+    if r.problems:
+        raise TagMapError(r.problems.lines())
     return result
+
+
+def _cross_check(r: Reader, tagmap: TagMap) -> None:
+    """Checks that need the whole, parsed map: tags bound to alarm signals must name real alarms and
+    suppression rules must name real alarms (the alarm block derives its alarm ids from the tags)."""
+    from plc_emulator.alarms.system import check_tagmap  # lazy: alarms builds on the tag map model
+
+    by_path = {f"devices.{t.device}.tags.{t.name}.signal": t for t in tagmap.tags}
+    for path, message in check_tagmap(tagmap):
+        tag = by_path.get(path)
+        where = (tag.location.line, tag.location.col) if tag is not None else None
+        r.err(where, path, message)
 
 
 def _top(r: Reader, root: Node, sha256: str) -> TagMap | None:

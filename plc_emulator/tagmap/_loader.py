@@ -96,7 +96,7 @@ def _cross_check(r: Reader, tagmap: TagMap) -> None:
     for path, message in check_tagmap(tagmap):
         tag = by_path.get(path)
         where = (tag.location.line, tag.location.col) if tag is not None else None
-        r.err(where, path, message)
+        r.problems.add(where, path, message)
 
 
 def _top(r: Reader, root: Node, sha256: str) -> TagMap | None:

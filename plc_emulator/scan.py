@@ -55,7 +55,8 @@ class ScanCycle:
         self.tagmap = tagmap
         self.seed = tagmap.seed if seed is None else int(seed)
         self.dt = tagmap.scan_period
-        self.engine = Engine(params_from_mapping(tagmap.process), dt=self.dt, seed=self.seed, n=1)
+        self.engine = Engine(params_from_mapping(tagmap.process), dt=self.dt, seed=self.seed, n=1,
+                             epoch=tagmap.epoch)
         self.state: EngineState = self.engine.initial_state()
         self.image = RegisterImage(tagmap)
         self.alarms = AlarmSystem(tagmap, dt=self.dt, n=1)  # evaluated after the sensors, every tick

@@ -5,7 +5,8 @@
 
 Goals (issue #2): N = 1 >= 5,000 steps/s (500x real time at 100 ms); N = 1000 >= 500,000
 plant-steps/s. The third line is the whole ``ScanCycle.step`` (engine + alarm block + Modbus
-encoding + digest) on ``tag_maps/separation_train.yaml``, the path of ``plc-emulator simulate``. Uses ``Engine.run`` (the headless path; ``step`` adds one state copy per tick) and
+encoding + digest) on ``tag_maps/separation_train.yaml``, the path of ``plc-emulator simulate``.
+Uses ``Engine.run`` (the headless path; ``step`` adds one state copy per tick) and
 reports the best of ``--repeat`` runs measured in this process, plus the cost of one small numpy
 ufunc call on this machine, which is what bounds N = 1 (a tick is a few hundred such calls).
 """

@@ -37,7 +37,7 @@ from plc_emulator.engine._design import (
 )
 from plc_emulator.engine._outputs import assemble_outputs
 from plc_emulator.engine.params import PlantParams
-from plc_emulator.engine.types import F64, U32, EngineState, GroundTruthEvent, Outputs
+from plc_emulator.engine.types import F64, U32, EngineState, GroundTruthEvent, Outputs, copy_rng
 
 __all__ = ["Engine"]
 
@@ -72,6 +72,14 @@ class Engine:
         self.n = int(n)
         self.epoch = float(epoch)
         self.design = build_design(self.params)
+        # read-only constants shared by every tick (never written in place, so states may share them)
+        self._ones = np.ones(self.n)
+        self._zeros = np.zeros(self.n)
+        self._ones.flags.writeable = False
+        self._zeros.flags.writeable = False
+        self._valve_lag = 1.0 - np.exp(-self.dt / self.design.tau_v)
+        vib = self.params.vibration
+        self._zone_edges = np.array([vib.zone_ab, vib.zone_bc, vib.zone_cd])
 
     # --- public API --------------------------------------------------------------------------
     def initial_state(self) -> EngineState:
@@ -215,10 +223,18 @@ class Engine:
         self, state: EngineState, commands: Sequence[Command] = ()
     ) -> tuple[EngineState, list[GroundTruthEvent]]:
         """Advance one tick; ``commands`` apply at its start, in order. ``state`` is not mutated."""
-        new = state.copy()
-        arrays = dict(new.arrays)
-        events = self._advance(arrays, new.status, new.rng, state.tick + 1, commands, dt=self.dt)
-        return EngineState(tick=state.tick + 1, rng=new.rng, arrays=arrays, status=new.status), events
+        if commands:  # commands write into state arrays in place: work on a full copy
+            new = state.copy()
+            arrays = dict(new.arrays)
+            rng, status = new.rng, new.status
+        else:
+            # without commands, _advance only rebinds state arrays to new ones, except ``truth`` and
+            # ``status`` which it fills in place: copying those two is enough to leave ``state`` intact
+            arrays = dict(state.arrays)
+            arrays["truth"] = arrays["truth"].copy()
+            rng, status = copy_rng(state.rng), state.status.copy()
+        events = self._advance(arrays, status, rng, state.tick + 1, commands, dt=self.dt)
+        return EngineState(tick=state.tick + 1, rng=rng, arrays=arrays, status=status), events
 
     def run(
         self, state: EngineState, ticks: int, schedule: Mapping[int, Sequence[Command]] | None = None
@@ -347,21 +363,28 @@ class Engine:
                 )
             a["sev_force"] = np.zeros(n)
             sev_active = a["sev_left"] > 0.5
-        frac = np.where(sev_active, a["sev_phase"] / np.maximum(a["sev_T"], 1.0), 1.0)
-        liq_mult = np.where(frac < 0.6, 0.1, np.where(frac < 0.75, 5.1, np.where(frac < 0.9, 0.5, 1.0)))
-        gas_mult = np.where(frac < 0.6, 0.6, np.where(frac < 0.75, 0.5, np.where(frac < 0.9, 3.1, 1.0)))
-        liq_mult = np.where(sev_active, liq_mult, 1.0)
-        gas_mult = np.where(sev_active, gas_mult, 1.0)
-        a["sev_phase"] = np.where(sev_active, a["sev_phase"] + dt, 0.0)
-        cycle_done = sev_active & (a["sev_phase"] >= a["sev_T"])
-        a["sev_left"] = np.where(cycle_done, a["sev_left"] - 1.0, a["sev_left"])
-        a["sev_phase"] = np.where(cycle_done, 0.0, a["sev_phase"])
+        any_sev = bool(sev_active.any())
+        if any_sev:
+            frac = np.where(sev_active, a["sev_phase"] / np.maximum(a["sev_T"], 1.0), 1.0)
+            liq_mult = np.where(frac < 0.6, 0.1, np.where(frac < 0.75, 5.1, np.where(frac < 0.9, 0.5, 1.0)))
+            gas_mult = np.where(frac < 0.6, 0.6, np.where(frac < 0.75, 0.5, np.where(frac < 0.9, 3.1, 1.0)))
+            liq_mult = np.where(sev_active, liq_mult, 1.0)
+            gas_mult = np.where(sev_active, gas_mult, 1.0)
+            a["sev_phase"] = np.where(sev_active, a["sev_phase"] + dt, 0.0)
+            cycle_done = sev_active & (a["sev_phase"] >= a["sev_T"])
+            a["sev_left"] = np.where(cycle_done, a["sev_left"] - 1.0, a["sev_left"])
+            a["sev_phase"] = np.where(cycle_done, 0.0, a["sev_phase"])
+            liq_base = q_liq * base_factor * liq_mult
+        else:  # no episode in any plant: both multipliers are 1 (x * 1.0 == x, so bit-identical)
+            gas_mult = self._ones
+            a["sev_phase"] = np.zeros(n)
+            liq_base = q_liq * base_factor
         # forced slug (command) on top of everything
         f_on = a["fslug_t"] > 0.0
-        q_forced = np.where(f_on & ~esd_on, a["fslug_q"], 0.0)
+        q_forced = np.where(f_on & ~esd_on, a["fslug_q"], 0.0) if f_on.any() else self._zeros
         a["fslug_t"] = a["fslug_t"] - dt
         inflow_ok = np.where(esd_on, 0.0, 1.0)
-        raw_in = (q_liq * base_factor * liq_mult + q_slug) * inflow_ok + q_forced
+        raw_in = (liq_base + q_slug) * inflow_ok + q_forced
         # inlet manifold / inlet device smooths the arrivals (first-order, slugs.inlet_tau_s)
         a["liq_in"] = a["liq_in"] + (1.0 - math.exp(-dt / s.inlet_tau_s)) * (raw_in - a["liq_in"])
         liq_in = a["liq_in"] if dt > 0 else raw_in
@@ -370,9 +393,10 @@ class Engine:
         a["hyd_lag"] = a["hyd_lag"] + (1.0 - math.exp(-dt / s.inlet_tau_s)) * (hyd_dev - a["hyd_lag"])
         qo_in = liq_in * (1.0 - wc)
         qw_in = liq_in * wc
-        a["slug_active"] = (
-            (q_slug > 0) | (q_forced > 0) | (sev_active & (frac >= 0.6) & (frac < 0.75))
-        ).astype(np.float64)
+        slug_now = (q_slug > 0) | (q_forced > 0)
+        if any_sev:
+            slug_now |= sev_active & (frac >= 0.6) & (frac < 0.75)
+        a["slug_active"] = slug_now.astype(np.float64)
         a["well_oil"] = np.full(n, q_bpd) * inflow_ok
         a["well_wc"] = np.full(n, wc * 100.0)
         a["well_gas"] = np.full(n, q_bpd * gor / 1e6) * inflow_ok * (1.0 + a["gas_dev"])
@@ -441,7 +465,7 @@ class Engine:
                 fr.stuck,
                 fr.d,
             )
-            lag = 1.0 - np.exp(-dt / d.tau_v)
+            lag = self._valve_lag
             a["valve"] = np.where(a["v_stuck"] > 0.5, a["valve"], a["valve"] + lag * (y - a["valve"]))
         else:
             a["pv_prev"] = pv_pct
@@ -642,7 +666,7 @@ class Engine:
         bb_sq = (vib.broadband_mm_s**2 + (1.0 - bear_share) * extra) * rr * rr
         a["v1x"], a["v2x"], a["vvp"], a["vb"] = a1, a2, avp, ab
         a["vib"] = np.sqrt((a1 * a1 + a2 * a2 + avp * avp + ab * ab) / 2.0 + bb_sq) + 0.05
-        zone = np.searchsorted(np.array([vib.zone_ab, vib.zone_bc, vib.zone_cd]), target).astype(np.float64)
+        zone = np.searchsorted(self._zone_edges, target).astype(np.float64)
         zone = np.where(a["degr"] > 0.5, zone, 0.0)
         newly_d = (zone >= 3.0) & (a["failed"] < 0.5)
         if newly_d.any():

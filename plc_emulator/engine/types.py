@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["F64", "U32", "EngineState", "GroundTruthEvent", "Outputs"]
+__all__ = ["F64", "U32", "EngineState", "GroundTruthEvent", "Outputs", "copy_rng"]
 
 F64 = npt.NDArray[np.float64]
 U32 = npt.NDArray[np.uint32]
@@ -33,14 +33,23 @@ class EngineState:
         return int(self.status.shape[0])
 
     def copy(self) -> EngineState:
-        rng = np.random.Generator(np.random.PCG64())
-        rng.bit_generator.state = self.rng.bit_generator.state
         return EngineState(
             tick=self.tick,
-            rng=rng,
+            rng=copy_rng(self.rng),
             arrays={k: v.copy() for k, v in self.arrays.items()},
             status=self.status.copy(),
         )
+
+
+_SEED0 = np.random.SeedSequence(0)
+
+
+def copy_rng(rng: np.random.Generator) -> np.random.Generator:
+    """An independent Generator in the same state (seeding from a fixed SeedSequence and then
+    overwriting the state is ~14 us; ``PCG64()`` would first gather OS entropy, ~22 us)."""
+    bg = np.random.PCG64(_SEED0)
+    bg.state = rng.bit_generator.state
+    return np.random.Generator(bg)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -47,9 +47,9 @@ _SEED0 = np.random.SeedSequence(0)
 def copy_rng(rng: np.random.Generator) -> np.random.Generator:
     """An independent Generator in the same state (seeding from a fixed SeedSequence and then
     overwriting the state is ~14 us; ``PCG64()`` would first gather OS entropy, ~22 us)."""
-    bg = np.random.PCG64(_SEED0)
-    bg.state = rng.bit_generator.state
-    return np.random.Generator(bg)
+    out = np.random.Generator(np.random.PCG64(_SEED0))
+    out.bit_generator.state = rng.bit_generator.state
+    return out
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

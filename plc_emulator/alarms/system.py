@@ -39,6 +39,7 @@ class AlarmSystem:
         self.block = AlarmBlock(alarm_defs(tagmap, self.params), dt=self.dt, n=n, suppression=self.params.suppression)
         self.last: AlarmResult | None = None
         self._plans: dict[tuple[str, ...], tuple[dict[str, tuple[Any, Any]], list[int]]] = {}
+        self._pm_cache: tuple[AlarmResult | None, int, dict[str, float]] = (None, -1, {})
 
     def step(
         self,
@@ -56,11 +57,18 @@ class AlarmSystem:
         self.last = AlarmResult(tick=tick, transitions=transitions, rejected=rejected, pm=pm)
         return self.last
 
+    def _pm_values(self, plant: int) -> dict[str, float]:
+        """``pm_signal_values`` of the last step, built once per step and plant (read-only for callers)."""
+        last, cached_plant, vals = self._pm_cache
+        if last is not self.last or cached_plant != plant:
+            vals = pm_signal_values(self.params, self.last.pm, plant) if self.last is not None else {}
+            self._pm_cache = (self.last, plant, vals)
+        return vals
+
     def signal_values(self, plant: int = 0) -> dict[str, float]:
         """Every ``alarm.*``, ``alarms.*`` and ``pm.*`` signal value of one plant (after a step)."""
         out = self.block.signal_values(plant)
-        if self.last is not None:
-            out.update(pm_signal_values(self.params, self.last.pm, plant))
+        out.update(self._pm_values(plant))
         return out
 
     def view(self, plant: int = 0) -> Mapping[str, Any]:
@@ -90,8 +98,7 @@ class AlarmSystem:
                 "alarms.unacked_count": float(n_una),
                 "alarms.highest_priority": float(top),
             }
-            if self.last is not None:
-                vals.update(pm_signal_values(self.params, self.last.pm, plant))
+            vals.update(self._pm_values(plant))
             for i in others:
                 out[i] = vals.get(key[i], 0.0)
         return out
@@ -138,7 +145,7 @@ class _LazyView(Mapping[str, Any]):
             "highest_priority": top,
             "transitions": tuple(t for t in last.transitions if t.plant == plant) if last else (),
             "rejected": tuple(last.rejected) if last else (),
-            "pm": pm_signal_values(system.params, last.pm, plant) if last else {},
+            "pm": dict(system._pm_values(plant)),
         }
 
     def __getitem__(self, key: str) -> Any:

@@ -140,9 +140,14 @@ def _round_clip(v: F64, lo: float, hi: float) -> F64:
 
 
 def _words32(v: F64, fmt: ValueFormat) -> tuple[U16, U16]:
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _words32_quiet(v, fmt)
+
+
+def _words32_quiet(v: F64, fmt: ValueFormat) -> tuple[U16, U16]:
+    """:func:`_words32` for callers that already silenced over/invalid (one errstate per scan)."""
     if fmt is ValueFormat.FLOAT32:
-        with np.errstate(over="ignore", invalid="ignore"):
-            raw = v.astype(">f4")
+        raw = v.astype(">f4")
     elif fmt is ValueFormat.INT32:
         raw = _round_clip(v, *_INT32).astype(">i4")
     else:
@@ -189,7 +194,11 @@ class _Scale:
 
     def apply(self, v: F64) -> U16:
         with np.errstate(invalid="ignore", over="ignore"):
-            raw = self.raw_lo + (v - self.eu_lo) * self.k
+            return self.apply_quiet(v)
+
+    def apply_quiet(self, v: F64) -> U16:
+        """:meth:`apply` for callers that already silenced over/invalid (one errstate per scan)."""
+        raw = self.raw_lo + (v - self.eu_lo) * self.k
         raw[np.isnan(raw)] = 0.0  # NaN -> 0, then clamped like any value (+-inf clamp to the bounds)
         np.minimum(raw, self.hi, out=raw)
         np.maximum(raw, self.lo, out=raw)
@@ -343,14 +352,15 @@ class RegisterImage:
             Table.COIL: np.zeros(self.sizes[Table.COIL], dtype=np.bool_),
             Table.DISCRETE_INPUT: np.zeros(self.sizes[Table.DISCRETE_INPUT], dtype=np.bool_),
         }
-        for g in self._g32:
-            hi, lo = _words32(v[g.tags], g.fmt)
-            a, b = _order(hi, lo, g.order)
-            out = regs[g.table]
-            out[g.addr] = a
-            out[g.addr + 1] = b
-        for h in self._g16:
-            regs[h.table][h.addr] = h.scale.apply(v[h.tags])
+        with np.errstate(over="ignore", invalid="ignore"):  # once per scan: it costs ~4 us each time
+            for g in self._g32:
+                hi, lo = _words32_quiet(v[g.tags], g.fmt)
+                a, b = _order(hi, lo, g.order)
+                out = regs[g.table]
+                out[g.addr] = a
+                out[g.addr + 1] = b
+            for h in self._g16:
+                regs[h.table][h.addr] = h.scale.apply_quiet(v[h.tags])
         for b_ in self._gbits:
             on = np.abs(v[b_.tags]) > 0  # NaN -> False
             if b_.table in BIT_TABLES:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import signal
 import sys
@@ -131,7 +132,10 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
     stop = stop if stop is not None else asyncio.Event()
     loop = asyncio.get_running_loop()
     remove_signals = _install_signals(loop, stop)
-    plc = PlcRuntime(tagmap, config.runtime)
+    # Like a PLC going to RUN only after boot: the scan thread starts paused and is resumed once
+    # every server is listening, so building the OPC UA address space (seconds, holding the GIL)
+    # cannot show up as overruns of the first scans.
+    plc = PlcRuntime(tagmap, dataclasses.replace(config.runtime, paused=True))
     metrics = Metrics(plc)
     ctx = AppContext(tagmap=tagmap, config=config, plc=plc, metrics=metrics, ready=[], health_checks=[])
     host = config.host
@@ -175,6 +179,8 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
             scan_ms = round(plc.period * 1000, 3)
             speed = "max" if plc.speed == 0 else f"{plc.speed:g}"
             line = f"ready {' '.join(ctx.ready)} scan={scan_ms:g}ms speed={speed}"
+            if not config.runtime.paused:
+                plc.resume()
             print(line, file=out, flush=True)
             log.info("app.ready", endpoints=ctx.ready, scan_ms=scan_ms, speed=speed)
 

@@ -25,9 +25,11 @@ def main() -> int:
     p.add_argument("--max-rows", type=int, default=10**12, help="stop after this many samples (bound)")
     a = p.parse_args()
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))  # stdout is the protocol
-    h = Historian(
-        a.db, HistorianConfig(commit_interval=a.commit_interval, batch_size=2000, queue_size=a.queue_size)
-    )
+    # Retention off (in effect): under a loaded machine the producer can cover more than a day of
+    # sample time before the test has seen enough commits, and retention deletes are not gaps.
+    cfg = HistorianConfig(commit_interval=a.commit_interval, batch_size=2000, queue_size=a.queue_size,
+                          retention_hours=1e9)
+    h = Historian(a.db, cfg)
     print(f"start {h.next_seq}", flush=True)
     tags = [f"DEV{k % 5}.tag{k}" for k in range(50)]
     reported = 0

@@ -38,13 +38,17 @@ def pid_step(
     PV is Bad (``hold`` = 1) the output is the manual/held value and the integral tracks it, so the
     transfer back to automatic is bumpless (domain.md 3.2).
     """
+    # common subexpressions computed once; each product keeps its original left-to-right order
     tf = td / 10.0
-    d_new = (tf / (tf + dt)) * deriv - action * kc * td / (tf + dt) * (pv - pv_prev)
-    p = action * kc * (sp - pv)
+    tf_dt = tf + dt
+    akc = action * kc
+    err = sp - pv
+    d_new = (tf / tf_dt) * deriv - akc * td / tf_dt * (pv - pv_prev)
+    p = akc * err
     v = p + integ + d_new
     u = clamp(v, 0.0, 100.0)
     tt = np.where(td > 0, np.sqrt(ti * np.maximum(td, 1e-9)), ti)
-    i_auto = integ + action * kc * dt / ti * (sp - pv) + (dt / tt) * (u - v)
+    i_auto = integ + akc * dt / ti * err + (dt / tt) * (u - v)
     track = (auto < 0.5) | (hold > 0.5)
     out = np.where(track, manual_out, u)
     i_new = np.where(track, manual_out - p - d_new, i_auto)
@@ -73,10 +77,12 @@ def stiction_step(
     stick_now = (du * du_prev <= 0.0) & ~is_stuck
     u_s = np.where(stick_now, u_prev, u_s)
     is_stuck = is_stuck | stick_now
-    rev = is_stuck & (-d * (u - u_s) > s)
+    dev = u - u_s
+    rev = is_stuck & (-d * dev > s)
     d = np.where(rev, -d, d)
-    same = is_stuck & ~rev & (d * (u - u_s) > j)
+    held = is_stuck & ~rev
+    same = held & (d * dev > j)
     moving = ~is_stuck | rev | same
     y = np.where(moving, clamp(u - d * (s - j) * 0.5, 0.0, 100.0), y_prev)
-    still = is_stuck & ~rev & ~same
+    still = ~moving  # == is_stuck & ~rev & ~same
     return StictionResult(y=y, u_prev=u, du_prev=du, u_s=u_s, stuck=still.astype(np.float64), d=d)

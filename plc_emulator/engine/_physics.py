@@ -6,6 +6,7 @@ import math
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from plc_emulator.engine.types import F64
 
@@ -46,11 +47,15 @@ def level_fraction(v_frac: F64) -> F64:
     return out
 
 
-def valve_char(x_pct: F64, equal: F64, rangeability: F64) -> F64:
-    """Inherent characteristic f(x) in 0..1: linear, or equal-% R^(x-1) blended to close at x = 0."""
+def valve_char(x_pct: F64, eq_cols: npt.NDArray[np.intp], rangeability: F64) -> F64:
+    """Inherent characteristic f(x) in 0..1 per valve (last axis): linear, or for the valves listed in
+    ``eq_cols`` equal-% R^(x-1) blended to close at x = 0. The power is evaluated only for those
+    columns (it is the costliest element-wise operation of a tick at large N)."""
     x = clamp(x_pct * 0.01, 0.0, 1.0)
-    eq = rangeability ** (x - 1.0) - (1.0 - x) / rangeability
-    out: F64 = np.where(equal > 0.5, eq, x)
+    xe = x[..., eq_cols]
+    r = rangeability[eq_cols]
+    out: F64 = x.copy()
+    out[..., eq_cols] = r ** (xe - 1.0) - (1.0 - xe) / r
     return out
 
 

@@ -90,6 +90,7 @@ class Engine:
         self._z3 = np.asarray(Z_FACTOR[:3], dtype=np.float64)[:, None]
         self._header3 = np.asarray(self.design.header[:3], dtype=np.float64)[:, None]
         self._meas = _MeasConsts.of(self.design)
+        self._eq_cols = np.flatnonzero(self.design.equal > 0.5)
         vib = self.params.vibration
         self._zone_edges = np.array([vib.zone_ab, vib.zone_bc, vib.zone_cd])
 
@@ -473,7 +474,7 @@ class Engine:
             a["valve"] = np.where(a["v_stuck"] > 0.5, a["valve"], a["valve"] + lag * (y - a["valve"]))
         else:
             a["pv_prev"] = pv_pct
-        f_char = ph.valve_char(a["valve"], d.equal, d.rangeability)
+        f_char = ph.valve_char(a["valve"], self._eq_cols, d.rangeability)
         cvf = d.cv * f_char
 
         # flows

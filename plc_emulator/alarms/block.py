@@ -309,6 +309,8 @@ class AlarmBlock:
 
     def _timers(self) -> None:
         due = (self.shelved_until >= 0) & (self.shelved_until <= self.tick)
+        if not due.any():  # the usual case: skip np.nonzero and the Python loop
+            return
         for p, a in zip(*np.nonzero(due), strict=True):
             self._fire(int(p), int(a), AlarmEvent.UNSHELVE, "timer")
 
@@ -352,6 +354,13 @@ class AlarmBlock:
     def _design_suppression(self, values: F64) -> None:
         for col, normal, alarms in self._suppress:
             on = np.abs(values[:, col] - normal) >= 0.5  # (n,)
+            # vectorised pre-check: the per-alarm loop below only runs when some alarm must change
+            st_now = self.state[:, alarms]
+            sup = (st_now == AlarmState.SUPPRESSED.value)
+            if not (on[:, None] & ~sup & (st_now != AlarmState.OUT_OF_SERVICE.value)).any() and not (
+                ~on[:, None] & sup
+            ).any():
+                continue
             for a in alarms:
                 for p in range(self.n):
                     st = _STATE_BY_CODE[int(self.state[p, a])]

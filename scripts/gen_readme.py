@@ -53,7 +53,10 @@ def render(text: str) -> str:
         pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.DOTALL)
         if not pattern.search(text):
             raise SystemExit(f"README.md has no '{name}' block")
-        text = pattern.sub(lambda m, body=fn(): f"{m.group(1)}{body}\n{m.group(2)}", text)
+        start, end = pattern.search(text).span()  # type: ignore[union-attr]
+        m = pattern.match(text, start)
+        assert m is not None
+        text = f"{text[:start]}{m.group(1)}{fn()}\n{m.group(2)}{text[end:]}"
     return text
 
 

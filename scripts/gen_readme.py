@@ -51,12 +51,10 @@ def alarm_diagram() -> str:
 def render(text: str) -> str:
     for name, fn in (("register-map", register_map), ("alarm-diagram", alarm_diagram)):
         pattern = re.compile(rf"(<!-- BEGIN {name} -->\n).*?(<!-- END {name} -->)", re.DOTALL)
-        if not pattern.search(text):
+        m = pattern.search(text)
+        if m is None:
             raise SystemExit(f"README.md has no '{name}' block")
-        start, end = pattern.search(text).span()  # type: ignore[union-attr]
-        m = pattern.match(text, start)
-        assert m is not None
-        text = f"{text[:start]}{m.group(1)}{fn()}\n{m.group(2)}{text[end:]}"
+        text = f"{text[: m.start()]}{m.group(1)}{fn()}\n{m.group(2)}{text[m.end() :]}"
     return text
 
 

@@ -123,6 +123,7 @@ class PmBlock:
         self._ua_clean = np.full(n, np.nan if f.clean is None else f.clean)
         self._ua_ratio = np.full(n, np.nan)
         self.tick = 0
+        self._zones = np.asarray(params.vibration.zones)  # constant: not rebuilt every tick
 
     @property
     def n_flags(self) -> int:
@@ -144,7 +145,7 @@ class PmBlock:
         flags[:, 2 : 2 + 2 * m : 2] = implausible
         flags[:, 1 + 2 * m : 1 + 2 * m + len(self._op)] = stiction
         flags[:, -1] = fouling
-        zones = np.asarray(self.p.vibration.zones)
+        zones = self._zones
         zone = np.where(
             np.isnan(self._ewma), 0, np.searchsorted(zones, _nan_to_num(self._ewma), side="right")
         )

@@ -156,58 +156,19 @@ def _tag_alarms(tag: Tag) -> list[AlarmDef]:
 
 def pm_alarm_defs(pm: PmParams) -> list[AlarmDef]:
     """Advisory alarms (priority 1) for every PM flag the parameters enable."""
+
+    def advisory(alarm_id: str, message: str) -> AlarmDef:
+        return AlarmDef(id=alarm_id, kind=AlarmKind.PM, tag="", signal="", priority=1, message=message)
+
     out = [
-        AlarmDef(
-            id=f"PM.{pm.vibration.equipment}.vibration",
-            kind=AlarmKind.PM,
-            tag="",
-            signal="",
-            priority=1,
-            message="Pump vibration: zone C entered or predicted time to zone D under the horizon",
-        )
+        advisory(f"PM.{pm.vibration.equipment}.vibration",
+                 "Pump vibration: zone C entered or predicted time to zone D under the horizon"),
     ]
     for sig in pm.instruments.signals:
-        out.append(
-            AlarmDef(
-                id=f"PM.{sig}.flatline",
-                kind=AlarmKind.PM,
-                tag="",
-                signal="",
-                priority=1,
-                message=f"{sig} frozen (flatline with Good quality)",
-            )
-        )
-        out.append(
-            AlarmDef(
-                id=f"PM.{sig}.implausible",
-                kind=AlarmKind.PM,
-                tag="",
-                signal="",
-                priority=1,
-                message=f"{sig} implausible (rate of change / spike / range)",
-            )
-        )
-    for loop in pm.stiction.loops:
-        out.append(
-            AlarmDef(
-                id=f"PM.{loop}.stiction",
-                kind=AlarmKind.PM,
-                tag="",
-                signal="",
-                priority=1,
-                message=f"{loop} valve stiction suspected",
-            )
-        )
-    out.append(
-        AlarmDef(
-            id=f"PM.{pm.fouling.equipment}.fouling",
-            kind=AlarmKind.PM,
-            tag="",
-            signal="",
-            priority=1,
-            message="Heat exchanger fouling: UA below its clean value",
-        )
-    )
+        out.append(advisory(f"PM.{sig}.flatline", f"{sig} frozen (flatline with Good quality)"))
+        out.append(advisory(f"PM.{sig}.implausible", f"{sig} implausible (rate of change / spike / range)"))
+    out += [advisory(f"PM.{loop}.stiction", f"{loop} valve stiction suspected") for loop in pm.stiction.loops]
+    out.append(advisory(f"PM.{pm.fouling.equipment}.fouling", "Heat exchanger fouling: UA below its clean value"))
     return out
 
 

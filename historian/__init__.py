@@ -21,10 +21,11 @@ from historian._model import (
     StoredSample,
     TagInfo,
 )
-from historian._mqtt import MqttSink, parse_mqtt_url
+from historian._mqtt import MqttSink
 from historian._policy import Backoff, TokenBucket
 from historian._sink import Batch, ForwardRow, Sink, SinkSession, SinkUnavailable
 from historian._store import Cursor, Gap, Store
+from historian._transport import MqttEndpoint, mqtt_endpoint, parse_mqtt_url
 from historian._writer import Historian, HistorianMetrics
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "HistorianConfig",
     "HistorianError",
     "HistorianMetrics",
+    "MqttEndpoint",
     "MqttSink",
     "QuarantineEntry",
     "Sample",
@@ -52,5 +54,6 @@ __all__ = [
     "StoredSample",
     "TagInfo",
     "TokenBucket",
+    "mqtt_endpoint",
     "parse_mqtt_url",
 ]

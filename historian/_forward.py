@@ -38,7 +38,8 @@ _log = structlog.get_logger("historian.forwarder")
 class ForwardMetrics:
     sink: str
     connected: bool
-    backlog_rows: int  # committed rows not yet acknowledged (seq arithmetic; holes count as rows)
+    backlog_rows: int  # committed rows not yet acknowledged (counted in the store, also while offline)
+    oldest_unforwarded_age_seconds: float  # newest committed sample time - oldest unacknowledged one
     forward_lag_seconds: float  # time of newest committed sample - time of newest acknowledged one
     forwarded_rows: int  # acknowledged by the sink (this process)
     forwarded_per_second: float  # over the last 10 s
@@ -46,6 +47,7 @@ class ForwardMetrics:
     quarantined_rows: int
     reconnects: int
     last_error: str
+    refused: bool  # the last connect was refused (credentials, certificates): retrying alone won't fix it
 
 
 class Forwarder:
@@ -82,7 +84,11 @@ class Forwarder:
         self._q_rows = 0
         self._reconnects = 0
         self._backlog = 0
+        self._oldest_age = 0.0
         self._lag = 0.0
+        self._next_gauges = 0.0
+        self._refused = False
+        self._logged_error = ""
         self._last_error = ""
         self._next_retry_check = 0.0
 
@@ -104,6 +110,7 @@ class Forwarder:
             sink=self.sink.name,
             connected=self.connected,
             backlog_rows=self._backlog,
+            oldest_unforwarded_age_seconds=self._oldest_age,
             forward_lag_seconds=self._lag,
             forwarded_rows=self._forwarded,
             forwarded_per_second=rate,
@@ -111,7 +118,20 @@ class Forwarder:
             quarantined_rows=self._q_rows,
             reconnects=self._reconnects,
             last_error=self._last_error,
+            refused=self._refused,
         )
+
+    def health(self) -> tuple[bool, str]:
+        """Failing while the sink refuses us, or while the backlog is older than ``max_backlog_age``."""
+        if self._refused:
+            return False, f"{self.sink.name}: {self._last_error}"
+        if self._oldest_age > self.config.max_backlog_age:
+            return False, (
+                f"{self.sink.name}: {self._backlog} rows unforwarded, oldest {self._oldest_age:.0f}s old "
+                f"(bound {self.config.max_backlog_age:g}s; {self._last_error or 'connected'})"
+            )
+        state = "connected" if self.connected else f"disconnected ({self._last_error or 'connecting'})"
+        return True, f"{self.sink.name}: {state}, {self._backlog} rows behind"
 
     async def run(self) -> None:
         """Connect, forward, back off on failure; returns after ``stop()``."""
@@ -122,10 +142,13 @@ class Forwarder:
                 try:
                     async with self.sink.session() as session:
                         self.connected = True
+                        self._refused = False
+                        self._logged_error = ""
                         self._backoff.reset()
                         await self._forward(session)
                 except SinkUnavailable as exc:
                     self._last_error = str(exc)
+                    self._refused = exc.refused
                 finally:
                     if self.connected:
                         self._reconnects += 1
@@ -133,16 +156,35 @@ class Forwarder:
                 if self._stop.is_set():
                     break
                 delay = self._backoff.next_delay()
-                _log.info(
-                    "historian.forward_backoff",
-                    sink=self.sink.name,
-                    delay=round(delay, 3),
-                    failures=self._backoff.failures,
-                    error=self._last_error,
-                )
-                await self._pause(delay)
+                self._log_failure(delay)
+                await self._offline_pause(delay)
         finally:
             await asyncio.to_thread(self._store.close)
+
+    def _log_failure(self, delay: float) -> None:
+        """A refusal is one error line (again only when the reason changes); outages log each backoff."""
+        fields = {"sink": self.sink.name, "delay": round(delay, 3), "failures": self._backoff.failures}
+        if not self._refused:
+            _log.info("historian.forward_backoff", **fields, error=self._last_error)
+        elif self._last_error != self._logged_error:
+            self._logged_error = self._last_error
+            _log.error("historian.forward_refused", **fields, reason=self._last_error)
+        else:
+            _log.debug("historian.forward_backoff", **fields, error=self._last_error)
+
+    async def _offline_pause(self, delay: float) -> None:
+        """Back off, refreshing the backlog gauges from the store meanwhile (they must not freeze)."""
+        assert self._store is not None
+        end = self._mono() + delay
+        while not self._stop.is_set():
+            await self._update_gauges(await asyncio.to_thread(self._store.max_seq))
+            if self._sleep is not None:  # injected clock: one sleep of the whole delay
+                await self._sleep(delay)
+                return
+            left = end - self._mono()
+            if left <= 0:
+                return
+            await self._pause(min(left, self.config.gauge_interval))
 
     # -- the forwarding loop ---------------------------------------------------------------------
     async def _forward(self, session: SinkSession) -> None:
@@ -161,11 +203,13 @@ class Forwarder:
             await self._save(planned)
         bucket = TokenBucket(cfg.backfill_rate, max(cfg.backfill_rate, float(cfg.batch_rows)), self._mono())
         while not self._stop.is_set():
+            if not session.alive():
+                raise SinkUnavailable("connection lost")
             await self._retry_quarantined(session)
             head = await asyncio.to_thread(store.max_seq)
             cur = self._cursor
-            await self._update_gauges(head)
             work = next_work(cur, head, cfg.batch_rows, bucket.available(self._mono()))
+            await self._update_gauges(head, force=work is None and self._backlog > 0)
             if work is None:
                 if cur.live_from is not None and cur.live_from > cur.acked:
                     wait = min(
@@ -236,16 +280,25 @@ class Forwarder:
         if len(self._window) > 10_000:
             self._window.popleft()
 
-    async def _update_gauges(self, head: int) -> None:
+    async def _update_gauges(self, head: int, *, force: bool = False) -> None:
+        """Backlog rows (counted), oldest unforwarded age and lag; at most every ``gauge_interval``."""
         assert self._store is not None
         assert self._cursor is not None
+        now = self._mono()
+        if not force and now < self._next_gauges:
+            return
+        self._next_gauges = now + self.config.gauge_interval
         cur = self._cursor
-        live_extra = 0 if cur.live_acked is None or cur.live_from is None else cur.live_acked - cur.live_from
-        self._backlog = max(0, head - cur.acked - live_extra)
+        self._backlog, oldest = await asyncio.to_thread(self._store.backlog, cur, head)
+        if self._backlog == 0:
+            self._lag = 0.0
+            self._oldest_age = 0.0
+            return
+        newest = await asyncio.to_thread(self._store.time_of, head)
+        self._oldest_age = 0.0 if newest is None or oldest is None else max(0.0, newest - oldest)
         if head <= cur.head:
             self._lag = 0.0
             return
-        newest = await asyncio.to_thread(self._store.time_of, head)
         acked = await asyncio.to_thread(self._store.time_of, cur.head) if cur.head > 0 else None
         if newest is None:
             self._lag = 0.0

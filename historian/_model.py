@@ -135,11 +135,14 @@ class ForwardConfig:
     backoff_initial: float = 0.5  # s
     backoff_max: float = 30.0  # s
     publish_timeout: float = 10.0  # s to wait for the broker's acknowledgements of one batch
+    max_backlog_age: float = 300.0  # s; /health fails while the oldest unforwarded sample is older
+    gauge_interval: float = 0.5  # s between backlog gauge refreshes from the store (also while offline)
 
     def __post_init__(self) -> None:
         if self.batch_rows < 1 or self.max_attempts < 1 or self.live_split_rows < 1:
             raise HistorianError("batch_rows, live_split_rows and max_attempts must be >= 1")
-        for name in ("poll_interval", "backfill_rate", "backoff_initial", "backoff_max", "publish_timeout"):
+        for name in ("poll_interval", "backfill_rate", "backoff_initial", "backoff_max", "publish_timeout",
+                     "max_backlog_age", "gauge_interval"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
                 raise HistorianError(f"{name} must be a positive number (got {v!r})")

@@ -13,30 +13,16 @@ the store before that, so a lost connection means the whole batch is sent again 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from urllib.parse import urlsplit
 
 import aiomqtt
 
-from historian._model import HistorianError
 from historian._sink import Batch, ForwardRow, SinkSession, SinkUnavailable, rows_to_json
+from historian._transport import LinkWatch, MqttEndpoint, connect, mqtt_endpoint
 
-__all__ = ["MqttSink", "parse_mqtt_url"]
-
-
-def parse_mqtt_url(url: str) -> tuple[str, int]:
-    """``mqtt://host:port`` -> (host, port); port defaults to 1883."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-        raise HistorianError(f"not an MQTT URL: {url!r} (expected mqtt://host:port)")
-    try:
-        port = parts.port or 1883
-    except ValueError:
-        raise HistorianError(f"bad port in MQTT URL {url!r}") from None
-    return parts.hostname, port
+__all__ = ["MqttSink"]
 
 
 class _Session:
@@ -46,6 +32,10 @@ class _Session:
         self._client = client
         self._plant = plant
         self._timeout = timeout
+        self.link = LinkWatch(client)
+
+    def alive(self) -> bool:
+        return self.link.alive()
 
     def _encode(self, batch: Batch) -> list[tuple[str, str]]:
         by_device: dict[str, list[ForwardRow]] = {}
@@ -74,32 +64,32 @@ class _Session:
 
 
 class MqttSink:
-    """Forward to an MQTT broker; ``name`` is the cursor key (one per broker URL by default)."""
+    """Forward to an MQTT broker; ``name`` is the cursor key (one per broker URL by default).
+
+    ``url`` is an ``mqtt://`` / ``mqtts://`` URL or an :class:`MqttEndpoint` with TLS and credentials.
+    """
 
     def __init__(
         self,
-        url: str,
+        url: str | MqttEndpoint,
         *,
         plant: str,
         client_id: str | None = None,
         name: str | None = None,
         timeout: float = 10.0,
     ) -> None:
-        self.host, self.port = parse_mqtt_url(url)
+        self.endpoint = url if isinstance(url, MqttEndpoint) else mqtt_endpoint(url)
+        self.host, self.port = self.endpoint.host, self.endpoint.port
         self.plant = plant
-        self.name = name or f"mqtt://{self.host}:{self.port}"
+        self.name = name or self.endpoint.url
         self.client_id = client_id or f"plc-emulator-{plant}"
         self.timeout = timeout
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[SinkSession]:
-        client = aiomqtt.Client(self.host, self.port, identifier=self.client_id, timeout=self.timeout)
-        try:
-            await client.__aenter__()
-        except aiomqtt.MqttError as exc:
-            raise SinkUnavailable(f"connect to {self.host}:{self.port} failed: {exc}") from exc
-        try:
-            yield _Session(client, self.plant, self.timeout)
-        finally:
-            with contextlib.suppress(aiomqtt.MqttError):  # the connection may already be gone
-                await client.__aexit__(None, None, None)
+        async with connect(self.endpoint, client_id=self.client_id, timeout=self.timeout) as client:
+            session = _Session(client, self.plant, self.timeout)
+            try:
+                yield session
+            finally:
+                await session.link.close()

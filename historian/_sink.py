@@ -11,7 +11,15 @@ __all__ = ["Batch", "ForwardRow", "Sink", "SinkSession", "SinkUnavailable", "row
 
 
 class SinkUnavailable(Exception):
-    """The sink cannot be reached (connect refused, connection lost): back off and reconnect."""
+    """The sink cannot be reached (connect refused, connection lost): back off and reconnect.
+
+    ``refused`` marks a failure retrying alone will not fix (bad credentials, untrusted or missing
+    certificate): the forwarder keeps retrying but reports it on ``/health``.
+    """
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 class ForwardRow(NamedTuple):
@@ -34,6 +42,9 @@ class Batch:
 
 
 class SinkSession(Protocol):
+    def alive(self) -> bool:
+        """False once the connection is known to be gone (the forwarder then reconnects)."""
+
     async def send(self, batch: Batch) -> None:
         """Return only once the sink acknowledged every row of ``batch``.
 

@@ -329,6 +329,22 @@ class Store:
             for s, a, lf, la in rows
         ]
 
+    def backlog(self, cur: Cursor, head: int) -> tuple[int, float | None]:
+        """Rows committed up to ``head`` that ``cur`` has not acknowledged, and the oldest one's time."""
+        split = cur.live_from is not None
+        ranges = [(cur.acked, cur.live_from or 0), (cur.head, head)] if split else [(cur.acked, head)]
+        count, oldest = 0, None
+        for lo, hi in ranges:
+            if hi <= lo:
+                continue
+            row = self._db.execute(
+                "SELECT count(*), min(seq) FROM samples WHERE seq>? AND seq<=?", (lo, hi)
+            ).fetchone()
+            count += int(row[0])
+            if oldest is None and row[1] is not None:
+                oldest = self.time_of(int(row[1]))
+        return count, oldest
+
     def forwarded_floor(self) -> int | None:
         """Highest seq every registered sink has acknowledged (None when no sink is registered)."""
         row = self._db.execute("SELECT min(acked), count(*) FROM cursors").fetchone()

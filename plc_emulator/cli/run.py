@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from plc_emulator.cli._common import BadInput, duration_arg, env_or
+from plc_emulator.cli._upstream import add_upstream_arguments, upstream_options
 from plc_emulator.commands import Command
 
 __all__ = ["handler", "parse_speed", "register"]
@@ -59,12 +60,11 @@ def register(subparsers: Any) -> None:
     p.add_argument("--duration", type=duration_arg, default=None,
                    help="stop after this much simulated time (e.g. 30s, 2h)")
     p.add_argument("--data-dir", default=None, help="historian and data files (env DATA_DIR; default ./data)")
-    p.add_argument("--mqtt-url", default=None, metavar="URL",
-                   help="forward the historian to this MQTT broker, mqtt://host:port (env MQTT_URL)")
     p.add_argument("--cleanup-hours", type=float, default=None,
                    help="historian retention in hours (env CLEANUP_HOURS; tag map; default 24)")
     p.add_argument("--log-level", default=None,
                    help="debug, info, warning, error (env LOG_LEVEL; default info)")
+    add_upstream_arguments(p)
     ua = p.add_argument_group("OPC UA (docs/opcua.md)")
     ua.add_argument("--opcua-port", type=int, default=None,
                     help="OPC UA port (env OPCUA_PORT; tag map; default 4840)")
@@ -116,17 +116,8 @@ def _load_scenario(path: str, tagmap: Any) -> tuple[dict[int, list[Command]], in
 
 
 def _historian_extras(args: argparse.Namespace) -> dict[str, Any]:
-    """--mqtt-url / MQTT_URL and --cleanup-hours / CLEANUP_HOURS, checked before anything starts."""
-    from historian import HistorianError, parse_mqtt_url
-
+    """--cleanup-hours / CLEANUP_HOURS, checked before anything starts."""
     extras: dict[str, Any] = {}
-    url = env_or(getattr(args, "mqtt_url", None), "MQTT_URL", None)
-    if url is not None:
-        try:
-            parse_mqtt_url(str(url))
-        except HistorianError as exc:
-            raise BadInput(str(exc)) from None
-        extras["mqtt_url"] = str(url)
     hours = env_or(getattr(args, "cleanup_hours", None), "CLEANUP_HOURS", None)
     if hours is not None:
         try:
@@ -200,7 +191,7 @@ def handler(args: argparse.Namespace) -> int:
     extras = _historian_extras(args)
     extras.update(_opcua_extras(args, tagmap, data_dir))
     config = AppConfig(host=host, modbus_port=modbus_port, http_port=http_port, data_dir=data_dir,
-                       runtime=runtime, extras=extras)
+                       runtime=runtime, extras=extras, upstream=upstream_options(args))
     try:
         snap = asyncio.run(serve(tagmap, config))
     except OSError as exc:  # e.g. the journal cannot be written

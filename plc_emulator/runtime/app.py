@@ -35,6 +35,7 @@ from plc_emulator.runtime.config import RuntimeConfig
 from plc_emulator.runtime.http import HealthCheck, HttpServer
 from plc_emulator.runtime.metrics import Metrics, MetricsHook
 from plc_emulator.runtime.plc import PlcRuntime
+from plc_emulator.runtime.upstream import UpstreamOptions
 from plc_emulator.tagmap.model import TagMap
 
 __all__ = ["AppConfig", "AppContext", "StartupError", "serve"]
@@ -55,6 +56,7 @@ class AppConfig:
     http_port: int = 8080
     data_dir: Path = Path("data")
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    upstream: UpstreamOptions = field(default_factory=UpstreamOptions)  # MQTT sinks (JSON, Sparkplug B)
     # Options of components added by their own engineers (OPC UA, historian) go here as fields.
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -106,7 +108,7 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Ca
 
 
 async def _start_historian(stack: AsyncExitStack, ctx: AppContext) -> None:
-    """Historian + recorder (+ MQTT forwarder with ``extras["mqtt_url"]``) under ``DATA_DIR``."""
+    """Historian + recorder (+ one forwarder per sink of ``config.upstream``) under ``DATA_DIR``."""
     from historian import HistorianError
     from plc_emulator.runtime.recorder import HistorianService
 
@@ -114,12 +116,14 @@ async def _start_historian(stack: AsyncExitStack, ctx: AppContext) -> None:
     if extras.get("historian") is False:
         return
     service = HistorianService(ctx.tagmap, ctx.plc, data_dir=ctx.config.data_dir,
-                               mqtt_url=extras.get("mqtt_url"), retention_hours=extras.get("retention_hours"))
+                               upstream=ctx.config.upstream, retention_hours=extras.get("retention_hours"))
     try:
         await stack.enter_async_context(service)
     except HistorianError as exc:
         raise StartupError(f"historian: {exc}") from None
     ctx.add_health_check("historian", service.health)
+    if service.forwarders:
+        ctx.add_health_check("upstream", service.upstream_health)
     ctx.add_metrics(service.metric_families)
 
 

@@ -15,8 +15,8 @@ Per historized tag (``historian:`` block in the tag map, ``enabled``):
 Events: the engine's ground-truth events, alarm transitions and the commands applied at each tick.
 
 :class:`HistorianService` is the async context manager ``plc-emulator run`` enters: it opens the
-store under ``DATA_DIR``, registers the recorder, starts the MQTT forwarder when ``--mqtt-url`` is
-given, and provides the health check and the Prometheus metrics.
+store under ``DATA_DIR``, registers the recorder, starts one forwarder per upstream sink (JSON MQTT,
+Sparkplug B), and provides the health checks and the Prometheus metrics (labelled by sink).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -33,8 +33,9 @@ from typing import Any
 import numpy as np
 import structlog
 
-from historian import Event, ForwardConfig, Forwarder, Historian, HistorianConfig, MqttSink, TagInfo
+from historian import Event, ForwardConfig, Forwarder, ForwardMetrics, Historian, HistorianConfig, TagInfo
 from plc_emulator.image.snapshot import Snapshot
+from plc_emulator.runtime.upstream import UpstreamOptions, build_sinks
 from plc_emulator.tagmap.model import Tag, TagMap
 
 __all__ = ["HistorianService", "Recorder", "historian_config", "historized_tags"]
@@ -186,7 +187,7 @@ class HistorianService:
         plc: Any,
         *,
         data_dir: Path,
-        mqtt_url: str | None = None,
+        upstream: UpstreamOptions | None = None,
         retention_hours: float | None = None,
         forward: ForwardConfig | None = None,
         db_name: str = "historian.db",
@@ -194,13 +195,13 @@ class HistorianService:
         self.tagmap = tagmap
         self.plc = plc
         self.path = Path(data_dir) / db_name
-        self.mqtt_url = mqtt_url
+        self.upstream = upstream or UpstreamOptions()
         self.config = historian_config(tagmap, retention_hours)
-        self.forward_config = forward or ForwardConfig()
+        self.forward_config = forward or ForwardConfig(max_backlog_age=self.upstream.max_backlog_age)
         self.historian: Historian | None = None
         self.recorder: Recorder | None = None
-        self.forwarder: Forwarder | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.forwarders: list[Forwarder] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> HistorianService:
         tm = self.tagmap
@@ -213,18 +214,20 @@ class HistorianService:
         )
         self.recorder = Recorder(tm, self.historian)
         self.plc.on_snapshot(self.recorder.on_snapshot)
-        if self.mqtt_url:
-            sink = MqttSink(self.mqtt_url, plant=tm.plant)
-            self.forwarder = Forwarder(self.path, sink, self.forward_config)
-            self._task = asyncio.create_task(self.forwarder.run(), name="historian[forwarder]")
-        log.info("historian.started", path=str(self.path), tags=len(self.recorder.names), mqtt=self.mqtt_url)
+        for sink in build_sinks(self.upstream, tm, self.plc):
+            fwd = Forwarder(self.path, sink, self.forward_config)
+            self.forwarders.append(fwd)
+            self._tasks.append(asyncio.create_task(fwd.run(), name=f"historian[forwarder {sink.name}]"))
+        log.info("historian.started", path=str(self.path), tags=len(self.recorder.names),
+                 sinks=[f.sink.name for f in self.forwarders])
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self.forwarder is not None and self._task is not None:
-            self.forwarder.stop()
+        for fwd in self.forwarders:
+            fwd.stop()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(self._task, 15)
+                await asyncio.wait_for(task, 15)
         if self.historian is not None:
             await asyncio.to_thread(self.historian.close)
             m = self.historian.metrics()
@@ -246,6 +249,12 @@ class HistorianService:
         if m.queued and m.last_commit_monotonic and time.monotonic() - m.last_commit_monotonic > stale:
             return False, f"historian has not committed for {stale:g}s ({m.queued} rows queued)"
         return True, f"historian ok ({m.committed_rows} rows committed)"
+
+    def upstream_health(self) -> tuple[bool, str]:
+        """Failing while a sink refuses our credentials/certificates or its backlog is too old."""
+        results = [f.health() for f in self.forwarders]
+        bad = [reason for ok, reason in results if not ok]
+        return (False, "; ".join(bad)) if bad else (True, "; ".join(r for _, r in results))
 
     def metric_families(self) -> list[Any]:
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -278,44 +287,36 @@ class HistorianService:
                 "plc_historian_db_bytes", "Used bytes in the historian database", value=m.db_bytes
             )
         )
-        if self.forwarder is not None:
-            f = self.forwarder.metrics()
-            out.append(
-                GaugeMetricFamily(
-                    "plc_historian_backlog_rows",
-                    "Committed samples not yet acknowledged",
-                    value=f.backlog_rows,
-                )
-            )
-            out.append(
-                GaugeMetricFamily(
-                    "plc_historian_forward_lag_seconds",
-                    "Newest committed sample time minus newest acknowledged",
-                    value=f.forward_lag_seconds,
-                )
-            )
-            out.append(
-                CounterMetricFamily(
-                    "plc_historian_forwarded_rows", "Samples acknowledged by the sink", value=f.forwarded_rows
-                )
-            )
-            out.append(
-                GaugeMetricFamily(
-                    "plc_historian_forwarded_per_second",
-                    "Forward rate over the last 10 s",
-                    value=f.forwarded_per_second,
-                )
-            )
-            out.append(
-                CounterMetricFamily(
-                    "plc_historian_quarantined_rows", "Samples moved to quarantine", value=f.quarantined_rows
-                )
-            )
-            out.append(
-                GaugeMetricFamily(
-                    "plc_historian_forward_connected",
-                    "1 while the sink is connected",
-                    value=1.0 if f.connected else 0.0,
-                )
-            )
+        out.extend(self._forward_families())
+        return out
+
+    def _forward_families(self) -> list[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        specs: list[tuple[type[Any], str, str, Callable[[ForwardMetrics], float]]] = [
+            (GaugeMetricFamily, "plc_historian_backlog_rows", "Committed samples not yet acknowledged "
+             "(counted in the store, also while disconnected)", lambda f: f.backlog_rows),
+            (GaugeMetricFamily, "plc_historian_oldest_unforwarded_age_seconds",
+             "Newest committed sample time minus the oldest unacknowledged one",
+             lambda f: f.oldest_unforwarded_age_seconds),
+            (GaugeMetricFamily, "plc_historian_forward_lag_seconds",
+             "Newest committed sample time minus newest acknowledged", lambda f: f.forward_lag_seconds),
+            (CounterMetricFamily, "plc_historian_forwarded_rows", "Samples acknowledged by the sink",
+             lambda f: f.forwarded_rows),
+            (GaugeMetricFamily, "plc_historian_forwarded_per_second", "Forward rate over the last 10 s",
+             lambda f: f.forwarded_per_second),
+            (CounterMetricFamily, "plc_historian_quarantined_rows", "Samples moved to quarantine",
+             lambda f: f.quarantined_rows),
+            (GaugeMetricFamily, "plc_historian_forward_connected", "1 while the sink is connected",
+             lambda f: 1.0 if f.connected else 0.0),
+            (GaugeMetricFamily, "plc_historian_forward_refused",
+             "1 while the sink refuses our credentials or certificates", lambda f: 1.0 if f.refused else 0.0),
+        ]
+        metrics = [f.metrics() for f in self.forwarders]
+        out: list[Any] = []
+        for cls, name, doc, get in specs:
+            fam = cls(name, doc, labels=["sink"])
+            for m in metrics:
+                fam.add_metric([m.sink], get(m))
+            out.append(fam)
         return out

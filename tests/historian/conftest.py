@@ -99,7 +99,9 @@ class Received:
 class Subscriber:
     """paho client in its own thread, persistent session (clean_session=False), QoS 1, auto-reconnect."""
 
-    def __init__(self, port: int, topic: str = "plc/#", client_id: str = "test-subscriber") -> None:
+    def __init__(self, port: int, topic: str = "plc/#", client_id: str = "test-subscriber", *,
+                 tls: Any = None, username: str | None = None, password: str | None = None,
+                 host: str = "127.0.0.1") -> None:
         import paho.mqtt.client as mqtt
 
         self.messages: list[Received] = []
@@ -122,7 +124,11 @@ class Subscriber:
         c.on_subscribe = on_subscribe
         c.on_message = on_message
         self._c = c
-        c.connect("127.0.0.1", port, keepalive=5)
+        if tls is not None:
+            c.tls_set_context(tls)
+        if username is not None:
+            c.username_pw_set(username, password)
+        c.connect(host, port, keepalive=5)
         c.loop_start()
         if not self._subscribed.wait(10):
             raise AssertionError("subscriber did not subscribe")

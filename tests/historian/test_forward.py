@@ -86,6 +86,9 @@ class FakeSink:
         self.connects += 1
         yield self
 
+    def alive(self) -> bool:
+        return not self.down
+
     async def send(self, batch: Batch) -> None:
         if self.down:
             raise SinkUnavailable("lost")

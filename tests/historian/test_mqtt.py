@@ -7,6 +7,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -87,8 +88,12 @@ def _wait_count(sub: Subscriber, n: int, timeout: float = 20) -> None:
         time.sleep(0.02)
 
 
-async def _outage_run(broker: Broker, tmp_path: Path, outage_s: float, total_s: float) -> None:
-    """Real-time producer (wall-clock sample times) + forwarder; the broker is stopped for ``outage_s``."""
+async def _outage_run(
+    broker: Broker, tmp_path: Path, outage_s: float, total_s: float, *,
+    sink: MqttSink | None = None, subscribe: Callable[[], Subscriber] | None = None,
+) -> None:
+    """Real-time producer (wall-clock sample times) + forwarder; the broker is stopped for ``outage_s``.
+    ``sink`` / ``subscribe`` default to plain MQTT (the TLS tests pass their own)."""
     db = tmp_path / "h.db"
     fcfg = ForwardConfig(
         batch_rows=500,
@@ -109,8 +114,9 @@ async def _outage_run(broker: Broker, tmp_path: Path, outage_s: float, total_s: 
             hist.record_many((f"DEV{k % 4}.t{k}", now, float(k), 0) for k in range(20))
             stop.wait(0.02)
 
-    sub = Subscriber(broker.port)
-    fwd = Forwarder(db, MqttSink(broker.url, plant="alpha", timeout=2.0), fcfg, rng=random.Random(7).random)
+    sub = subscribe() if subscribe is not None else Subscriber(broker.port)
+    sink = sink or MqttSink(broker.url, plant="alpha", timeout=2.0)
+    fwd = Forwarder(db, sink, fcfg, rng=random.Random(7).random)
     task = asyncio.create_task(fwd.run())
     prod = threading.Thread(target=produce)
     t_start = time.monotonic()

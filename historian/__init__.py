@@ -24,6 +24,8 @@ from historian._model import (
 from historian._mqtt import MqttSink
 from historian._policy import Backoff, TokenBucket
 from historian._sink import Batch, ForwardRow, Sink, SinkSession, SinkUnavailable
+from historian._sparkplug import SparkplugSink
+from historian._spb_codec import DataType, DeviceDef, MetricDef, NodeDef
 from historian._store import Cursor, Gap, Store
 from historian._transport import MqttEndpoint, mqtt_endpoint, parse_mqtt_url
 from historian._writer import Historian, HistorianMetrics
@@ -32,6 +34,8 @@ __all__ = [
     "Backoff",
     "Batch",
     "Cursor",
+    "DataType",
+    "DeviceDef",
     "Event",
     "ForwardConfig",
     "ForwardMetrics",
@@ -42,13 +46,16 @@ __all__ = [
     "HistorianConfig",
     "HistorianError",
     "HistorianMetrics",
+    "MetricDef",
     "MqttEndpoint",
     "MqttSink",
+    "NodeDef",
     "QuarantineEntry",
     "Sample",
     "Sink",
     "SinkSession",
     "SinkUnavailable",
+    "SparkplugSink",
     "Store",
     "StoredEvent",
     "StoredSample",

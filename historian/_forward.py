@@ -202,9 +202,17 @@ class Forwarder:
             )
             await self._save(planned)
         bucket = TokenBucket(cfg.backfill_rate, max(cfg.backfill_rate, float(cfg.batch_rows)), self._mono())
+        epoch = 0
         while not self._stop.is_set():
             if not session.alive():
                 raise SinkUnavailable("connection lost")
+            if session.held():  # e.g. Sparkplug primary host offline: the data stays in the store
+                await self._update_gauges(await asyncio.to_thread(store.max_seq))
+                await self._pause(cfg.poll_interval)
+                continue
+            if session.epoch() != epoch:  # a new birth: everything committed before it is history
+                epoch = session.epoch()
+                await self._replan_after_birth()
             await self._retry_quarantined(session)
             head = await asyncio.to_thread(store.max_seq)
             cur = self._cursor
@@ -257,6 +265,16 @@ class Forwarder:
             self._count(len(rows))
             if cur.live_from is not None and self._cursor.live_from is None:
                 _log.info("historian.backfill_done", sink=self.sink.name, acked=self._cursor.acked)
+
+    async def _replan_after_birth(self) -> None:
+        assert self._store is not None
+        assert self._cursor is not None
+        head = await asyncio.to_thread(self._store.max_seq)
+        planned = plan_on_connect(self._cursor, head, 0)
+        if planned != self._cursor:
+            _log.info("historian.backfill_start", sink=self.sink.name, backlog=head - self._cursor.acked,
+                      live_from=planned.live_from, reason="birth")
+            await self._save(planned)
 
     def _read(self, work: Work) -> list[ForwardRow]:
         assert self._store is not None

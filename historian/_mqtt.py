@@ -37,6 +37,12 @@ class _Session:
     def alive(self) -> bool:
         return self.link.alive()
 
+    def held(self) -> bool:
+        return False
+
+    def epoch(self) -> int:
+        return 0
+
     def _encode(self, batch: Batch) -> list[tuple[str, str]]:
         by_device: dict[str, list[ForwardRow]] = {}
         for r in batch.rows:

@@ -45,6 +45,13 @@ class SinkSession(Protocol):
     def alive(self) -> bool:
         """False once the connection is known to be gone (the forwarder then reconnects)."""
 
+    def held(self) -> bool:
+        """True while the far end wants data kept in the store (Sparkplug: primary host offline)."""
+
+    def epoch(self) -> int:
+        """Birth count (0 for sinks without births). When it changes, rows committed before it are
+        re-planned as backfill (``historical``)."""
+
     async def send(self, batch: Batch) -> None:
         """Return only once the sink acknowledged every row of ``batch``.
 

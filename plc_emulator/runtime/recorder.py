@@ -214,7 +214,7 @@ class HistorianService:
         )
         self.recorder = Recorder(tm, self.historian)
         self.plc.on_snapshot(self.recorder.on_snapshot)
-        for sink in build_sinks(self.upstream, tm, self.plc):
+        for sink in build_sinks(self.upstream, tm, self.plc, self.path.parent):
             fwd = Forwarder(self.path, sink, self.forward_config)
             self.forwarders.append(fwd)
             self._tasks.append(asyncio.create_task(fwd.run(), name=f"historian[forwarder {sink.name}]"))

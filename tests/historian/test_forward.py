@@ -89,6 +89,12 @@ class FakeSink:
     def alive(self) -> bool:
         return not self.down
 
+    def held(self) -> bool:
+        return False
+
+    def epoch(self) -> int:
+        return 0
+
     async def send(self, batch: Batch) -> None:
         if self.down:
             raise SinkUnavailable("lost")

@@ -148,3 +148,82 @@ async def test_edge_node_births_data_rebirth_dcmd_comm_loss_and_death(broker: Br
         sources = {r[0] for r in db.execute("SELECT json_extract(data, '$.source') FROM events "
                                             "WHERE kind='command'")}
     assert "sparkplug:host" in sources  # audited like any other client write
+
+
+def _committed(db: Path) -> int:
+    if not db.exists():
+        return 0
+    with sqlite3.connect(db) as c:
+        try:
+            return int(c.execute("SELECT coalesce(max(seq), 0) FROM samples").fetchone()[0])
+        except sqlite3.OperationalError:  # schema not created yet
+            return 0
+
+
+async def _host_offline_run(broker: Broker, tmp_path: Path, offline_s: float) -> None:
+    data = tmp_path / "data"
+    db = data / "historian.db"
+    async with Host(broker.port, host_id="scada") as host:
+        proc, _ = _run(broker, data, "--sparkplug-host-id", "scada")
+        try:
+            await asyncio.to_thread(proc.wait_line, "ready ", 60)
+            await host.wait(lambda: _committed(db) > 0, 20, "rows committed")
+            assert host.msgs == [], "the node must wait for its primary host before any birth"
+            await host.state(True)
+            await host.wait(lambda: len(host.kinds("DBIRTH")) == 7, 20, "births once the host is online")
+            assert host.msgs[0].kind == "NBIRTH"
+            await host.wait(lambda: host.kinds("DDATA"), 10, "data")
+            await host.state(False)
+            n_off = len(host.msgs)
+            await asyncio.sleep(offline_s)  # the host outage itself: a fixed interval is the test
+            quiet = [m.kind for m in host.msgs[n_off:]]
+            assert quiet.count("DDATA") <= 2, quiet  # at most the batch in flight when STATE arrived
+            head_at_online = _committed(db)
+            await host.state(True)
+            await host.wait(lambda: len(host.kinds("NBIRTH")) == 2, 10, "birth again")
+            second = host.msgs.index(host.kinds("NBIRTH")[1])
+
+            def replayed() -> list[tuple[int, int]]:
+                return [(m.alias, m.timestamp) for x in host.msgs[second:] if x.kind == "DDATA"
+                        for m in x.payload.metrics if m.is_historical]
+
+            await host.wait(lambda: len(replayed()) > 0 and _acked(db) >= head_at_online, 30 + offline_s,
+                            "historical replay of the offline backlog")
+            assert await asyncio.to_thread(proc.terminate, 30) == 0
+        finally:
+            proc.kill()
+    hist = replayed()
+    per_metric: dict[int, list[int]] = {}
+    for a, ts in hist:
+        per_metric.setdefault(a, []).append(ts)
+    assert all(v == sorted(v) for v in per_metric.values()), "historical metrics out of order"
+    stamps = [ts for _, ts in hist]
+    assert max(stamps) - min(stamps) >= (offline_s - 1) * 1000, "the replay does not span the offline period"
+    _check_seq(host.msgs)
+    alias = {f"{b.device}.{m.name}": m.alias for b in host.kinds("DBIRTH") for m in b.payload.metrics}
+    got = {(m.alias, m.timestamp) for x in host.kinds("DDATA") for m in x.payload.metrics}
+    acked = _acked(db)
+    with sqlite3.connect(db) as c:
+        rows = c.execute("SELECT tags.name, samples.t FROM samples JOIN tags ON tags.id = samples.tag_id "
+                         "WHERE samples.seq <= ?", (acked,)).fetchall()
+    want = {(alias[name], round(t * 1000)) for name, t in rows}
+    missing = want - got
+    assert not missing, f"{len(missing)} of {len(want)} samples never reached the host, e.g. {sorted(missing)[:3]}"
+
+
+def _acked(db: Path) -> int:
+    with sqlite3.connect(db) as c:
+        row = c.execute("SELECT acked, live_acked FROM cursors WHERE sink LIKE 'sparkplug+%'").fetchone()
+    return 0 if row is None else max(int(row[0]), int(row[1] or 0))
+
+
+async def test_primary_host_offline_then_historical_replay(broker: Broker, tmp_path: Path) -> None:
+    """STATE drives store and forward: no birth before the host is online; while it is offline (5 s)
+    data stays in the historian; back online: a new birth, then every sample as is_historical, in
+    order, none missing."""
+    await _host_offline_run(broker, tmp_path, offline_s=5.0)
+
+
+@pytest.mark.slow
+async def test_primary_host_offline_sixty_seconds(broker: Broker, tmp_path: Path) -> None:
+    await _host_offline_run(broker, tmp_path, offline_s=60.0)

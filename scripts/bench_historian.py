@@ -6,16 +6,20 @@
 1. Ingest: a producer thread records ``--samples`` samples (scans of 100 tags) into a fresh store
    with the default HistorianConfig; rate = samples committed / (first record .. flush done).
 2. Bytes per sample: database file size (after a WAL checkpoint) / rows.
-3. Forward: the same rows forwarded by the real MqttSink (QoS 1) to a mosquitto started here on a
-   free port; rate = rows acknowledged / time until the cursor reached the head.
+3. Forward: the same rows forwarded, in one run, four ways to a mosquitto started here: the JSON
+   MqttSink (QoS 1) over plain TCP and over TLS (client certificate + password, as a hosted broker
+   wants), and the Sparkplug B edge node (DDATA by alias, QoS 0 as the specification asks) over
+   plain TCP and TLS; rate = rows acknowledged / time until the cursor reached the head. Sparkplug's
+   "acknowledged" is "handed to the connection" (QoS 0).
 4. One-hour backlog of the default plant: ``tag_maps/separation_train.yaml`` run for one simulated
    hour (36,000 scans at 10 Hz) through the real Recorder (per-tag exception deadband and max
    interval from the tag map), then drained to mosquitto from a cold start with the default
    ForwardConfig (backfill rate 50,000/s). The assumption is stated in the output: historized tags x
    10 Hz x 3600 s before the deadband, and the rows actually left after it.
 
-Goals (issue #5): ingest >= 100,000 samples/s; forward >= 20,000 samples/s; one-hour backlog < 60 s.
-Needs mosquitto on PATH (or /usr/sbin); without it the forward figures are skipped.
+Goals (issues #5, #17): ingest >= 100,000 samples/s; forward >= 20,000 samples/s, also over TLS;
+one-hour backlog < 60 s. Needs mosquitto, mosquitto_passwd and openssl on PATH (mosquitto may be in
+/usr/sbin); without them the forward figures are skipped.
 """
 
 from __future__ import annotations
@@ -39,9 +43,24 @@ sys.path.insert(0, str(ROOT))
 
 import structlog  # noqa: E402
 
-from historian import ForwardConfig, Forwarder, Historian, HistorianConfig, MqttSink, Store  # noqa: E402
+from historian import (  # noqa: E402
+    DataType,
+    DeviceDef,
+    ForwardConfig,
+    Forwarder,
+    Historian,
+    HistorianConfig,
+    MetricDef,
+    MqttSink,
+    NodeDef,
+    Sink,
+    SparkplugSink,
+    Store,
+    mqtt_endpoint,
+)
 
-GOALS = {"ingest_per_s": 100_000.0, "forward_per_s": 20_000.0, "backlog_drain_s": 60.0}
+GOALS = {"ingest_per_s": 100_000.0, "forward_per_s": 20_000.0, "forward_tls_per_s": 20_000.0,
+         "backlog_drain_s": 60.0}
 
 
 def ingest(db: Path, n: int) -> dict[str, float]:
@@ -78,8 +97,32 @@ def ingest(db: Path, n: int) -> dict[str, float]:
     }
 
 
+def make_pki(root: Path) -> dict[str, Path]:
+    """CA, broker certificate (CN/SAN localhost) and client certificate, with openssl."""
+    root.mkdir(parents=True, exist_ok=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+
+    def run(*cmd: str) -> None:
+        subprocess.run(["openssl", *cmd], check=True, capture_output=True, cwd=root)
+
+    run("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.crt", "-days", "2", "-subj", "/CN=Bench CA",
+        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    for name, ext in (("server", "subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth"),
+                      ("client", "extendedKeyUsage=clientAuth")):
+        run("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}")
+        (root / f"{name}.ext").write_text(ext + "\n")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", f"{name}.crt", "-days", "2", "-extfile", f"{name}.ext")
+    for f in root.iterdir():
+        f.chmod(0o644)
+    return {k: root / f"{k}" for k in ("ca.crt", "server.crt", "server.key", "client.crt", "client.key")}
+
+
 class Mosquitto:
-    def __init__(self, root: Path) -> None:
+    """mosquitto on a free port; with ``tls`` also a TLS listener that requires a client certificate
+    and a password (user bench / bench-pw), as a hosted broker would."""
+
+    def __init__(self, root: Path, tls: dict[str, Path] | None = None) -> None:
         exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
         if not os.path.exists(exe):
             raise FileNotFoundError("mosquitto")
@@ -91,17 +134,33 @@ class Mosquitto:
         os.chmod(root, 0o777)
         os.chmod(data, 0o777)
         conf = root / "mosquitto.conf"
-        conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
-            f"persistence_location {data}/\nmax_inflight_messages 0\nmax_queued_messages 0\n"
+        text = (
+            f"per_listener_settings true\nuser root\nlistener {self.port} 127.0.0.1\nallow_anonymous true\n"
+            f"persistence true\npersistence_location {data}/\nmax_inflight_messages 0\nmax_queued_messages 0\n"
         )
+        self.tls_port = 0
+        if tls is not None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                self.tls_port = s.getsockname()[1]
+            passwd = root / "passwd"
+            subprocess.run(["mosquitto_passwd", "-c", "-b", str(passwd), "bench", "bench-pw"], check=True,
+                           capture_output=True)
+            text += (
+                f"listener {self.tls_port} 127.0.0.1\ncafile {tls['ca.crt']}\ncertfile {tls['server.crt']}\n"
+                f"keyfile {tls['server.key']}\nrequire_certificate true\nallow_anonymous false\n"
+                f"password_file {passwd}\n"
+            )
+        conf.write_text(text)
         self.proc = subprocess.Popen(
             [exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", self.port)) == 0:
+            with socket.socket() as s, socket.socket() as t:
+                if s.connect_ex(("127.0.0.1", self.port)) == 0 and (
+                    not self.tls_port or t.connect_ex(("127.0.0.1", self.tls_port)) == 0
+                ):
                     return
             time.sleep(0.02)
         self.stop()
@@ -113,11 +172,40 @@ class Mosquitto:
             self.proc.wait(10)
 
 
-async def forward(db: Path, port: int, config: ForwardConfig, name: str) -> dict[str, float]:
+def bench_node(db: Path) -> NodeDef:
+    """A Sparkplug node with one metric per tag of the bench database, one device per tag prefix."""
+    with Store(db) as st:
+        infos = sorted(st.tag_infos().values(), key=lambda t: t.name)
+    devices: dict[str, list[MetricDef]] = {}
+    for alias, t in enumerate(infos, start=1):
+        dev = t.name.split(".", 1)[0]
+        devices.setdefault(dev, []).append(MetricDef(tag=t.name, name=t.name.split(".", 1)[1], alias=alias,
+                                                     datatype=DataType.Float, low=0.0, high=1e6))
+    return NodeDef(group="bench", edge_node="bench-node",
+                   devices=tuple(DeviceDef(name=d, metrics=tuple(m)) for d, m in devices.items()))
+
+
+def make_sink(kind: str, port: int, name: str, db: Path, tls: dict[str, Path] | None) -> Sink:
+    if tls is None:
+        ep = mqtt_endpoint(f"mqtt://127.0.0.1:{port}")
+    else:
+        ep = mqtt_endpoint(f"mqtts://localhost:{port}", ca_file=tls["ca.crt"], cert_file=tls["client.crt"],
+                           key_file=tls["client.key"], username="bench", password="bench-pw")
+    if kind == "json":
+        return MqttSink(ep, plant="bench", client_id=f"bench-{name}", name=name)
+
+    async def no_write(tag: str, value: float, source: str) -> str | None:
+        return "read-only benchmark"
+
+    return SparkplugSink(ep, bench_node(db), state_file=db.parent / f"{name}.bdseq", current=dict,
+                         device_alive=dict, on_write=no_write, name=name)
+
+
+async def forward(db: Path, sink: Sink, config: ForwardConfig) -> dict[str, float]:
     with Store(db) as st:
         head = st.max_seq()
         rows_stored = st.count_samples()
-    sink = MqttSink(f"mqtt://127.0.0.1:{port}", plant="bench", client_id=f"bench-{name}", name=name)
+    name = sink.name
     fwd = Forwarder(db, sink, config)
     t0 = time.perf_counter()
     task = asyncio.create_task(fwd.run())
@@ -183,20 +271,27 @@ async def main_async(args: argparse.Namespace) -> dict[str, float]:
             flush=True,
         )
         try:
-            broker = Mosquitto(root / "broker")
-        except (FileNotFoundError, RuntimeError) as exc:
+            tls = make_pki(root / "pki")
+            broker = Mosquitto(root / "broker", tls)
+        except (FileNotFoundError, RuntimeError, subprocess.CalledProcessError) as exc:
             print(f"forward: skipped ({exc})")
             return out
         try:
-            print("forward to mosquitto (QoS 1) ...", flush=True)
-            f = await forward(
-                root / "ingest.db", broker.port, ForwardConfig(live_split_rows=10**12), "bench-fwd"
-            )
-            out.update({"forward_rows": f["rows"], "forward_s": f["seconds"], "forward_per_s": f["per_s"]})
-            print(
-                f"  {f['per_s']:,.0f} samples/s acknowledged ({f['rows']:,.0f} rows in {f['seconds']:.2f} s)"
-            )
-            d = await forward(root / "hour.db", broker.port, ForwardConfig(), "bench-hour")
+            db = root / "ingest.db"
+            for key, kind, label, use_tls in (
+                ("forward", "json", "JSON, QoS 1, plain TCP", False),
+                ("forward_tls", "json", "JSON, QoS 1, TLS + client certificate + password", True),
+                ("forward_sparkplug", "sparkplug", "Sparkplug B DDATA, QoS 0, plain TCP", False),
+                ("forward_sparkplug_tls", "sparkplug", "Sparkplug B DDATA, QoS 0, TLS", True),
+            ):
+                print(f"forward to mosquitto: {label} ...", flush=True)
+                port = broker.tls_port if use_tls else broker.port
+                sink = make_sink(kind, port, f"bench-{key}", db, tls if use_tls else None)
+                f = await forward(db, sink, ForwardConfig(live_split_rows=10**12))
+                out.update({f"{key}_rows": f["rows"], f"{key}_s": f["seconds"], f"{key}_per_s": f["per_s"]})
+                print(f"  {f['per_s']:,.0f} samples/s ({f['rows']:,.0f} rows in {f['seconds']:.2f} s)", flush=True)
+            d = await forward(root / "hour.db", make_sink("json", broker.port, "bench-hour", db, None),
+                              ForwardConfig())
             out.update({"backlog_drain_s": d["seconds"], "backlog_drain_per_s": d["per_s"]})
             print(
                 f"  one-hour backlog: {d['rows']:,.0f} rows drained in {d['seconds']:.2f} s "

@@ -21,6 +21,7 @@ class SpbMsg:
     device: str | None
     payload: Payload
     wall: float
+    raw: bytes
 
     def metric(self, name: str) -> Payload.Metric:
         return next(m for m in self.payload.metrics if m.name == name)
@@ -67,7 +68,7 @@ class Host:
                 continue
             raw = m.payload if isinstance(m.payload, bytes) else bytes(str(m.payload), "utf-8")
             self.msgs.append(SpbMsg(str(m.topic), parts[2], parts[4] if len(parts) > 4 else None,
-                                    Payload.FromString(raw), time.time()))
+                                    Payload.FromString(raw), time.time(), raw))
 
     async def publish(self, topic: str, payload: bytes, *, qos: int = 0, retain: bool = False) -> None:
         assert self._client is not None

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import sqlite3
 import struct
+import subprocess
+import warnings
 from pathlib import Path
 
 import pytest
 
 from plc_emulator.tagmap import load
-from tests.conftest import DEFAULT_TAGMAP, free_port
+from tests.conftest import DEFAULT_TAGMAP, ROOT, free_port
 from tests.historian.conftest import Broker
 from tests.historian.spb_host import Host, SpbMsg, props
 from tests.runtime._proc import CLI, Proc
@@ -60,6 +63,40 @@ async def _modbus_float(port: int, address: int) -> float:
     async with AsyncModbusTcpClient("127.0.0.1", port=port, timeout=3) as client:
         rr = await client.read_holding_registers(address, count=2, device_id=1)
         return float(struct.unpack(">f", struct.pack(">HH", *rr.registers))[0])
+
+
+PYSPARKPLUG = ROOT / ".venv-pysparkplug" / "bin" / "python"
+PYSP_TYPES = {9: "FLOAT", 11: "BOOLEAN", 2: "INT16", 6: "UINT16", 7: "UINT32", 4: "INT64"}
+
+
+def _independent_decode(msgs: list[SpbMsg]) -> None:
+    """pysparkplug (its own schema and decoder) reads our payloads as we meant them."""
+    if not PYSPARKPLUG.exists():
+        warnings.warn("pysparkplug venv missing (scripts/setup --all): independent decoding not checked",
+                      stacklevel=2)
+        return
+    chosen = [m for m in msgs if m.kind in ("NBIRTH", "DBIRTH", "DDATA", "DDEATH", "NDEATH")][:400]
+    lines = "".join(json.dumps({"kind": m.kind, "device": m.device, "hex": m.raw.hex()}) + "\n" for m in chosen)
+    res = subprocess.run([str(PYSPARKPLUG), str(ROOT / "tests/historian/pysparkplug_decode.py")], input=lines,
+                         capture_output=True, text=True, timeout=60, check=False)
+    assert res.returncode == 0, res.stderr[-2000:]
+    decoded = [json.loads(x) for x in res.stdout.splitlines()]
+    assert len(decoded) == len(chosen)
+    names: dict[tuple[str | None, int], str] = {}
+    for ours, theirs in zip(chosen, decoded, strict=True):
+        if ours.kind not in ("NDEATH", "DDEATH"):
+            assert theirs["seq"] == ours.payload.seq
+        for m, t in zip(ours.payload.metrics, theirs["metrics"], strict=True):
+            if ours.kind == "DBIRTH":
+                names[(ours.device, m.alias)] = m.name
+            name = m.name or names[(ours.device, m.alias)]
+            assert t["name"] == name
+            assert t["datatype"] == PYSP_TYPES[m.datatype]
+            assert t["is_historical"] == m.is_historical
+            assert t["is_null"] == m.is_null
+            field = m.WhichOneof("value")
+            if field is not None and field != "int_value":
+                assert t["value"] == pytest.approx(getattr(m, field)), name
 
 
 def _check_births(host: Host) -> None:
@@ -131,6 +168,7 @@ async def test_edge_node_births_data_rebirth_dcmd_comm_loss_and_death(broker: Br
             await host.wait(lambda: len(host.kinds("DBIRTH")) >= 14, 10, "DBIRTHs after rebirth")
             await host.wait(lambda: host.msgs[-1].kind == "DDATA", 10, "data after rebirth")
             _check_seq(host.msgs)
+            await asyncio.to_thread(_independent_decode, host.msgs)
             proc.kill()  # kill -9: the broker publishes the NDEATH will
             await host.wait(lambda: host.kinds("NDEATH"), 10, "NDEATH")
             assert host.kinds("NDEATH")[0].metric("bdSeq").long_value == bdseq

@@ -114,6 +114,12 @@ class _Session:
                   devices=sum(self._alive.values()))
 
     async def _watch_devices(self) -> None:
+        try:
+            await self._device_loop()
+        except SinkUnavailable:
+            self.link.lost.set()  # the forwarder sees alive() False and reconnects (a new birth)
+
+    async def _device_loop(self) -> None:
         while True:
             await asyncio.sleep(self.sink.device_poll)
             if not self._born:

@@ -206,8 +206,8 @@ class LinkWatch:
             async for msg in self._client.messages:
                 if self._on_message is not None:
                     await self._on_message(msg)
-        except aiomqtt.MqttError:
-            pass
+        except (aiomqtt.MqttError, SinkUnavailable):
+            pass  # the connection is gone: alive() turns False and the forwarder reconnects
         finally:
             self.lost.set()
 

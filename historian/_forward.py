@@ -25,7 +25,15 @@ from pathlib import Path
 import structlog
 
 from historian._model import ForwardConfig
-from historian._policy import Backoff, TokenBucket, Work, acknowledge, next_work, plan_on_connect
+from historian._policy import (
+    Backoff,
+    TokenBucket,
+    Work,
+    acknowledge,
+    next_work,
+    plan_on_birth,
+    plan_on_connect,
+)
 from historian._sink import Batch, ForwardRow, Sink, SinkSession, SinkUnavailable, rows_to_json
 from historian._store import Cursor, Store
 
@@ -270,7 +278,7 @@ class Forwarder:
         assert self._store is not None
         assert self._cursor is not None
         head = await asyncio.to_thread(self._store.max_seq)
-        planned = plan_on_connect(self._cursor, head, 0)
+        planned = plan_on_birth(self._cursor, head)
         if planned != self._cursor:
             _log.info("historian.backfill_start", sink=self.sink.name, backlog=head - self._cursor.acked,
                       live_from=planned.live_from, reason="birth")

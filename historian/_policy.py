@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 from historian._store import Cursor
 
-__all__ = ["Backoff", "TokenBucket", "Work", "acknowledge", "next_work", "plan_on_connect"]
+__all__ = ["Backoff", "TokenBucket", "Work", "acknowledge", "next_work", "plan_on_birth", "plan_on_connect"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,6 +37,18 @@ def plan_on_connect(cursor: Cursor, head: int, live_split_rows: int) -> Cursor:
     if head - cursor.acked > live_split_rows:
         return replace(cursor, live_from=head, live_acked=head)
     return cursor
+
+
+def plan_on_birth(cursor: Cursor, head: int) -> Cursor:
+    """A new birth (Sparkplug): every committed row not yet acknowledged becomes backfill.
+
+    With an earlier split still draining, the new backfill also spans the rows already sent live in
+    (``live_from``, ``live_acked``]: they are sent again as historical (at-least-once; a host keeps
+    one value per metric and timestamp), since the cursor has room for one hole only.
+    """
+    if head <= cursor.head and cursor.live_from is None:
+        return cursor
+    return replace(cursor, live_from=max(head, cursor.head), live_acked=max(head, cursor.head))
 
 
 def next_work(cursor: Cursor, head: int, batch_rows: int, backfill_budget: int) -> Work | None:

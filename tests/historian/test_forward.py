@@ -22,7 +22,7 @@ from historian import (
     Store,
     TokenBucket,
 )
-from historian._policy import acknowledge, next_work, plan_on_connect
+from historian._policy import acknowledge, next_work, plan_on_birth, plan_on_connect
 
 
 class TestPolicy:
@@ -66,6 +66,20 @@ class TestPolicy:
     def test_small_backlog_is_not_split(self) -> None:
         c = plan_on_connect(Cursor(sink="s", acked=100), head=600, live_split_rows=1000)
         assert c.live_from is None
+
+    def test_birth_makes_every_unacknowledged_row_history(self) -> None:
+        """A Sparkplug birth: (acked, head] becomes backfill; with an earlier split still draining the
+        backfill widens over the rows sent live (sent again, as historical), nothing is skipped."""
+        assert plan_on_birth(Cursor(sink="s", acked=100), head=100) == Cursor(sink="s", acked=100)
+        c = plan_on_birth(Cursor(sink="s", acked=100), head=130)
+        assert (c.acked, c.live_from, c.live_acked) == (100, 130, 130)
+        draining = Cursor(sink="s", acked=100, live_from=130, live_acked=150)
+        c = plan_on_birth(draining, head=170)
+        assert (c.acked, c.live_from, c.live_acked) == (100, 170, 170)
+        w = next_work(c, head=170, batch_rows=1000, backfill_budget=1000)
+        assert w is not None
+        assert (w.after, w.upto, w.historical) == (100, 170, True)
+        assert acknowledge(c, w, 170) == Cursor(sink="s", acked=170)
 
 
 class FakeSink:

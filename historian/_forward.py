@@ -99,6 +99,7 @@ class Forwarder:
         self._logged_error = ""
         self._last_error = ""
         self._next_retry_check = 0.0
+        self._epoch = 0  # birth count of the current session last planned for
 
     # -- control ---------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -210,17 +211,10 @@ class Forwarder:
             )
             await self._save(planned)
         bucket = TokenBucket(cfg.backfill_rate, max(cfg.backfill_rate, float(cfg.batch_rows)), self._mono())
-        epoch = 0
+        self._epoch = 0
         while not self._stop.is_set():
-            if not session.alive():
-                raise SinkUnavailable("connection lost")
-            if session.held():  # e.g. Sparkplug primary host offline: the data stays in the store
-                await self._update_gauges(await asyncio.to_thread(store.max_seq))
-                await self._pause(cfg.poll_interval)
+            if await self._held(session):
                 continue
-            if session.epoch() != epoch:  # a new birth: everything committed before it is history
-                epoch = session.epoch()
-                await self._replan_after_birth()
             await self._retry_quarantined(session)
             head = await asyncio.to_thread(store.max_seq)
             cur = self._cursor
@@ -273,6 +267,20 @@ class Forwarder:
             self._count(len(rows))
             if cur.live_from is not None and self._cursor.live_from is None:
                 _log.info("historian.backfill_done", sink=self.sink.name, acked=self._cursor.acked)
+
+    async def _held(self, session: SinkSession) -> bool:
+        """True (after a poll interval) while the session holds data back; re-plans after a birth."""
+        assert self._store is not None
+        if not session.alive():
+            raise SinkUnavailable("connection lost")
+        if session.held():  # e.g. Sparkplug primary host offline: the data stays in the store
+            await self._update_gauges(await asyncio.to_thread(self._store.max_seq))
+            await self._pause(self.config.poll_interval)
+            return True
+        if session.epoch() != self._epoch:  # a new birth: everything committed before it is history
+            self._epoch = session.epoch()
+            await self._replan_after_birth()
+        return False
 
     async def _replan_after_birth(self) -> None:
         assert self._store is not None

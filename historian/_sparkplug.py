@@ -10,7 +10,8 @@ forwarded batch. Every message after NBIRTH takes the next ``seq`` modulo 256 (o
   store; online again: a new birth, then the backlog follows as ``is_historical`` metrics.
 * ``Node Control/Rebirth`` (NCMD): a new NBIRTH + DBIRTHs.
 * DCMD: each metric (by name or alias) goes to ``on_write(tag, value, source)``, which validates and
-  queues it like any other client write; the emulator side owns that rule.
+  queues it like any other client write (the emulator side owns that rule); once the PLC shows the
+  new value it is reported in one DDATA (setpoints are mostly not historized).
 * Device liveness (``device_alive()``, polled): DDEATH when a device goes down, DBIRTH when back;
   data of a dead device is not published (the store keeps it for the other sinks).
 
@@ -31,8 +32,8 @@ from pathlib import Path
 import aiomqtt
 import structlog
 
-from historian._sink import Batch, SinkSession, SinkUnavailable
-from historian._spb_codec import REBIRTH, NodeDef, Payload, data_payloads, dbirth, death, nbirth
+from historian._sink import Batch, ForwardRow, SinkSession, SinkUnavailable
+from historian._spb_codec import REBIRTH, MetricDef, NodeDef, Payload, data_payloads, dbirth, death, nbirth
 from historian._transport import LinkWatch, MqttEndpoint, connect
 
 __all__ = ["SparkplugSink"]
@@ -63,6 +64,7 @@ class _Session:
         self._host_online = sink.host_id is None
         self._born = False
         self.births = 0
+        self._echo: set[asyncio.Task[None]] = set()
         self.link = LinkWatch(client, self._on_message)
         self._poll = asyncio.create_task(self._watch_devices(), name="historian[sparkplug devices]")
 
@@ -184,11 +186,32 @@ class _Session:
             error = await self.sink.on_write(md.tag, value, source)
             if error is not None:
                 _log.warning("historian.sparkplug_write_rejected", tag=md.tag, value=value, error=error)
+            else:
+                self._echo.add(asyncio.create_task(self._echo_write(device, md, value)))
+                self._echo = {t for t in self._echo if not t.done()}
+
+    async def _echo_write(self, device: str, md: MetricDef, value: float) -> None:
+        """Report the written metric's new value once the PLC applied it (most setpoints are not
+        historized, so the recorder would never send them): one DDATA, at most 2 s after the write."""
+        for _ in range(100):
+            got = self.sink.current().get(md.tag)
+            if got is not None and abs(got[0] - value) <= 1e-6 * max(1.0, abs(value)):
+                break
+            await asyncio.sleep(0.02)
+        got = self.sink.current().get(md.tag)
+        if got is None or not self._alive.get(device, True):
+            return
+        row = ForwardRow(0, md.tag, device, time.time(), got[0], got[1])
+        payloads, _ = data_payloads([row], self._by_tag, historical=False)
+        with contextlib.suppress(SinkUnavailable):  # the link watcher notices a lost connection
+            for dev, p in payloads:
+                await self._publish(self.node.topic("DDATA", dev), p)
 
     async def close(self) -> None:
-        self._poll.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._poll
+        for task in (self._poll, *self._echo):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await self.link.close()
 
 

@@ -162,6 +162,11 @@ async def test_edge_node_births_data_rebirth_dcmd_comm_loss_and_death(broker: Br
                     break
                 await asyncio.sleep(0.05)
             assert await _modbus_float(mb, 100) == 61.5
+            sp_alias = next(m.alias for b in host.kinds("DBIRTH", "SEP-V100") for m in b.payload.metrics
+                            if m.name == "LIC100_SP")
+            await host.wait(lambda: any(m.alias == sp_alias and m.float_value == 61.5
+                                        for x in host.kinds("DDATA", "SEP-V100") for m in x.payload.metrics),
+                            10, "the written setpoint reported back in DDATA")
             # Rebirth on request
             births = len(host.kinds("NBIRTH"))
             await host.rebirth(GROUP, NODE)

@@ -64,8 +64,8 @@ class Host:
         assert self._client is not None
         async for m in self._client.messages:
             parts = str(m.topic).split("/")
-            if parts[1] == "STATE":
-                continue
+            if parts[1] == "STATE" or parts[2] in ("NCMD", "DCMD"):
+                continue  # the host's own messages
             raw = m.payload if isinstance(m.payload, bytes) else bytes(str(m.payload), "utf-8")
             self.msgs.append(SpbMsg(str(m.topic), parts[2], parts[4] if len(parts) > 4 else None,
                                     Payload.FromString(raw), time.time(), raw))

@@ -167,14 +167,23 @@ async def test_edge_node_births_data_rebirth_dcmd_comm_loss_and_death(broker: Br
             await host.wait(lambda: any(m.alias == sp_alias and m.float_value == 61.5
                                         for x in host.kinds("DDATA", "SEP-V100") for m in x.payload.metrics),
                             10, "the written setpoint reported back in DDATA")
-            # Rebirth on request
+            # bad commands: refused and logged, nothing applied, the session goes on
             births = len(host.kinds("NBIRTH"))
+            await host.publish(f"spBv1.0/{GROUP}/DCMD/{NODE}/SEP-V100", b"\x08not protobuf")
+            await host.dcmd_float(GROUP, NODE, "SEP-V100", "LIC100_SP", 500.0)  # outside 0..100 %
+            await host.dcmd_float(GROUP, NODE, "SEP-V100", "inlet_pressure", 1.0)  # read-only
+            n = len(host.msgs)
+            await host.wait(lambda: len([m for m in host.msgs[n:] if m.kind == "DDATA"]) >= 3, 10, "data goes on")
+            assert await _modbus_float(mb, 100) == 61.5
+            assert len(host.kinds("NBIRTH")) == births
+            # Rebirth on request
             await host.rebirth(GROUP, NODE)
             await host.wait(lambda: len(host.kinds("NBIRTH")) == births + 1, 10, "rebirth")
             await host.wait(lambda: len(host.kinds("DBIRTH")) >= 14, 10, "DBIRTHs after rebirth")
             await host.wait(lambda: host.msgs[-1].kind == "DDATA", 10, "data after rebirth")
             _check_seq(host.msgs)
             await asyncio.to_thread(_independent_decode, host.msgs)
+            first = proc
             proc.kill()  # kill -9: the broker publishes the NDEATH will
             await host.wait(lambda: host.kinds("NDEATH"), 10, "NDEATH")
             assert host.kinds("NDEATH")[0].metric("bdSeq").long_value == bdseq
@@ -188,6 +197,12 @@ async def test_edge_node_births_data_rebirth_dcmd_comm_loss_and_death(broker: Br
             await host.wait(lambda: len(host.kinds("NDEATH")) == 2, 10, "NDEATH on a clean stop")
         finally:
             proc.kill()
+    first.wait(10)
+    log = "\n".join(first.stderr)
+    assert "historian.sparkplug_bad_message" in log
+    assert log.count("historian.sparkplug_write_rejected") >= 2
+    assert "OUT_OF_RANGE" in log
+    assert "NOT_WRITABLE" in log
     with sqlite3.connect(data / "historian.db") as db:
         sources = {r[0] for r in db.execute("SELECT json_extract(data, '$.source') FROM events "
                                             "WHERE kind='command'")}

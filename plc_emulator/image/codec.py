@@ -284,6 +284,10 @@ class RegisterImage:
             for m in mirrors_of(tag):
                 refs.extend(self._refs(i, tag, m, PointRole.MIRROR))
         self.points: tuple[PointRef, ...] = tuple(refs)
+        self._value_refs: dict[int, list[PointRef]] = {}  # tag index -> its value and mirror points
+        for r in refs:
+            if r.role is not PointRole.QUALITY:
+                self._value_refs.setdefault(r.tag_index, []).append(r)
         self.sizes: dict[Table, int] = {t: 0 for t in Table}
         for r in refs:
             self.sizes[r.table] = max(self.sizes[r.table], r.address + r.count)
@@ -372,6 +376,29 @@ class RegisterImage:
             regs[q.table][q.addr] = quality_words(s[q.tags])
         return (regs[Table.HOLDING_REGISTER], regs[Table.INPUT_REGISTER], bits[Table.COIL],
                 bits[Table.DISCRETE_INPUT])
+
+    def patch(self, tables: tuple[U16, U16, BOOLS, BOOLS],
+              updates: dict[int, float]) -> tuple[U16, U16, BOOLS, BOOLS]:
+        """Copies of the four tables with the points of ``updates`` (tag index -> EU) re-encoded.
+
+        The per-point path of :meth:`encode` (same codecs), for a few points between scans; quality
+        words are untouched. Tables without a touched point are returned as they are.
+        """
+        out: dict[Table, U16 | BOOLS] = dict(zip(
+            (Table.HOLDING_REGISTER, Table.INPUT_REGISTER, Table.COIL, Table.DISCRETE_INPUT), tables,
+            strict=True))
+        copied: set[Table] = set()
+        for index, value in updates.items():
+            for r in self._value_refs.get(index, ()):
+                if r.table not in copied:
+                    out[r.table] = out[r.table].copy()
+                    copied.add(r.table)
+                if r.table in BIT_TABLES or r.point.format is ValueFormat.BOOL:
+                    out[r.table][r.address] = abs(value) > 0
+                else:
+                    out[r.table][r.address : r.address + r.count] = encode_words(value, r.point, r.tag.range)
+        return (out[Table.HOLDING_REGISTER], out[Table.INPUT_REGISTER],  # type: ignore[return-value]
+                out[Table.COIL], out[Table.DISCRETE_INPUT])
 
     # ------------------------------------------------------------------ lookups
 

@@ -417,7 +417,8 @@ class RegisterImage:
 
     # ------------------------------------------------------------------ client writes
 
-    def decode_write(self, table: Table, address: int, values: Sequence[int | bool]) -> list[Command]:
+    def decode_write(self, table: Table, address: int, values: Sequence[int | bool],
+                     role: str | None = None) -> list[Command]:
         """Which tags a client write covers -> their validated Commands (all or nothing).
 
         Every covered point is decoded and validated before anything is returned, so a request with
@@ -425,7 +426,7 @@ class RegisterImage:
         UNKNOWN (a gap or past the map, -> 0x02), NOT_WRITABLE (read-only tag, quality register,
         input table, -> 0x02), TYPE_MISMATCH (the request covers only part of a 32-bit point, a
         register value outside 0..65535, a decoded NaN/inf, -> 0x03) and whatever
-        :func:`validate_write` raises (OUT_OF_RANGE -> 0x03 ...).
+        :func:`validate_write` raises for ``role`` (OUT_OF_RANGE -> 0x03, ACCESS_DENIED -> 0x01 ...).
         """
         where = f"{table.value} {address}"
         if table not in (Table.HOLDING_REGISTER, Table.COIL):
@@ -462,6 +463,6 @@ class RegisterImage:
             value = self.decode_point(ref, words[a - address : a - address + ref.count])
             if not math.isfinite(value):
                 raise WriteRejected(Rejection.TYPE_MISMATCH, ref.tag.key, f"not finite (got {value})")
-            cmds.append(validate_write(ref.tag, value, source="modbus"))
+            cmds.append(validate_write(ref.tag, value, source="modbus", role=role))
             a += ref.count
         return cmds

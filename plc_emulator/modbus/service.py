@@ -23,9 +23,10 @@ from pymodbus.pdu.mei_message import ReadDeviceInformationResponse
 
 from plc_emulator import __version__
 from plc_emulator.commands import Command
-from plc_emulator.errors import EmulatorError, WriteRejected
+from plc_emulator.errors import EmulatorError, Rejection, WriteRejected
 from plc_emulator.image.codec import RegisterImage
 from plc_emulator.image.snapshot import Snapshot
+from plc_emulator.modbus.access import LOCAL, AccessLevel, Client, audit
 from plc_emulator.modbus.frames import exception_pdu
 from plc_emulator.tagmap.model import Table, TagMap
 
@@ -42,6 +43,7 @@ LIMITS: Final = {
     "write_registers": MAX_WRITE_REGISTERS, "rw_write_registers": MAX_RW_WRITE_REGISTERS,
 }
 SUPPORTED: Final = (1, 2, 3, 4, 5, 6, 15, 16, 22, 23, 43)
+WRITE_FUNCTIONS: Final = frozenset({5, 6, 15, 16, 22, 23})
 
 _ILLEGAL_FUNCTION: Final = int(ExcCodes.ILLEGAL_FUNCTION)
 _ILLEGAL_ADDRESS: Final = int(ExcCodes.ILLEGAL_ADDRESS)
@@ -73,6 +75,10 @@ class ModbusStats:
     skipped_frames: int = 0  # frames with a non-zero protocol id (not answered)
     ignored_units: int = 0  # requests to unknown unit ids left unanswered (unknown_unit: ignore)
     writes_accepted: int = 0  # commands submitted to the PLC
+    writes_denied: int = 0  # write requests refused for the client's access level (0x01)
+    connections_refused: int = 0  # over a listener's or a client address's connection limit
+    idle_closed: int = 0  # connections closed after the idle timeout
+    frame_timeouts: int = 0  # connections closed holding a half-received frame too long
 
     @property
     def exceptions_by_fc(self) -> dict[int, int]:
@@ -136,6 +142,8 @@ class ModbusService:
         self.ignore_unknown_units = tagmap.modbus.unknown_unit == "ignore"
         self._control = _Control(identity if identity is not None else identity_for(tagmap))
         self._view: _View | None = None
+        self._client = LOCAL  # the client of the request being handled (set by handle)
+        self._column = {t.signal: i for i, t in reversed(list(enumerate(tagmap.tags)))}
         submit_many = getattr(plc, "submit_many", None)
         self._submit_many: Callable[[list[Command]], None] | None = (
             submit_many if callable(submit_many) else None)
@@ -147,7 +155,7 @@ class ModbusService:
 
     # ------------------------------------------------------------------ entry point
 
-    def handle(self, unit: int, pdu: bytes) -> bytes | None:
+    def handle(self, unit: int, pdu: bytes, client: Client = LOCAL) -> bytes | None:
         """Response PDU for one request PDU, or None when no answer is due (unknown unit, ignore)."""
         fc = pdu[0] if pdu else 0
         stats = self.stats
@@ -160,14 +168,24 @@ class ModbusService:
         handler = self._handlers.get(fc)
         if handler is None:
             return self._exception(fc, _ILLEGAL_FUNCTION)
+        if fc in WRITE_FUNCTIONS and client.level is AccessLevel.VIEWER:
+            stats.writes_denied += 1
+            audit(client, f"function {fc}", None, None, "denied: viewer access reads only")
+            return self._exception(fc, _ILLEGAL_FUNCTION)
+        self._client = client
         try:
             return handler(pdu)
         except _Fail as f:
             return self._exception(fc, f.code)
         except WriteRejected as e:
+            if e.reason is Rejection.ACCESS_DENIED:
+                stats.writes_denied += 1
+                audit(client, e.tag, self._old(e.tag), None, f"denied: {e.detail}")
             return self._exception(fc, int(e.modbus_exception))
         except Exception:  # a bug or a stopping PLC must not kill the connection: 0x04
             return self._exception(fc, _DEVICE_FAILURE)
+        finally:
+            self._client = LOCAL
 
     def _exception(self, fc: int, code: int) -> bytes:
         key = (fc & 0x7F, code)
@@ -197,8 +215,20 @@ class ModbusService:
         if address + count > size:
             raise _Fail(_ILLEGAL_ADDRESS)
 
+    def _decode(self, table: Table, address: int, values: list[int] | list[bool]) -> list[Command]:
+        return self.image.decode_write(table, address, values, role=self._client.level.value)
+
+    def _old(self, what: str) -> float | None:
+        """The served value of a signal or tag key (for the audit record), None if unknown."""
+        i = self._column.get(what)
+        if i is None:
+            i = next((n for n, t in enumerate(self.tagmap.tags) if t.key == what), None)
+        return None if i is None else float(self.plc.snapshot.values[i])
+
     def _submit(self, cmds: list[Command]) -> None:
         """Queue validated commands; a PLC that cannot take them now (queue full, stopping) -> 0x06."""
+        client = self._client
+        old = [self._old(c.target) for c in cmds]
         try:
             if self._submit_many is not None and len(cmds) > 1:
                 self._submit_many(cmds)
@@ -206,8 +236,12 @@ class ModbusService:
                 for c in cmds:
                     self.plc.submit(c)
         except EmulatorError as exc:
+            for c, o in zip(cmds, old, strict=True):
+                audit(client, c.target, o, c.value, "refused: PLC busy")
             raise _Fail(_DEVICE_BUSY) from exc
         self.stats.writes_accepted += len(cmds)
+        for c, o in zip(cmds, old, strict=True):
+            audit(client, c.target, o, c.value, "accepted")
 
     # ------------------------------------------------------------------ reads
 
@@ -251,12 +285,12 @@ class ModbusService:
         address, value = self._fixed(pdu, 5)
         if value not in (0xFF00, 0x0000):
             raise _Fail(_ILLEGAL_VALUE)
-        self._submit(self.image.decode_write(Table.COIL, address, [value == 0xFF00]))
+        self._submit(self._decode(Table.COIL, address, [value == 0xFF00]))
         return pdu
 
     def _write_register(self, pdu: bytes) -> bytes:
         address, value = self._fixed(pdu, 5)
-        self._submit(self.image.decode_write(Table.HOLDING_REGISTER, address, [value]))
+        self._submit(self._decode(Table.HOLDING_REGISTER, address, [value]))
         return pdu
 
     def _write_coils(self, pdu: bytes) -> bytes:
@@ -269,7 +303,7 @@ class ModbusService:
         if address + count > 0x10000:
             raise _Fail(_ILLEGAL_ADDRESS)
         bits = np.unpackbits(np.frombuffer(pdu, dtype=np.uint8, offset=6), bitorder="little")[:count]
-        self._submit(self.image.decode_write(Table.COIL, address, [bool(b) for b in bits]))
+        self._submit(self._decode(Table.COIL, address, [bool(b) for b in bits]))
         return pdu[:5]
 
     def _write_registers(self, pdu: bytes) -> bytes:
@@ -282,7 +316,7 @@ class ModbusService:
         if address + count > 0x10000:
             raise _Fail(_ILLEGAL_ADDRESS)
         words = list(struct.unpack_from(f">{count}H", pdu, 6))
-        self._submit(self.image.decode_write(Table.HOLDING_REGISTER, address, words))
+        self._submit(self._decode(Table.HOLDING_REGISTER, address, words))
         return pdu[:5]
 
     def _mask_write(self, pdu: bytes) -> bytes:
@@ -293,7 +327,7 @@ class ModbusService:
         self._check_range(address, 1, len(holding) // 2)
         (current,) = struct.unpack_from(">H", holding, 2 * address)
         value = ((current & and_mask) | (or_mask & ~and_mask)) & 0xFFFF
-        self._submit(self.image.decode_write(Table.HOLDING_REGISTER, address, [value]))
+        self._submit(self._decode(Table.HOLDING_REGISTER, address, [value]))
         return pdu
 
     def _read_write(self, pdu: bytes) -> bytes:
@@ -309,7 +343,7 @@ class ModbusService:
         if w_addr + w_count > 0x10000:
             raise _Fail(_ILLEGAL_ADDRESS)
         words = list(struct.unpack_from(f">{w_count}H", pdu, 10))
-        self._submit(self.image.decode_write(Table.HOLDING_REGISTER, w_addr, words))
+        self._submit(self._decode(Table.HOLDING_REGISTER, w_addr, words))
         # the write is performed (queued) before the read, per the spec; the table size never changes
         holding = self.view().holding
         return bytes((23, 2 * r_count)) + holding[2 * r_addr : 2 * (r_addr + r_count)]

@@ -23,6 +23,7 @@ from pymodbus.client import AsyncModbusTcpClient
 
 from plc_emulator.image.codec import decode_words, encode_words
 from plc_emulator.modbus import ModbusAdapter
+from plc_emulator.modbus.access import AccessLevel
 from plc_emulator.opcua.server import OpcUaAdapter
 from plc_emulator.runtime.config import RuntimeConfig
 from plc_emulator.runtime.journal import read_journal
@@ -68,7 +69,7 @@ async def rig(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rig]:
     tagmap = load(str(DEFAULT_TAGMAP))
     journal = tmp_path_factory.mktemp("memory") / "journal.jsonl"
     async with (PlcRuntime(tagmap, RuntimeConfig(paused=True, speed=0.0, journal=journal)) as plc,
-                ModbusAdapter(tagmap, plc, host="127.0.0.1", port=0) as modbus):
+                ModbusAdapter(tagmap, plc, host="127.0.0.1", port=0, access=AccessLevel.ENGINEER) as modbus):
         mb = AsyncModbusTcpClient("127.0.0.1", port=int(modbus.port), timeout=5, retries=0)
         await mb.connect()
         r = Rig(tagmap=tagmap, plc=plc, modbus=modbus, mb=mb, journal=journal)

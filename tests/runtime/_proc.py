@@ -17,7 +17,7 @@ from tests.conftest import ROOT
 CLI = str(ROOT / ".venv" / "bin" / "plc-emulator")
 # Variables the emulator reads: cleared so the developer's shell cannot change a test's outcome.
 EMULATOR_ENV = ("LOG_LEVEL", "POLL_INTERVAL_MS", "MODBUS_PORT", "OPCUA_PORT", "API_PORT", "DATA_DIR",
-                "BIND_HOST", "CLEANUP_HOURS", "MQTT_URL")
+                "BIND_HOST", "CLEANUP_HOURS", "MQTT_URL", "MODBUS_ACCESS")
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

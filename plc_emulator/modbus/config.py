@@ -11,6 +11,8 @@ import resource
 from dataclasses import dataclass, field
 
 from plc_emulator.modbus.access import AccessLevel
+from plc_emulator.modbus.serial_link import SerialConfig
+from plc_emulator.modbus.tls import TlsConfig
 
 __all__ = ["Limits", "ModbusConfig", "default_max_connections"]
 
@@ -43,3 +45,7 @@ class Limits:
 class ModbusConfig:
     access: AccessLevel = AccessLevel.OPERATOR  # plain TCP (and RTU) listeners
     limits: Limits = field(default_factory=Limits)
+    unit_ids: tuple[int, ...] = ()  # served in addition to the tag map's unit id
+    rtu_tcp_port: int | None = None  # RTU framing over TCP on its own port
+    tls: TlsConfig | None = None  # Modbus/TCP Security
+    serial: SerialConfig | None = None  # RTU on a serial port

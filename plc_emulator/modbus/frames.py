@@ -53,11 +53,12 @@ class Request:
 class FrameBuffer:
     """Accumulates received bytes of one connection and cuts them into MBAP frames."""
 
-    __slots__ = ("_buf", "skipped")
+    __slots__ = ("_buf", "crc_errors", "skipped")
 
     def __init__(self) -> None:
         self._buf = bytearray()
         self.skipped = 0  # frames dropped for a non-zero protocol id
+        self.crc_errors = 0  # always 0: MBAP has no CRC (the RTU framers count theirs)
 
     def __len__(self) -> int:
         return len(self._buf)

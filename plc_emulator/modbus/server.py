@@ -25,6 +25,7 @@ from plc_emulator.modbus.access import AccessLevel, Client
 from plc_emulator.modbus.config import Limits
 from plc_emulator.modbus.frames import FrameBuffer, FramingError, Request, mbap
 from plc_emulator.modbus.ratelog import RateLimitedLog
+from plc_emulator.modbus.serial_link import SerialConfig, SerialLink
 from plc_emulator.modbus.service import ModbusService, ModbusStats, PlcLike
 from plc_emulator.tagmap.model import TagMap
 
@@ -35,6 +36,7 @@ class Framer(Protocol):
     """Cuts one connection's byte stream into requests and wraps responses (MBAP or RTU)."""
 
     skipped: int
+    crc_errors: int
 
     def __len__(self) -> int: ...
 
@@ -140,7 +142,7 @@ class _Connection(asyncio.Protocol):
         if transport is None:
             return
         frames = self._frames
-        skipped = frames.skipped
+        skipped, crc = frames.skipped, frames.crc_errors
         self.last_rx = now = self._adapter.loop_time()
         try:
             requests = frames.feed(data)
@@ -153,6 +155,8 @@ class _Connection(asyncio.Protocol):
             return
         if frames.skipped != skipped:
             self._stats.skipped_frames += frames.skipped - skipped
+        if frames.crc_errors != crc:
+            self._stats.crc_errors += frames.crc_errors - crc
         if len(frames) == 0:
             self.partial_since = None
         elif requests or self.partial_since is None:
@@ -197,16 +201,18 @@ class ModbusAdapter:
     def __init__(self, tagmap: TagMap, plc: PlcLike, host: str = "127.0.0.1", port: int = 0,
                  unit_id: int | None = None, *, image: RegisterImage | None = None,
                  identity: ModbusDeviceIdentification | None = None,
-                 access: AccessLevel = AccessLevel.OPERATOR, limits: Limits | None = None) -> None:
+                 access: AccessLevel = AccessLevel.OPERATOR, limits: Limits | None = None,
+                 unit_ids: tuple[int, ...] = ()) -> None:
         self.tagmap = tagmap
         self.host = host
         self.requested_port = port
         self.stats = ModbusStats()
         self.service = ModbusService(tagmap, plc, unit_id=unit_id, image=image, stats=self.stats,
-                                     identity=identity)
+                                     identity=identity, unit_ids=unit_ids)
         self.ratelog = RateLimitedLog()
         self.listeners: list[Listener] = [
             Listener("tcp", host, port, access=access, limits=limits if limits is not None else Limits())]
+        self.serial_links: list[SerialLink] = []
         self._sweeper: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -226,6 +232,12 @@ class ModbusAdapter:
         """Serve the same request service on another socket (call before :meth:`start`)."""
         self.listeners.append(listener)
         return listener
+
+    def add_serial(self, config: SerialConfig) -> SerialLink:
+        """Serve RTU on a serial port too (call before :meth:`start`)."""
+        link = SerialLink(self.service, config)
+        self.serial_links.append(link)
+        return link
 
     def endpoints(self) -> list[tuple[str, int]]:
         """("modbus", port) for plain TCP, ("modbus-<link>", port) for the others (the ready line)."""
@@ -247,6 +259,8 @@ class ModbusAdapter:
                     lambda lst=lst: _Connection(self, lst),
                     lst.host, lst.requested_port, reuse_address=True, ssl=lst.ssl_context)
                 lst.port = int(lst.server.sockets[0].getsockname()[1])
+            for link in self.serial_links:
+                await link.start()
         except BaseException:
             await self.stop()
             raise
@@ -286,6 +300,8 @@ class ModbusAdapter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
             self._sweeper = None
+        for link in self.serial_links:
+            await link.stop()
         for lst in self.listeners:
             server, lst.server = lst.server, None
             if server is None:

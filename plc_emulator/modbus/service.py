@@ -51,6 +51,7 @@ _ILLEGAL_VALUE: Final = int(ExcCodes.ILLEGAL_VALUE)
 _DEVICE_FAILURE: Final = int(ExcCodes.DEVICE_FAILURE)
 _DEVICE_BUSY: Final = int(ExcCodes.DEVICE_BUSY)
 _GATEWAY_NO_RESPONSE: Final = int(ExcCodes.GATEWAY_NO_RESPONSE)
+_GATEWAY_PATH: Final = int(ExcCodes.GATEWAY_PATH_UNAVIABLE)  # (sic, pymodbus's spelling) 0x0A
 _HH = struct.Struct(">HH")
 
 
@@ -72,7 +73,8 @@ class ModbusStats:
     connected_clients: int = 0
     connections_total: int = 0
     framing_errors: int = 0  # connections closed for an impossible MBAP header
-    skipped_frames: int = 0  # frames with a non-zero protocol id (not answered)
+    skipped_frames: int = 0  # frames not for us: non-zero MBAP protocol id, other RTU slave addresses
+    crc_errors: int = 0  # RTU frames dropped for a bad CRC
     ignored_units: int = 0  # requests to unknown unit ids left unanswered (unknown_unit: ignore)
     writes_accepted: int = 0  # commands submitted to the PLC
     writes_denied: int = 0  # write requests refused for the client's access level (0x01)
@@ -132,13 +134,16 @@ class ModbusService:
 
     def __init__(self, tagmap: TagMap, plc: PlcLike, *, unit_id: int | None = None,
                  image: RegisterImage | None = None, stats: ModbusStats | None = None,
-                 identity: ModbusDeviceIdentification | None = None) -> None:
+                 identity: ModbusDeviceIdentification | None = None,
+                 unit_ids: tuple[int, ...] = ()) -> None:
         self.tagmap = tagmap
         self.plc = plc
         self.image = image if image is not None else RegisterImage(tagmap)
         self.stats = stats if stats is not None else ModbusStats()
         self.unit_id = tagmap.modbus.unit_id if unit_id is None else int(unit_id)
-        self.units = frozenset({self.unit_id, 0, 255})
+        self.unit_ids = frozenset({self.unit_id, *unit_ids})  # configured units (RTU slave addresses)
+        self.units = self.unit_ids | {0, 255}  # TCP: 0 and 255 address the device itself
+        self.down_units: set[int] = set()  # configured units whose link is faulted -> 0x0B
         self.ignore_unknown_units = tagmap.modbus.unknown_unit == "ignore"
         self._control = _Control(identity if identity is not None else identity_for(tagmap))
         self._view: _View | None = None
@@ -160,11 +165,13 @@ class ModbusService:
         fc = pdu[0] if pdu else 0
         stats = self.stats
         stats.requests[fc] = stats.requests.get(fc, 0) + 1
-        if unit not in self.units:
+        if unit not in self.units or unit in self.down_units:
+            if unit in self.down_units:  # a configured unit behind a faulted link: target did not respond
+                return self._exception(fc, _GATEWAY_NO_RESPONSE)
             if self.ignore_unknown_units:
                 stats.ignored_units += 1
                 return None
-            return self._exception(fc, _GATEWAY_NO_RESPONSE)
+            return self._exception(fc, _GATEWAY_PATH)  # no such unit behind this gateway
         handler = self._handlers.get(fc)
         if handler is None:
             return self._exception(fc, _ILLEGAL_FUNCTION)

@@ -25,7 +25,7 @@ MetricsHook = Callable[[], Iterable[Metric]]
 
 
 _EXTRA_MODBUS_COUNTERS = ("framing_errors", "skipped_frames", "ignored_units", "writes_accepted", "writes_denied",
-                          "connections_refused", "idle_closed", "frame_timeouts")
+                          "connections_refused", "idle_closed", "frame_timeouts", "crc_errors")
 
 
 def _hist(name: str, doc: str, h: Histogram) -> HistogramMetricFamily:

@@ -153,7 +153,7 @@ class Device:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModbusSettings:
     unit_id: int = 1
-    unknown_unit: str = "exception"  # "exception" -> 0x0B, "ignore" -> no response
+    unknown_unit: str = "exception"  # "exception" -> 0x0A gateway path unavailable, "ignore" -> no response
     word_order: WordOrder = WordOrder.ABCD  # default for 32-bit points
     port: int = 5020
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from plc_emulator.commands import Command, CommandKind
@@ -20,8 +22,10 @@ def _snap(image: RegisterImage, values: np.ndarray, status: np.ndarray) -> Snaps
                     discrete=d, digest="x")
 
 
-def test_patch_equals_full_encode_for_every_point_of_two_maps() -> None:
-    for tagmap in (full_map(), load(str(DEFAULT_TAGMAP))):
+def test_patch_equals_full_encode_for_every_point_of_three_maps(tmp_path: Path) -> None:
+    from tests.modbus.test_types import _extended  # 64-bit points in every order, status words
+
+    for tagmap in (full_map(), load(str(DEFAULT_TAGMAP)), load(str(_extended(tmp_path)))):
         image = RegisterImage(tagmap)
         values, status = sample_values(tagmap, seed=5)
         other, _ = sample_values(tagmap, seed=6)

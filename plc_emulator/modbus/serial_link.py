@@ -19,6 +19,7 @@ from typing import Self
 import serial
 
 from plc_emulator.modbus.access import AccessLevel, Client
+from plc_emulator.modbus.faults import LinkFaults
 from plc_emulator.modbus.rtu import Route, check_frame, frame_gap, route, rtu_frame
 from plc_emulator.modbus.service import ModbusService
 
@@ -52,8 +53,9 @@ class SerialConfig:
 class SerialLink:
     """``async with SerialLink(service, SerialConfig(device="/dev/ttyUSB0")):`` serves that port."""
 
-    def __init__(self, service: ModbusService, config: SerialConfig) -> None:
+    def __init__(self, service: ModbusService, config: SerialConfig, faults: LinkFaults | None = None) -> None:
         self.service = service
+        self.faults = faults if faults is not None else LinkFaults()
         self.config = config
         self.gap = frame_gap(config.baud, config.bits_per_char)
         self.client = Client(config.device, config.access, "rtu")
@@ -112,10 +114,30 @@ class SerialLink:
         if how is Route.IGNORE:
             stats.skipped_frames += 1
             return
-        resp = self.service.handle(req.unit, req.pdu, self.client)
-        if how is Route.ANSWER and resp is not None and self._port is not None:
+        fault = self.faults.lookup("rtu", req.unit) if self.faults else None
+        kind = fault.kind if fault is not None else ""
+        if fault is not None and kind == "exception":
+            resp: bytes | None = self.service.fault_exception(req.pdu, fault.code)
+        else:
+            resp = self.service.handle(req.unit, req.pdu, self.client)
+        if how is not Route.ANSWER or resp is None or self._port is None:
+            return
+        if kind in ("close", "stop_listening") or (kind == "drop" and fault is not None and fault.dropped()):
+            stats.link_fault_actions += 1
+            return  # a dead or lossy line: no answer
+        wire = rtu_frame(req.unit, resp)
+        if kind == "corrupt_crc":
+            wire = wire[:-1] + bytes((wire[-1] ^ 0xFF,))
+        if fault is not None and kind == "delay" and self._loop is not None:
+            stats.link_fault_actions += 1
+            self._loop.call_later(fault.delay(), self._write, wire)
+            return
+        self._write(wire)
+
+    def _write(self, wire: bytes) -> None:
+        if self._port is not None:
             with contextlib.suppress(serial.SerialException, OSError):
-                self._port.write(rtu_frame(req.unit, resp))
+                self._port.write(wire)
 
     async def __aenter__(self) -> Self:
         await self.start()

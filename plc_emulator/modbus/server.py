@@ -20,9 +20,12 @@ from typing import Protocol, Self
 
 from pymodbus.pdu.device import ModbusDeviceIdentification
 
+from plc_emulator.commands import CommandKind
 from plc_emulator.image.codec import RegisterImage
+from plc_emulator.image.snapshot import Snapshot
 from plc_emulator.modbus.access import AccessLevel, Client
 from plc_emulator.modbus.config import Limits
+from plc_emulator.modbus.faults import LinkFault, LinkFaults
 from plc_emulator.modbus.frames import FrameBuffer, FramingError, Request, mbap
 from plc_emulator.modbus.ratelog import RateLimitedLog
 from plc_emulator.modbus.serial_link import SerialConfig, SerialLink
@@ -165,6 +168,9 @@ class _Connection(asyncio.Protocol):
             self._answer(transport, requests)
 
     def _answer(self, transport: asyncio.Transport, requests: list[Request]) -> None:
+        if self._adapter.faults:
+            self._answer_faulty(transport, requests)
+            return
         handle = self._service.handle
         response = self._frames.response
         client = self.client
@@ -177,6 +183,49 @@ class _Connection(asyncio.Protocol):
                     out.append(wire)
         if out:
             transport.write(out[0] if len(out) == 1 else b"".join(out))
+
+    def _answer_faulty(self, transport: asyncio.Transport, requests: list[Request]) -> None:
+        """:meth:`_answer` while link faults are active (docs/modbus.md, "Link faults")."""
+        faults, service, lst = self._adapter.faults, self._service, self._listener
+        out: list[bytes] = []
+        delay = 0.0
+        for req in requests:
+            fault = faults.lookup(lst.name, req.unit)
+            kind = fault.kind if fault is not None else ""
+            if kind == "close" and fault is not None and not fault.target.startswith("modbus.unit."):
+                self._stats.link_fault_actions += 1
+                transport.abort()
+                return
+            if kind == "exception" and fault is not None:
+                resp: bytes | None = service.fault_exception(req.pdu, fault.code)
+            else:
+                resp = service.handle(req.unit, req.pdu, self.client)
+            if resp is None:
+                continue
+            if kind == "drop" and fault is not None and fault.dropped():
+                self._stats.link_fault_actions += 1
+                continue
+            wire = self._frames.response(req, resp)
+            if wire is None:
+                continue
+            if kind == "corrupt_crc" and not isinstance(self._frames, MbapFramer):  # RTU: the CRC is last
+                wire = wire[:-1] + bytes((wire[-1] ^ 0xFF,))
+            if kind == "delay" and fault is not None:
+                delay = max(delay, fault.delay())
+            out.append(wire)
+        if not out:
+            return
+        data = b"".join(out)
+        if delay > 0:
+            self._stats.link_fault_actions += 1
+            loop = asyncio.get_running_loop()
+            loop.call_later(delay, self._write_late, data)
+        else:
+            transport.write(data)
+
+    def _write_late(self, data: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(data)
 
     def pause_writing(self) -> None:
         if self.transport is not None:
@@ -213,6 +262,10 @@ class ModbusAdapter:
         self.listeners: list[Listener] = [
             Listener("tcp", host, port, access=access, limits=limits if limits is not None else Limits())]
         self.serial_links: list[SerialLink] = []
+        self.plc = plc
+        self.faults = LinkFaults(self._fault_changed)
+        self._stopped: set[str] = set()  # listeners stopped by a stop_listening fault
+        self._closed = False
         self._sweeper: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -235,7 +288,7 @@ class ModbusAdapter:
 
     def add_serial(self, config: SerialConfig) -> SerialLink:
         """Serve RTU on a serial port too (call before :meth:`start`)."""
-        link = SerialLink(self.service, config)
+        link = SerialLink(self.service, config, self.faults)
         self.serial_links.append(link)
         return link
 
@@ -265,6 +318,61 @@ class ModbusAdapter:
             await self.stop()
             raise
         self._sweeper = loop.create_task(self._sweep(), name="modbus[hygiene]")
+        on_snapshot = getattr(self.plc, "on_snapshot", None)
+        if callable(on_snapshot):
+            on_snapshot(self._on_snapshot)
+
+    # ------------------------------------------------------------------ link faults
+    def _on_snapshot(self, snap: Snapshot) -> None:
+        """Scan thread: hand the fault commands of this tick to the loop."""
+        cmds = [c for c in snap.commands if c.kind in (CommandKind.INJECT_FAULT, CommandKind.CLEAR_FAULT)]
+        loop = self._loop
+        if cmds and loop is not None and not self._closed:
+            with contextlib.suppress(RuntimeError):  # loop closed during shutdown
+                loop.call_soon_threadsafe(self.faults.apply, cmds)
+
+    def _fault_changed(self, target: str, fault: LinkFault | None) -> None:
+        self.ratelog.warning(f"modbus.link_fault.{target}", target=target,
+                             fault=None if fault is None else fault.kind)
+        if target.startswith("modbus.unit."):
+            unit = int(target.rsplit(".", 1)[1])
+            if fault is not None and fault.kind == "close":
+                self.service.down_units.add(unit)
+            else:
+                self.service.down_units.discard(unit)
+            return
+        names = {lst.name for lst in self.listeners} if target == "modbus.*" else {target.removeprefix("modbus.")}
+        for lst in self.listeners:
+            if lst.name not in names:
+                continue
+            current = self.faults.listener_fault(lst.name)
+            if current is not None and current.kind == "stop_listening" and lst.name not in self._stopped:
+                self._stopped.add(lst.name)
+                self._stop_listener(lst)
+            elif (current is None or current.kind != "stop_listening") and lst.name in self._stopped:
+                self._stopped.discard(lst.name)
+                if self._loop is not None and not self._closed:
+                    self._loop.create_task(self._listen(lst), name=f"modbus[{lst.name}].relisten")
+
+    @staticmethod
+    def _stop_listener(lst: Listener) -> None:
+        server, lst.server = lst.server, None
+        if server is not None:
+            server.close()
+        for conn in list(lst.connections):
+            if conn.transport is not None:
+                conn.transport.abort()
+
+    async def _listen(self, lst: Listener) -> None:
+        loop = asyncio.get_running_loop()
+        port = lst.port or lst.requested_port
+        try:
+            lst.server = await loop.create_server(lambda: _Connection(self, lst), lst.host, port,
+                                                  reuse_address=True, ssl=lst.ssl_context)
+        except OSError as exc:
+            self.ratelog.warning("modbus.relisten_failed", listener=lst.name, port=port, error=str(exc))
+            return
+        lst.port = int(lst.server.sockets[0].getsockname()[1])
 
     def _sweep_interval(self) -> float:
         ts = [t for lst in self.listeners for t in (lst.limits.idle_timeout, lst.limits.frame_timeout) if t > 0]
@@ -295,6 +403,7 @@ class ModbusAdapter:
                         t.close()
 
     async def stop(self) -> None:
+        self._closed = True
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

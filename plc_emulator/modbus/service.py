@@ -75,6 +75,7 @@ class ModbusStats:
     framing_errors: int = 0  # connections closed for an impossible MBAP header
     skipped_frames: int = 0  # frames not for us: non-zero MBAP protocol id, other RTU slave addresses
     crc_errors: int = 0  # RTU frames dropped for a bad CRC
+    link_fault_actions: int = 0  # answers delayed / dropped, connections closed by a link fault
     ignored_units: int = 0  # requests to unknown unit ids left unanswered (unknown_unit: ignore)
     writes_accepted: int = 0  # commands submitted to the PLC
     writes_denied: int = 0  # write requests refused for the client's access level (0x01)
@@ -193,6 +194,13 @@ class ModbusService:
             return self._exception(fc, _DEVICE_FAILURE)
         finally:
             self._client = LOCAL
+
+    def fault_exception(self, pdu: bytes, code: int) -> bytes:
+        """A link fault's answer (0x04 / 0x06) instead of executing ``pdu``: counted like any exception."""
+        fc = pdu[0] if pdu else 0
+        self.stats.requests[fc] = self.stats.requests.get(fc, 0) + 1
+        self.stats.link_fault_actions += 1
+        return self._exception(fc, code)
 
     def _exception(self, fc: int, code: int) -> bytes:
         key = (fc & 0x7F, code)

@@ -1,0 +1,162 @@
+"""PLC memory and handshake points: registers a client owns, with PLC logic only where stated (pure).
+
+Three signal namespaces, bound to tags like engine signals (docs/modbus.md, "Memory and handshake
+points"):
+
+* ``mem.<name>``: free memory, no process binding. A write is stored and read back (any kind:
+  analog, counter, discrete, multi-state; any unit). Starts at 0.
+* ``wd.<name>.counter`` / ``.echo`` / ``.expired`` / ``.timeout``: a watchdog (heartbeat) pair.
+  The client writes a changing counter; the PLC echoes it in ``.echo``; when the counter has not
+  changed for ``.timeout`` seconds (writable, default 10 s) ``.expired`` becomes 1 and a
+  ``watchdog_expired`` ground-truth event is recorded (``watchdog_restored`` when it changes again).
+  An alarm on it is a discrete alarm on the ``.expired`` tag.
+* ``hs.<name>.cmd`` / ``.status``: a command/acknowledge handshake. Writing a non-zero command
+  sets status BUSY (1) for one scan, then DONE (2); writing 0 acknowledges and returns the status
+  to IDLE (0); a different non-zero command while BUSY or DONE (not acknowledged) is a protocol
+  error: ERROR (3), until the client writes 0.
+
+Everything is a function of the commands and the tick, so runs replay bit for bit and the values
+feed the digest like engine signals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from plc_emulator.commands import Command, CommandKind
+from plc_emulator.engine.catalogue import SignalKind, SignalSpec, ValueType
+from plc_emulator.engine.types import GroundTruthEvent
+
+__all__ = ["MEMORY_PREFIXES", "HandshakeStatus", "MemoryBlock", "is_memory_signal", "memory_signal_spec"]
+
+MEMORY_PREFIXES: Final = ("mem.", "wd.", "hs.")
+DEFAULT_WATCHDOG_TIMEOUT: Final = 10.0  # s
+IDLE, BUSY, DONE, ERROR = 0, 1, 2, 3
+HandshakeStatus: Final = ("IDLE", "BUSY", "DONE", "ERROR")
+_BIG: Final = 1e15
+
+_IN, _S = SignalKind.INPUT, SignalKind.STATE
+_SUFFIX_SPECS: Final[dict[tuple[str, str], SignalSpec]] = {
+    ("wd", "counter"): SignalSpec(name="", unit="", kind=_IN, vtype=ValueType.INT, range=(0, 65535),
+                                  limits=(0, 65535), description="watchdog counter written by the client"),
+    ("wd", "echo"): SignalSpec(name="", unit="", kind=_S, vtype=ValueType.INT, range=(0, 65535),
+                               description="watchdog counter echoed by the PLC"),
+    ("wd", "expired"): SignalSpec(name="", unit="", kind=_S, vtype=ValueType.BOOL, range=(0, 1),
+                                  states=("OK", "EXPIRED"),
+                                  description="counter unchanged for longer than the timeout"),
+    ("wd", "timeout"): SignalSpec(name="", unit="s", kind=_IN, range=(0, 86400), limits=(0.1, 86400),
+                                  description="watchdog timeout"),
+    ("hs", "cmd"): SignalSpec(name="", unit="", kind=_IN, vtype=ValueType.INT, range=(0, 65535), limits=(0, 65535),
+                              description="handshake command (0 = none)"),
+    ("hs", "status"): SignalSpec(name="", unit="", kind=_S, vtype=ValueType.ENUM, range=(0, 3),
+                                 states=HandshakeStatus, description="handshake status"),
+}
+
+
+def is_memory_signal(name: str) -> bool:
+    return name.startswith(MEMORY_PREFIXES)
+
+
+def memory_signal_spec(name: str) -> SignalSpec | None:
+    """The spec of a memory/handshake signal name, None when it is not one (or malformed)."""
+    if name.startswith("mem.") and len(name) > 4:
+        return SignalSpec(name=name, unit="", kind=_IN, range=(-_BIG, _BIG), description="free memory")
+    ns, _, rest = name.partition(".")
+    base, _, suffix = rest.rpartition(".")
+    spec = _SUFFIX_SPECS.get((ns, suffix)) if base else None
+    if spec is None:
+        return None
+    return SignalSpec(name=name, unit=spec.unit, kind=spec.kind, vtype=spec.vtype, range=spec.range,
+                      limits=spec.limits, states=spec.states, description=spec.description)
+
+
+@dataclass(slots=True)
+class _Watchdog:
+    counter: float = 0.0
+    changed_tick: int = 0
+    timeout: float = DEFAULT_WATCHDOG_TIMEOUT
+    expired: bool = False
+
+
+@dataclass(slots=True)
+class _Handshake:
+    cmd: float = 0.0
+    status: int = IDLE
+    busy_since: int | None = None
+
+
+@dataclass(slots=True)
+class MemoryBlock:
+    """The state of every memory/handshake point of one PLC; ``step`` once per tick."""
+
+    dt: float
+    mem: dict[str, float] = field(default_factory=dict)
+    wd: dict[str, _Watchdog] = field(default_factory=dict)
+    hs: dict[str, _Handshake] = field(default_factory=dict)
+
+    @classmethod
+    def for_signals(cls, signals: Sequence[str], dt: float) -> MemoryBlock:
+        b = cls(dt=dt)
+        for s in signals:
+            ns, _, rest = s.partition(".")
+            base = rest.rpartition(".")[0]
+            if ns == "mem":
+                b.mem.setdefault(s, 0.0)
+            elif ns == "wd":
+                b.wd.setdefault(base, _Watchdog())
+            elif ns == "hs":
+                b.hs.setdefault(base, _Handshake())
+        return b
+
+    def step(self, cmds: Sequence[Command], tick: int) -> list[GroundTruthEvent]:
+        """Apply this tick's writes to memory points, advance watchdogs and handshakes."""
+        events: list[GroundTruthEvent] = []
+        for h in self.hs.values():  # BUSY lasts one scan
+            if h.status == BUSY and h.busy_since is not None and tick > h.busy_since:
+                h.status, h.busy_since = DONE, None
+        for c in cmds:
+            if c.kind is not CommandKind.WRITE or not is_memory_signal(c.target):
+                continue
+            ns, _, rest = c.target.partition(".")
+            base, _, suffix = rest.rpartition(".")
+            if ns == "mem":
+                self.mem[c.target] = float(c.value)
+            elif ns == "wd" and base in self.wd:
+                w = self.wd[base]
+                if suffix == "counter" and c.value != w.counter:
+                    w.counter, w.changed_tick = float(c.value), tick
+                elif suffix == "timeout":
+                    w.timeout = float(c.value)
+            elif ns == "hs" and base in self.hs and suffix == "cmd":
+                h = self.hs[base]
+                if c.value == 0:
+                    h.status, h.busy_since = IDLE, None
+                elif h.status in (BUSY, DONE) and c.value != h.cmd:
+                    h.status, h.busy_since = ERROR, None  # a new command before the last was acknowledged
+                elif h.status == IDLE:
+                    h.status, h.busy_since = BUSY, tick
+                h.cmd = float(c.value)
+        for name, w in self.wd.items():
+            expired = (tick - w.changed_tick) * self.dt > w.timeout
+            if expired != w.expired:
+                w.expired = expired
+                events.append(GroundTruthEvent(tick=tick, plant=0, target=f"wd.{name}",
+                                               kind="watchdog_expired" if expired else "watchdog_restored",
+                                               params={"timeout_s": w.timeout}))
+        return events
+
+    def value(self, signal: str) -> float:
+        ns, _, rest = signal.partition(".")
+        base, _, suffix = rest.rpartition(".")
+        if ns == "mem":
+            return self.mem.get(signal, 0.0)
+        if ns == "wd" and base in self.wd:
+            w = self.wd[base]
+            return {"counter": w.counter, "echo": w.counter, "expired": float(w.expired),
+                    "timeout": w.timeout}.get(suffix, 0.0)
+        if ns == "hs" and base in self.hs:
+            h = self.hs[base]
+            return h.cmd if suffix == "cmd" else float(h.status)
+        return 0.0

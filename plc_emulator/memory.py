@@ -15,23 +15,34 @@ points"):
   to IDLE (0); a different non-zero command while BUSY or DONE (not acknowledged) is a protocol
   error: ERROR (3), until the client writes 0.
 
+* ``comm.<link>.fault`` / ``comm.<link>.param``: the Modbus control point of the link faults
+  (docs/modbus.md, "Link faults"); ``<link>`` is ``tcp``, ``rtu-tcp``, ``tls``, ``rtu``, ``all`` or
+  ``unit<N>``. Writing a kind index (0 none, then the engine's LINK_FAULTS in order) records a
+  ``fault_start`` ground-truth event for the link target with the parameter register as its
+  parameter (``ms`` for delay, ``percent`` for drop, ``code`` for exception), and ``fault_end`` for the
+  fault it replaces; the Modbus adapter acts on those events. Engineer access only.
+
 Everything is a function of the commands and the tick, so runs replay bit for bit and the values
 feed the digest like engine signals.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
 from plc_emulator.commands import Command, CommandKind
+from plc_emulator.engine._commands import LINK_FAULTS
 from plc_emulator.engine.catalogue import SignalKind, SignalSpec, ValueType
 from plc_emulator.engine.types import GroundTruthEvent
 
 __all__ = ["MEMORY_PREFIXES", "HandshakeStatus", "MemoryBlock", "is_memory_signal", "memory_signal_spec"]
 
-MEMORY_PREFIXES: Final = ("mem.", "wd.", "hs.")
+MEMORY_PREFIXES: Final = ("mem.", "wd.", "hs.", "comm.")
+_COMM: Final = re.compile(r"^comm\.(tcp|rtu-tcp|tls|rtu|all|unit(?:0|[1-9][0-9]{0,2}))\.(fault|param)$")
+_PARAM_NAME: Final = {"delay": "ms", "drop": "percent", "exception": "code"}
 DEFAULT_WATCHDOG_TIMEOUT: Final = 10.0  # s
 IDLE, BUSY, DONE, ERROR = 0, 1, 2, 3
 HandshakeStatus: Final = ("IDLE", "BUSY", "DONE", "ERROR")
@@ -63,6 +74,14 @@ def memory_signal_spec(name: str) -> SignalSpec | None:
     """The spec of a memory/handshake signal name, None when it is not one (or malformed)."""
     if name.startswith("mem.") and len(name) > 4:
         return SignalSpec(name=name, unit="", kind=_IN, range=(-_BIG, _BIG), description="free memory")
+    m = _COMM.match(name)
+    if m is not None:
+        if m.group(2) == "fault":
+            return SignalSpec(name=name, unit="", kind=_IN, vtype=ValueType.ENUM, range=(0, len(LINK_FAULTS)),
+                              limits=(0, len(LINK_FAULTS)), states=("none", *LINK_FAULTS),
+                              description="link fault of this Modbus link (0 = none)")
+        return SignalSpec(name=name, unit="", kind=_IN, range=(0, 1e6), limits=(0, 1e6),
+                          description="link fault parameter: delay ms, drop percent or exception code")
     ns, _, rest = name.partition(".")
     base, _, suffix = rest.rpartition(".")
     spec = _SUFFIX_SPECS.get((ns, suffix)) if base else None
@@ -92,7 +111,7 @@ class MemoryBlock:
     """The state of every memory/handshake point of one PLC; ``step`` once per tick."""
 
     dt: float
-    mem: dict[str, float] = field(default_factory=dict)
+    mem: dict[str, float] = field(default_factory=dict)  # mem.* and comm.* registers
     wd: dict[str, _Watchdog] = field(default_factory=dict)
     hs: dict[str, _Handshake] = field(default_factory=dict)
 
@@ -102,7 +121,7 @@ class MemoryBlock:
         for s in signals:
             ns, _, rest = s.partition(".")
             base = rest.rpartition(".")[0]
-            if ns == "mem":
+            if ns in ("mem", "comm"):
                 b.mem.setdefault(s, 0.0)
             elif ns == "wd":
                 b.wd.setdefault(base, _Watchdog())
@@ -122,6 +141,10 @@ class MemoryBlock:
             ns, _, rest = c.target.partition(".")
             base, _, suffix = rest.rpartition(".")
             if ns == "mem":
+                self.mem[c.target] = float(c.value)
+            elif ns == "comm":
+                if suffix == "fault" and c.value != self.mem.get(c.target, 0.0):
+                    events.extend(self._link_fault(base, self.mem.get(c.target, 0.0), c.value, cmds, tick))
                 self.mem[c.target] = float(c.value)
             elif ns == "wd" and base in self.wd:
                 w = self.wd[base]
@@ -147,10 +170,30 @@ class MemoryBlock:
                                                params={"timeout_s": w.timeout}))
         return events
 
+    def _link_fault(self, link: str, old: float, new: float, cmds: Sequence[Command],
+                    tick: int) -> list[GroundTruthEvent]:
+        """Ground truth for a write to ``comm.<link>.fault``: end the old fault, start the new one."""
+        target = "modbus.*" if link == "all" else (
+            f"modbus.unit.{link[4:]}" if link.startswith("unit") else f"modbus.{link}")
+        out: list[GroundTruthEvent] = []
+        if old:
+            out.append(GroundTruthEvent(tick=tick, plant=0, kind="fault_end", target=target, params={}))
+        if new:
+            kind = LINK_FAULTS[int(new) - 1]
+            param = self.mem.get(f"comm.{link}.param", 0.0)
+            for c in cmds:  # a parameter written in the same tick counts
+                if c.kind is CommandKind.WRITE and c.target == f"comm.{link}.param":
+                    param = float(c.value)
+            params: dict[str, float | int | str] = {"kind": kind}
+            if kind in _PARAM_NAME and param:
+                params[_PARAM_NAME[kind]] = param
+            out.append(GroundTruthEvent(tick=tick, plant=0, kind="fault_start", target=target, params=params))
+        return out
+
     def value(self, signal: str) -> float:
         ns, _, rest = signal.partition(".")
         base, _, suffix = rest.rpartition(".")
-        if ns == "mem":
+        if ns in ("mem", "comm"):
             return self.mem.get(signal, 0.0)
         if ns == "wd" and base in self.wd:
             w = self.wd[base]

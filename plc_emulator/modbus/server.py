@@ -20,7 +20,8 @@ from typing import Protocol, Self
 
 from pymodbus.pdu.device import ModbusDeviceIdentification
 
-from plc_emulator.commands import CommandKind
+from plc_emulator.commands import Command, CommandKind
+from plc_emulator.engine._commands import is_link_target
 from plc_emulator.image.codec import RegisterImage
 from plc_emulator.image.snapshot import Snapshot
 from plc_emulator.modbus.access import AccessLevel, Client
@@ -324,8 +325,18 @@ class ModbusAdapter:
 
     # ------------------------------------------------------------------ link faults
     def _on_snapshot(self, snap: Snapshot) -> None:
-        """Scan thread: hand the fault commands of this tick to the loop."""
-        cmds = [c for c in snap.commands if c.kind in (CommandKind.INJECT_FAULT, CommandKind.CLEAR_FAULT)]
+        """Scan thread: hand this tick's link-fault changes to the loop.
+
+        The engine (inject_fault / clear_fault commands) and the memory block (writes to the
+        ``comm.*`` control point) record link faults as ground truth; the adapter acts on exactly
+        those events, plus ``clear_fault *``.
+        """
+        cmds: list[Command] = []
+        for e in snap.events:
+            if e.kind in ("fault_start", "fault_end") and is_link_target(e.target):
+                kind = CommandKind.INJECT_FAULT if e.kind == "fault_start" else CommandKind.CLEAR_FAULT
+                cmds.append(Command(kind=kind, target=e.target, params=dict(e.params), source="ground_truth"))
+        cmds += [c for c in snap.commands if c.kind is CommandKind.CLEAR_FAULT and c.target == "*"]
         loop = self._loop
         if cmds and loop is not None and not self._closed:
             with contextlib.suppress(RuntimeError):  # loop closed during shutdown

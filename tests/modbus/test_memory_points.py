@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,8 +15,10 @@ import yaml
 from pymodbus.client import AsyncModbusTcpClient
 
 from plc_emulator.image.codec import decode_words, encode_words
+from plc_emulator.engine._commands import LINK_FAULTS
 from plc_emulator.memory import BUSY, DONE, ERROR, IDLE
 from plc_emulator.modbus import ModbusAdapter
+from plc_emulator.modbus.access import AccessLevel
 from plc_emulator.runtime.config import RuntimeConfig
 from plc_emulator.runtime.journal import read_journal
 from plc_emulator.runtime.plc import PlcRuntime
@@ -57,6 +60,10 @@ def memory_map(tmp: Path) -> Path:
         "hs_cmd": _tag("hs.recipe.cmd", "counter", "rw", {"table": h, "address": 1220, "format": "uint32"}),
         "hs_status": _tag("hs.recipe.status", "multistate", "ro", {"table": h, "address": 1222, "format": "uint32"},
                           rng=[0, 3], states=["IDLE", "BUSY", "DONE", "ERROR"]),
+        "comm_param": _tag("comm.tcp.param", "analog", "rw", {"table": h, "address": 1230, "format": "float32"},
+                           rng=[0, 1e6]),
+        "comm_fault": _tag("comm.tcp.fault", "multistate", "rw", {"table": h, "address": 1232, "format": "uint32"},
+                           rng=[0, 6], states=["none", *LINK_FAULTS]),
     }}
     path = tmp / "memory.yaml"
     path.write_text(yaml.safe_dump(doc, sort_keys=False))
@@ -155,6 +162,33 @@ async def test_command_acknowledge_handshake(rig: Rig) -> None:
     await rig.write("hs_cmd", 6)  # a new command before the first was acknowledged
     await rig.step(1)
     assert await rig.read("hs_status") == ERROR
+
+
+async def test_link_fault_control_point(rig: Rig) -> None:
+    """comm.tcp.param + comm.tcp.fault: engineer only; a delay set over Modbus delays Modbus answers."""
+    words = encode_words(300.0, rig.tag("comm_param").modbus, (0, 1e6)) + [0, 1]  # param 300 ms, fault 1 = delay
+    rr = await rig.mb.write_registers(1230, words)
+    assert rr.isError() and rr.exception_code == 1  # noqa: PT018 - the operator listener may not
+    async with ModbusAdapter(rig.tagmap, rig.plc, host="127.0.0.1", port=0, access=AccessLevel.ENGINEER) as eng:
+        c = AsyncModbusTcpClient("127.0.0.1", port=eng.port, timeout=5, retries=0)
+        await c.connect()
+        try:
+            assert not (await c.write_registers(1230, words)).isError()
+            await rig.step(1)
+            started = [e for e in rig.plc.snapshot.events if e.target == "modbus.tcp"]
+            assert [(e.kind, dict(e.params)) for e in started] == [("fault_start", {"kind": "delay", "ms": 300.0})]
+            t = time.perf_counter()
+            while "modbus.tcp" not in eng.faults.active:  # handed from the scan thread to the loop
+                assert time.perf_counter() - t < 5
+                await asyncio.sleep(0.005)
+            t = time.perf_counter()
+            assert not (await c.read_holding_registers(1232, count=2)).isError()
+            assert time.perf_counter() - t >= 0.3
+            assert not (await c.write_registers(1232, [0, 0])).isError()  # fault 0 = none
+            await rig.step(1)
+            assert [e.kind for e in rig.plc.snapshot.events if e.target == "modbus.tcp"] == ["fault_end"]
+        finally:
+            c.close()
 
 
 async def test_memory_points_replay_bit_for_bit(rig: Rig) -> None:

@@ -14,8 +14,8 @@ import pytest_asyncio
 import yaml
 from pymodbus.client import AsyncModbusTcpClient
 
-from plc_emulator.image.codec import decode_words, encode_words
 from plc_emulator.engine._commands import LINK_FAULTS
+from plc_emulator.image.codec import decode_words, encode_words
 from plc_emulator.memory import BUSY, DONE, ERROR, IDLE
 from plc_emulator.modbus import ModbusAdapter
 from plc_emulator.modbus.access import AccessLevel
@@ -166,7 +166,9 @@ async def test_command_acknowledge_handshake(rig: Rig) -> None:
 
 async def test_link_fault_control_point(rig: Rig) -> None:
     """comm.tcp.param + comm.tcp.fault: engineer only; a delay set over Modbus delays Modbus answers."""
-    words = encode_words(300.0, rig.tag("comm_param").modbus, (0, 1e6)) + [0, 1]  # param 300 ms, fault 1 = delay
+    p = rig.tag("comm_param").modbus
+    assert p is not None
+    words = [*encode_words(300.0, p, (0, 1e6)), 0, 1]  # param 300 ms, fault 1 = delay
     rr = await rig.mb.write_registers(1230, words)
     assert rr.isError() and rr.exception_code == 1  # noqa: PT018 - the operator listener may not
     async with ModbusAdapter(rig.tagmap, rig.plc, host="127.0.0.1", port=0, access=AccessLevel.ENGINEER) as eng:

@@ -9,7 +9,8 @@ points"):
   The client writes a changing counter; the PLC echoes it in ``.echo``; when the counter has not
   changed for ``.timeout`` seconds (writable, default 10 s) ``.expired`` becomes 1 and a
   ``watchdog_expired`` ground-truth event is recorded (``watchdog_restored`` when it changes again).
-  An alarm on it is a discrete alarm on the ``.expired`` tag.
+  ``.action`` (writable: 0 none, 1 trip the ESD, 2 trip pump P100) is what the PLC does when it
+  expires, at the next scan: the ESD trip raises the ESD alarm like any other trip.
 * ``hs.<name>.cmd`` / ``.status``: a command/acknowledge handshake. Writing a non-zero command
   sets status BUSY (1) for one scan, then DONE (2); writing 0 acknowledges and returns the status
   to IDLE (0); a different non-zero command while BUSY or DONE (not acknowledged) is a protocol
@@ -43,6 +44,11 @@ __all__ = ["MEMORY_PREFIXES", "HandshakeStatus", "MemoryBlock", "is_memory_signa
 MEMORY_PREFIXES: Final = ("mem.", "wd.", "hs.", "comm.")
 _COMM: Final = re.compile(r"^comm\.(tcp|rtu-tcp|tls|rtu|all|unit(?:0|[1-9][0-9]{0,2}))\.(fault|param)$")
 _PARAM_NAME: Final = {"delay": "ms", "drop": "percent", "exception": "code"}
+_ACTIONS: Final[tuple[tuple[str, Command | None], ...]] = (
+    ("none", None),
+    ("esd_trip", Command(kind=CommandKind.WRITE, target="ESD.trip", value=1.0, source="watchdog")),
+    ("pump_trip", Command(kind=CommandKind.TRIP_PUMP, target="P100", source="watchdog")),
+)
 DEFAULT_WATCHDOG_TIMEOUT: Final = 10.0  # s
 IDLE, BUSY, DONE, ERROR = 0, 1, 2, 3
 HandshakeStatus: Final = ("IDLE", "BUSY", "DONE", "ERROR")
@@ -57,6 +63,9 @@ _SUFFIX_SPECS: Final[dict[tuple[str, str], SignalSpec]] = {
     ("wd", "expired"): SignalSpec(name="", unit="", kind=_S, vtype=ValueType.BOOL, range=(0, 1),
                                   states=("OK", "EXPIRED"),
                                   description="counter unchanged for longer than the timeout"),
+    ("wd", "action"): SignalSpec(name="", unit="", kind=_IN, vtype=ValueType.ENUM, range=(0, 2), limits=(0, 2),
+                                 states=("NONE", "ESD_TRIP", "PUMP_TRIP"),
+                                 description="what the PLC does when the watchdog expires"),
     ("wd", "timeout"): SignalSpec(name="", unit="s", kind=_IN, range=(0, 86400), limits=(0.1, 86400),
                                   description="watchdog timeout"),
     ("hs", "cmd"): SignalSpec(name="", unit="", kind=_IN, vtype=ValueType.INT, range=(0, 65535), limits=(0, 65535),
@@ -97,6 +106,7 @@ class _Watchdog:
     changed_tick: int = 0
     timeout: float = DEFAULT_WATCHDOG_TIMEOUT
     expired: bool = False
+    action: int = 0
 
 
 @dataclass(slots=True)
@@ -114,6 +124,7 @@ class MemoryBlock:
     mem: dict[str, float] = field(default_factory=dict)  # mem.* and comm.* registers
     wd: dict[str, _Watchdog] = field(default_factory=dict)
     hs: dict[str, _Handshake] = field(default_factory=dict)
+    actions: list[Command] = field(default_factory=list)  # for the next scan (watchdog actions)
 
     @classmethod
     def for_signals(cls, signals: Sequence[str], dt: float) -> MemoryBlock:
@@ -152,6 +163,8 @@ class MemoryBlock:
                     w.counter, w.changed_tick = float(c.value), tick
                 elif suffix == "timeout":
                     w.timeout = float(c.value)
+                elif suffix == "action":
+                    w.action = int(c.value)
             elif ns == "hs" and base in self.hs and suffix == "cmd":
                 h = self.hs[base]
                 if c.value == 0:
@@ -167,8 +180,15 @@ class MemoryBlock:
                 w.expired = expired
                 events.append(GroundTruthEvent(tick=tick, plant=0, target=f"wd.{name}",
                                                kind="watchdog_expired" if expired else "watchdog_restored",
-                                               params={"timeout_s": w.timeout}))
+                                               params={"timeout_s": w.timeout, "action": _ACTIONS[w.action][0]}))
+                if expired and _ACTIONS[w.action][1] is not None:
+                    self.actions.append(_ACTIONS[w.action][1])  # type: ignore[arg-type]
         return events
+
+    def take_actions(self) -> list[Command]:
+        """Commands the PLC logic issues for the next scan (applied before the engine step)."""
+        out, self.actions = self.actions, []
+        return out
 
     def _link_fault(self, link: str, old: float, new: float, cmds: Sequence[Command],
                     tick: int) -> list[GroundTruthEvent]:
@@ -198,7 +218,7 @@ class MemoryBlock:
         if ns == "wd" and base in self.wd:
             w = self.wd[base]
             return {"counter": w.counter, "echo": w.counter, "expired": float(w.expired),
-                    "timeout": w.timeout}.get(suffix, 0.0)
+                    "timeout": w.timeout, "action": float(w.action)}.get(suffix, 0.0)
         if ns == "hs" and base in self.hs:
             h = self.hs[base]
             return h.cmd if suffix == "cmd" else float(h.status)

@@ -112,6 +112,8 @@ class ScanCycle:
         alarm_cmds = [c for c in plc_cmds if operator_command(c) is not None or is_alarm_signal(c.target)]
         engine_cmds = [c for c in plc_cmds if not (operator_command(c) is not None or is_alarm_signal(c.target)
                                                    or is_memory_signal(c.target))]
+        if self._mem_cols:  # PLC logic of the last scan (watchdog actions) goes first
+            engine_cmds = [*self.memory.take_actions(), *engine_cmds]
         self.state, events = self.engine.step(self.state, engine_cmds)
         if self._mem_cols:
             events = [*events, *self.memory.step(plc_cmds, int(self.state.tick))]

@@ -57,6 +57,8 @@ def memory_map(tmp: Path) -> Path:
                            rng=[0, 1], states=["OK", "EXPIRED"]),
         "wd_timeout": _tag("wd.hmi.timeout", "analog", "rw", {"table": h, "address": 1214, "format": "float32"},
                            rng=[0.1, 86400], unit="s"),
+        "wd_action": _tag("wd.hmi.action", "multistate", "rw", {"table": h, "address": 1216, "format": "uint32"},
+                          rng=[0, 2], states=["NONE", "ESD_TRIP", "PUMP_TRIP"]),
         "hs_cmd": _tag("hs.recipe.cmd", "counter", "rw", {"table": h, "address": 1220, "format": "uint32"}),
         "hs_status": _tag("hs.recipe.status", "multistate", "ro", {"table": h, "address": 1222, "format": "uint32"},
                           rng=[0, 3], states=["IDLE", "BUSY", "DONE", "ERROR"]),
@@ -131,9 +133,13 @@ async def test_free_registers_and_coils_keep_what_is_written(rig: Rig) -> None:
 
 
 async def test_watchdog_echoes_then_expires_on_a_stalled_counter(rig: Rig) -> None:
+    """A stalled counter expires the watchdog; its action (ESD trip) raises the ESD alarm."""
     await rig.write("wd_timeout", 0.5)  # 5 scans of 100 ms
+    await rig.write("wd_action", 1)  # trip the ESD on expiry
     await rig.write("wd_counter", 17)
     await rig.step(1)
+    cols0 = {t.signal: i for i, t in enumerate(rig.tagmap.tags)}
+    assert rig.plc.snapshot.values[cols0["ESD.active"]] == 0.0
     assert await rig.read("wd_echo") == 17
     assert await rig.read("wd_expired") == 0
     events: list[str] = []
@@ -142,6 +148,11 @@ async def test_watchdog_echoes_then_expires_on_a_stalled_counter(rig: Rig) -> No
         events += [e.kind for e in rig.plc.snapshot.events if e.target == "wd.hmi"]
     assert await rig.read("wd_expired") == 1
     assert events == ["watchdog_expired"]
+    await rig.step(2)
+    cols = {t.signal: i for i, t in enumerate(rig.tagmap.tags)}
+    snap = rig.plc.snapshot
+    assert snap.values[cols["ESD.active"]] == 1.0
+    assert snap.values[cols["alarm.PLC.esd_active.TRIPPED.unacked"]] == 1.0  # the ESD alarm is raised
     await rig.write("wd_counter", 18)
     await rig.step(1)
     assert await rig.read("wd_expired") == 0

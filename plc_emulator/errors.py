@@ -38,7 +38,7 @@ class Rejection(IntEnum):
     NOT_WRITABLE = 1  # read-only point           -> Modbus 0x02, OPC UA BadNotWritable
     OUT_OF_RANGE = 2  # outside the write limits  -> Modbus 0x03, OPC UA BadOutOfRange
     TYPE_MISMATCH = 3  # wrong type / not finite  -> Modbus 0x03, OPC UA BadTypeMismatch
-    ACCESS_DENIED = 4  # role may not write this  -> Modbus 0x02, OPC UA BadUserAccessDenied
+    ACCESS_DENIED = 4  # role may not write this  -> Modbus 0x01 (MB/TCP Security), OPC UA BadUserAccessDenied
     UNKNOWN = 5  # no such point                  -> Modbus 0x02, OPC UA BadNodeIdUnknown
 
 
@@ -46,7 +46,7 @@ _MODBUS = {
     Rejection.NOT_WRITABLE: ModbusException.ILLEGAL_DATA_ADDRESS,
     Rejection.OUT_OF_RANGE: ModbusException.ILLEGAL_DATA_VALUE,
     Rejection.TYPE_MISMATCH: ModbusException.ILLEGAL_DATA_VALUE,
-    Rejection.ACCESS_DENIED: ModbusException.ILLEGAL_DATA_ADDRESS,
+    Rejection.ACCESS_DENIED: ModbusException.ILLEGAL_FUNCTION,  # Modbus/TCP Security: unauthorized -> 01
     Rejection.UNKNOWN: ModbusException.ILLEGAL_DATA_ADDRESS,
 }
 _OPCUA = {

@@ -31,6 +31,7 @@ from plc_emulator.engine import Engine, EngineState, GroundTruthEvent, params_fr
 from plc_emulator.engine.catalogue import index_of
 from plc_emulator.image.codec import RegisterImage
 from plc_emulator.image.snapshot import RunDigest, Snapshot
+from plc_emulator.memory import MemoryBlock, is_memory_signal
 from plc_emulator.signals import DETERMINISTIC_RUNTIME
 from plc_emulator.tagmap.model import TagMap
 
@@ -68,9 +69,13 @@ class ScanCycle:
         self._runtime_cols: dict[str, list[int]] = {}
         alarm_tag: list[int] = []
         alarm_sig: list[str] = []
+        mem_tag: list[int] = []
         deterministic: list[int] = []
         for i, tag in enumerate(tags):
-            if is_alarm_signal(tag.signal):
+            if is_memory_signal(tag.signal):
+                mem_tag.append(i)
+                deterministic.append(i)
+            elif is_alarm_signal(tag.signal):
                 alarm_tag.append(i)
                 alarm_sig.append(tag.signal)
                 deterministic.append(i)
@@ -86,6 +91,8 @@ class ScanCycle:
         self._eng_sig = np.asarray(eng_sig, dtype=np.intp)
         self._alarm_tag = np.asarray(alarm_tag, dtype=np.intp)
         self._alarm_sig = tuple(alarm_sig)
+        self._mem_cols = [(i, tags[i].signal) for i in mem_tag]
+        self.memory = MemoryBlock.for_signals([s for _, s in self._mem_cols], self.dt)
         self._digest = RunDigest(np.asarray(deterministic, dtype=np.intp))
         self.snapshot = self._publish(RuntimeValues(), events=(), commands=())
 
@@ -103,8 +110,13 @@ class ScanCycle:
         plc_cmds = [c for c in commands if not c.target.startswith("runtime.")]
         # alarm operator actions (ALARM_* kinds, writes to alarm.* / alarms.* points) go to the alarm block
         alarm_cmds = [c for c in plc_cmds if operator_command(c) is not None or is_alarm_signal(c.target)]
-        engine_cmds = [c for c in plc_cmds if not (operator_command(c) is not None or is_alarm_signal(c.target))]
+        engine_cmds = [c for c in plc_cmds if not (operator_command(c) is not None or is_alarm_signal(c.target)
+                                                   or is_memory_signal(c.target))]
+        if self._mem_cols:  # PLC logic of the last scan (watchdog actions) goes first
+            engine_cmds = [*self.memory.take_actions(), *engine_cmds]
         self.state, events = self.engine.step(self.state, engine_cmds)
+        if self._mem_cols:
+            events = [*events, *self.memory.step(plc_cmds, int(self.state.tick))]
         self.snapshot = self._publish(runtime or RuntimeValues(), events=tuple(events),
                                       commands=tuple(plc_cmds), alarm_commands=tuple(alarm_cmds))
         return self.snapshot
@@ -140,6 +152,8 @@ class ScanCycle:
             values[cols] = runtime_values[name]
         if len(self._alarm_tag):
             values[self._alarm_tag] = self.alarms.signal_vector(self._alarm_sig)
+        for i, sig in self._mem_cols:
+            values[i] = self.memory.value(sig)
         holding, inp, coils, discrete = self.image.encode(values, status)
         digest = self._digest.update(tick, values, status)
         return Snapshot(tick=tick, sim_time=self.sim_time, values=values, status=status, holding=holding,

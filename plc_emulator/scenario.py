@@ -33,7 +33,7 @@ from typing import Any
 from yaml.nodes import Node, SequenceNode
 
 from plc_emulator.commands import Command, CommandKind, ParamValue
-from plc_emulator.engine._commands import SENSOR_FAULTS, VALVE_FAULTS
+from plc_emulator.engine._commands import LINK_FAULTS, SENSOR_FAULTS, VALVE_FAULTS, is_link_target
 from plc_emulator.engine._design import LOOP_NAMES, MEASURED
 from plc_emulator.engine.catalogue import CATALOGUE, SignalKind
 from plc_emulator.errors import TagMapError
@@ -65,6 +65,13 @@ _FAULT_PARAMS: dict[str, tuple[str, ...]] = {
     "comm_loss": ("timeout",),
     "stuck": (),
     "stiction": ("S", "J"),
+    # link faults (targets modbus.tcp / rtu-tcp / tls / rtu / * / unit.N)
+    "delay": ("ms", "min_ms", "max_ms"),
+    "drop": ("percent",),
+    "exception": ("code",),
+    "close": (),
+    "stop_listening": (),
+    "corrupt_crc": (),
 }
 _ACTION_PARAMS: dict[str, tuple[str, ...]] = {
     "start_degradation": ("beta_per_day", "theta"),
@@ -259,7 +266,7 @@ def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue]
         return t
     if action == "clear_fault":
         valid = ("*", *MEASURED, *_VALVES)
-        if t not in valid:
+        if t not in valid and not is_link_target(t):
             r.err(
                 tnode,
                 f.at("target"),
@@ -273,6 +280,8 @@ def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue]
         faults: tuple[str, ...] = SENSOR_FAULTS
     elif t in _VALVES:
         faults = VALVE_FAULTS
+    elif is_link_target(t):
+        faults = LINK_FAULTS
     else:
         r.err(
             tnode,

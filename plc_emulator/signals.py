@@ -4,6 +4,8 @@ Namespaces:
 * engine signals (``V100.pressure``, ``LIC100.sp`` ...): see :mod:`plc_emulator.engine.catalogue`.
 * ``runtime.*``: scan diagnostics and simulation control, owned by the scan loop.
 * ``alarm.*`` / ``alarms.*`` / ``pm.*``: alarm block outputs and operator actions (see the alarms package).
+* ``mem.*``, ``wd.*``, ``hs.*``, ``comm.*``: free memory, watchdog, handshake and link-fault control
+  points (:mod:`plc_emulator.memory`).
 
 Which signals feed the run digest: every engine and alarm signal plus ``runtime.tick`` and
 ``runtime.sim_time``; wall-clock-dependent runtime points (scan time, jitter, overruns, heartbeat,
@@ -48,6 +50,10 @@ _ALL: Final[dict[str, SignalSpec]] = {s.name: s for s in (*CATALOGUE, *RUNTIME_S
 
 def lookup(name: str) -> SignalSpec | None:
     spec = _ALL.get(name)
+    if spec is None and name.startswith(("mem.", "wd.", "hs.", "comm.")):  # memory, handshake, link control
+        from plc_emulator.memory import memory_signal_spec
+
+        return memory_signal_spec(name)
     if spec is None and name.startswith(("alarm.", "alarms.", "pm.")):
         # alarm points and PM outputs are named after the tag map's alarms; imported lazily because
         # the alarms package builds on the tag map model

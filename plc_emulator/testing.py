@@ -121,16 +121,22 @@ def _opcua_adapter() -> Any:
 @contextlib.asynccontextmanager
 async def emulator(tagmap_path: str | Path | None = None, *, lockstep: bool = True, seed: int | None = None,
                    speed: float = 0.0, journal: str | Path | None = None, host: str = "127.0.0.1",
-                   opcua: bool = False) -> AsyncIterator[Emulator]:
-    """Start an emulator on free ports; see the module docstring."""
+                   opcua: bool = False, modbus_access: str = "engineer") -> AsyncIterator[Emulator]:
+    """Start an emulator on free ports; see the module docstring.
+
+    The test drives the simulation, so its Modbus clients get ``engineer`` access (pause, step,
+    faults) unless ``modbus_access`` says otherwise (``plc-emulator run`` defaults to operator).
+    """
     from plc_emulator.modbus import ModbusAdapter
+    from plc_emulator.modbus.access import parse_level
     from plc_emulator.tagmap import load
 
     tagmap = load(str(tagmap_path if tagmap_path is not None else default_tagmap_path()))
     config = RuntimeConfig(paused=lockstep, speed=speed, seed=seed, journal=journal)
     async with contextlib.AsyncExitStack() as stack:
         plc = await stack.enter_async_context(PlcRuntime(tagmap, config))
-        modbus = await stack.enter_async_context(ModbusAdapter(tagmap, plc, host=host, port=0))
+        modbus = await stack.enter_async_context(ModbusAdapter(tagmap, plc, host=host, port=0,
+                                                               access=parse_level(modbus_access)))
         emu = Emulator(tagmap=tagmap, plc=plc, host=host, modbus_port=int(modbus.port))
         if opcua:
             adapter_cls = _opcua_adapter()

@@ -13,6 +13,11 @@ cores the server is pinned to core 0 and the load generator to core 1, so the ge
 (reported) shows it is not the bottleneck. Reported: requests/s, p50/p99 latency, the ratio ours /
 bare, and for the emulator the scan jitter p99 (|actual - planned| scan start) and overruns while
 loaded. Markdown to stdout.
+
+A second table compares the emulator's links in the same run: plain Modbus TCP, RTU-over-TCP and
+Modbus/TCP Security (TLS 1.3 with client certificates), all on one adapter, each loaded by the same
+Python client (``scripts/loadgen/pyload.py``, one process per connection, raw frames), because the
+libmodbus generator speaks neither RTU-over-TCP nor TLS.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 LOADGEN_SRC = ROOT / "scripts" / "loadgen" / "mbload.c"
+PYLOAD = ROOT / "scripts" / "loadgen" / "pyload.py"
 DEFAULT_TAGMAP = ROOT / "tag_maps" / "separation_train.yaml"
 
 
@@ -70,9 +76,11 @@ async def _serve_bare(tagmap_path: Path) -> None:
     await server.shutdown()
 
 
-async def _serve_ours(tagmap_path: Path) -> None:
+async def _serve_ours(tagmap_path: Path, pki: Path | None = None) -> None:
     from plc_emulator.image.snapshot import Snapshot
-    from plc_emulator.modbus import ModbusAdapter
+    from plc_emulator.modbus.config import ModbusConfig
+    from plc_emulator.modbus.links import build_adapter
+    from plc_emulator.modbus.tls import TlsConfig
     from plc_emulator.runtime.config import RuntimeConfig
     from plc_emulator.runtime.plc import PlcRuntime
     from plc_emulator.tagmap import load
@@ -89,8 +97,13 @@ async def _serve_ours(tagmap_path: Path) -> None:
                 jitter[snap.tick] = j
 
         plc.on_snapshot(on_snapshot)
-        async with ModbusAdapter(tagmap, plc, port=0) as mb:
-            print(f"ready {mb.port}", flush=True)
+        cfg = ModbusConfig()
+        if pki is not None:  # the links table: RTU-over-TCP and TLS beside plain TCP
+            cfg = ModbusConfig(rtu_tcp_port=0, tls=TlsConfig(port=0, cert=pki / "plc.crt", key=pki / "plc.key",
+                                                             ca=pki / "ca.crt"))
+        async with build_adapter(tagmap, plc, "127.0.0.1", 0, cfg) as mb:
+            ports = " ".join(str(p) for _, p in mb.endpoints())
+            print(f"ready {ports}", flush=True)
             loop = asyncio.get_running_loop()
             mark = (0, 0)
             while True:
@@ -131,8 +144,11 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, kind: str, tagmap: Path, cpu: int | None, switch_ms: float | None = None) -> None:
+    def __init__(self, kind: str, tagmap: Path, cpu: int | None, switch_ms: float | None = None,
+                 pki: Path | None = None) -> None:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", kind, "--tagmap", str(tagmap)]
+        if pki is not None:
+            cmd += ["--pki", str(pki)]
         if cpu is not None:
             cmd += ["--cpu", str(cpu)]
         if switch_ms:
@@ -145,7 +161,8 @@ class Server:
         except TimeoutError:
             self.close()
             raise
-        self.port = int(line.split()[1])
+        self.ports = [int(x) for x in line.split()[1:]]
+        self.port = self.ports[0]
 
     def _expect(self, prefixes: tuple[str, ...], timeout: float) -> str:
         """The next stdout line starting with one of ``prefixes`` (log lines are skipped)."""
@@ -223,13 +240,15 @@ def main() -> int:
                     help="set sys.setswitchinterval in both servers (default: Python's 5 ms)")
     ap.add_argument("--serve", choices=("bare", "ours"), help=argparse.SUPPRESS)
     ap.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--pki", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--link-connections", default="1,4", help="connections per link case (1,4)")
     args = ap.parse_args()
 
     if args.serve:
         _pin(args.cpu)
         if args.switch_interval:
             sys.setswitchinterval(args.switch_interval / 1000.0)
-        asyncio.run(_serve_bare(args.tagmap) if args.serve == "bare" else _serve_ours(args.tagmap))
+        asyncio.run(_serve_bare(args.tagmap) if args.serve == "bare" else _serve_ours(args.tagmap, args.pki))
         return 0
 
     ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -277,6 +296,8 @@ def main() -> int:
                 print(f"# case conns={conns} regs={regs}: bare {b['rps']:.0f}/s, ours {o['rps']:.0f}/s "
                       f"({ratio:.2f}x)", file=sys.stderr, flush=True)
 
+        links = _links(Path(tmp), args, server_cpu, load_cpu)
+
     pinning = f"server on core {server_cpu}, load generator on core {load_cpu}" if pin else "no pinning"
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"Modbus TCP FC 3, {args.seconds:g} s per case and server, {pinning}, "
@@ -292,7 +313,45 @@ def main() -> int:
           f"scan jitter p50 {idle['jitter_p50_ms']:.2f} ms, "
           f"p99 {idle['jitter_p99_ms']:.2f} ms, max {idle['jitter_max_ms']:.2f} ms, "
           f"{idle['overruns']} overruns in {idle['scans']} scans.")
+    print()
+    print(f"Links of one adapter, FC 3 x 10 registers, {args.seconds:g} s per case, same Python client "
+          f"(scripts/loadgen/pyload.py, one process per connection) for all three:")
+    print()
+    print("| conns | link | req/s | vs plain TCP | p50/p99 ms | errors |")
+    print("|---|---|---|---|---|---|")
+    for r in links:
+        print(r)
     return 0
+
+
+def _links(tmp: Path, args: argparse.Namespace, server_cpu: int | None, load_cpu: int | None) -> list[str]:
+    """Plain TCP, RTU-over-TCP and TLS on one emulator, loaded in turn by the same client."""
+    from tests.modbus.certs import Pki
+
+    pki = Pki(tmp / "pki")
+    pki.issue("plc", server=True)
+    client = pki.issue("bench", role="Operator")
+    rows: list[str] = []
+    srv = Server("ours", args.tagmap, server_cpu, args.switch_interval, pki=tmp / "pki")
+    try:
+        tcp, rtu, tls = srv.ports
+        for conns in [int(x) for x in args.link_connections.split(",")]:
+            base = 0.0
+            for name, port, mode in (("TCP", tcp, "tcp"), ("RTU over TCP", rtu, "rtu"), ("TLS", tls, "tls")):
+                cmd = [sys.executable, str(PYLOAD), "127.0.0.1", str(port), str(conns), "10", str(args.seconds), mode,
+                       str(pki.ca), str(client[0]), str(client[1])]
+                res = subprocess.run(cmd, capture_output=True, text=True, timeout=args.seconds + 60, check=False,
+                                     preexec_fn=(lambda: _pin(load_cpu)) if load_cpu is not None else None)
+                if res.returncode != 0:
+                    raise RuntimeError(f"pyload {mode} failed: {res.stderr.strip()[-500:]}")
+                o = json.loads(res.stdout)
+                base = base or o["rps"]
+                rows.append(f"| {conns} | {name} | {o['rps']:,.0f} | {o['rps'] / base:.2f}x | "
+                            f"{o['p50_us'] / 1000:.2f} / {o['p99_us'] / 1000:.2f} | {o['errors']} |")
+                print(f"# link {name} conns={conns}: {o['rps']:.0f}/s", file=sys.stderr, flush=True)
+    finally:
+        srv.close()
+    return rows
 
 
 if __name__ == "__main__":

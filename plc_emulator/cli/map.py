@@ -69,8 +69,8 @@ def _row(ref: PointRef) -> Row:
         desc = f"Quality of {tag.key}: low byte OPC DA quality (0xC0 good) + limit bits, high byte fault code"
         rng, limits, states = "", "", ""
     else:
-        typ = p.format.value
-        order = p.word_order.value if p.format.registers == 2 else ""
+        typ = p.format.value if p.bit is None else f"{p.format.value} (bit {p.bit})"
+        order = p.order_name
         scaling = ""
         if p.format in (ValueFormat.INT16, ValueFormat.UINT16) and p.raw_range is not None:
             scaling = f"{p.raw_range[0]}..{p.raw_range[1]} -> {_num(lo)}..{_num(hi)}"

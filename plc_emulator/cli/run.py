@@ -79,6 +79,9 @@ def register(subparsers: Any) -> None:
     ua.add_argument("--opcua-pki", default=None, metavar="DIR",
                     help="server certificate, key and trust list (default DATA_DIR/pki; created on first "
                          "run)")
+    from plc_emulator.modbus.options import add_arguments as add_modbus_arguments
+
+    add_modbus_arguments(p)
     p.set_defaults(func=handler)
 
 
@@ -161,6 +164,9 @@ def handler(args: argparse.Namespace) -> int:
         configure_logging(level)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
+    from plc_emulator.modbus.options import parse as parse_modbus
+
+    modbus_cfg = parse_modbus(args)  # checked before the tag map is loaded: bad flags fail fast
     if not Path(args.tagmap).is_file():
         raise BadInput(f"tag map not found: {args.tagmap}")
     tagmap = load(args.tagmap)
@@ -190,6 +196,7 @@ def handler(args: argparse.Namespace) -> int:
                             schedule=schedule, stop_at_tick=stop_at)
     extras = _historian_extras(args)
     extras.update(_opcua_extras(args, tagmap, data_dir))
+    extras["modbus"] = modbus_cfg
     config = AppConfig(host=host, modbus_port=modbus_port, http_port=http_port, data_dir=data_dir,
                        runtime=runtime, extras=extras, upstream=upstream_options(args))
     try:

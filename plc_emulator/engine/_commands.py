@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import numpy as np
@@ -18,6 +19,16 @@ _MEAS_INDEX = {n: i for i, n in enumerate(MEASURED)}
 _LOOP_FIELDS = {"sp": "sp", "mode": "mode", "out": "man", "kc": "kc", "ti": "ti"}
 SENSOR_FAULTS = ("freeze", "drift", "bias", "spike", "noise", "fail", "comm_loss")
 VALVE_FAULTS = ("stuck", "stiction")
+# Communication-link faults of the Modbus listeners (docs/modbus.md, "Link faults"): the engine only
+# records their ground truth; the Modbus adapter acts on them. Targets: modbus.tcp, modbus.rtu-tcp,
+# modbus.tls, modbus.rtu, modbus.* (every listener) and modbus.unit.N (one unit id).
+LINK_FAULTS = ("delay", "drop", "exception", "close", "stop_listening", "corrupt_crc")
+_LINK_TARGET = re.compile(r"^modbus\.(tcp|rtu-tcp|tls|rtu|\*|unit\.(0|[1-9][0-9]{0,2}))$")
+
+
+def is_link_target(target: str) -> bool:
+    """``modbus.<listener>``, ``modbus.*`` or ``modbus.unit.<id>``: a link-fault target."""
+    return _LINK_TARGET.match(target) is not None
 _FAULT_ARRAYS = (
     "f_freeze",
     "f_drift",
@@ -215,6 +226,8 @@ def _inject(
             a["f_comm_t"][rows, k] = 0.0
             a["f_comm_timeout"][rows, k] = max(cmd.param("timeout", p.instruments.comm_timeout_s), 0.0)
             a["f_comm_v"][rows, k] = meas[rows, k]
+    elif is_link_target(target) and fk in LINK_FAULTS:
+        pass  # nothing in the plant changes: only the ground truth below
     else:
         _ignored(cmd, tick, events, n, f"unknown fault {fk!r} for {target}")
         return
@@ -236,6 +249,10 @@ def _clear(
     from plc_emulator.engine._design import build_design  # cheap and only on a clear
 
     target = cmd.target
+    if is_link_target(target):
+        for i in _plants(rows, n):
+            events.append(GroundTruthEvent(tick=tick, plant=i, kind="fault_end", target=target, params={}))
+        return
     d = build_design(p) if (target == "*" or target.endswith(".valve")) else None
     cleared: list[str] = []
     if target == "*" or target in _MEAS_INDEX:

@@ -7,11 +7,14 @@ client writes back into validated :class:`~plc_emulator.commands.Command` object
 
 Conventions (docs/modbus.md):
 
-* 32-bit values (float32, int32, uint32) in word order ABCD, CDAB, BADC or DCBA; int32/uint32 are
-  rounded and clamped to their type; NaN encodes as 0 for integers (the quality register says why).
+* 32-bit values (float32, int32, uint32) in word order ABCD, CDAB, BADC or DCBA, 64-bit values
+  (float64, int64, uint64) in the same four orders (ABCDEFGH, GHEFCDAB, BADCFEHG, HGFEDCBA);
+  integers are rounded and clamped to their type; NaN encodes as 0 for integers (the quality
+  register says why).
 * int16/uint16 with a ``raw_range`` are scaled linearly raw_lo..raw_hi <-> EU range, rounded and
   clamped to the raw range; without one they carry the rounded value clamped to the type.
-* bool: a coil/discrete bit, or 0/1 in a register.
+* bool: a coil/discrete bit, or 0/1 in a register, or one bit of a register (``bit``: status words
+  whose bits are separate tags).
 * Each point may name a quality register (``quality_address``) in its own table; points in the bit
   tables put theirs in the holding registers. The word is :func:`~plc_emulator.image.quality.quality_words`.
 * Reads may span gaps between points (they read 0); writes must cover whole writable points.
@@ -62,6 +65,9 @@ REFERENCE_BASE: Final[dict[Table, int]] = {
 }
 _INT32 = (-(2**31), 2**31 - 1)
 _UINT32 = (0, 2**32 - 1)
+# float64 cannot hold 2**63 - 1 or 2**64 - 1: clamp to the largest doubles below the type's limit
+_INT64 = (-(2.0**63), 2.0**63 - 1024)
+_UINT64 = (0.0, 2.0**64 - 2048)
 _INT16 = (-(2**15), 2**15 - 1)
 _UINT16 = (0, 2**16 - 1)
 
@@ -106,29 +112,30 @@ def _bswap(w: U16) -> U16:
     return out
 
 
-def _order(hi: U16, lo: U16, order: WordOrder) -> tuple[U16, U16]:
-    """ABCD words [hi, lo] -> the two registers in ``order``."""
+def _order(words: list[U16], order: WordOrder) -> list[U16]:
+    """Big-endian words (ABCD / ABCDEFGH) -> the registers in ``order``."""
     if order is WordOrder.ABCD:
-        return hi, lo
+        return words
     if order is WordOrder.CDAB:
-        return lo, hi
+        return words[::-1]
     if order is WordOrder.BADC:
-        return _bswap(hi), _bswap(lo)
-    return _bswap(lo), _bswap(hi)  # DCBA
+        return [_bswap(w) for w in words]
+    return [_bswap(w) for w in words[::-1]]  # DCBA
 
 
-def _unorder(first: int, second: int, order: WordOrder) -> tuple[int, int]:
-    """The two registers in ``order`` -> ABCD words (hi, lo)."""
+def _unorder(regs: Sequence[int], order: WordOrder) -> list[int]:
+    """The registers in ``order`` -> big-endian words."""
     def sw(w: int) -> int:
         return ((w >> 8) | (w << 8)) & 0xFFFF
 
+    ws = [int(w) & 0xFFFF for w in regs]
     if order is WordOrder.ABCD:
-        return first, second
+        return ws
     if order is WordOrder.CDAB:
-        return second, first
+        return ws[::-1]
     if order is WordOrder.BADC:
-        return sw(first), sw(second)
-    return sw(second), sw(first)  # DCBA
+        return [sw(w) for w in ws]
+    return [sw(w) for w in ws[::-1]]  # DCBA
 
 
 def _round_clip(v: F64, lo: float, hi: float) -> F64:
@@ -139,21 +146,24 @@ def _round_clip(v: F64, lo: float, hi: float) -> F64:
     return out
 
 
-def _words32(v: F64, fmt: ValueFormat) -> tuple[U16, U16]:
+_WIDE_CODE: Final = {ValueFormat.FLOAT32: ">f4", ValueFormat.INT32: ">i4", ValueFormat.UINT32: ">u4",
+                     ValueFormat.FLOAT64: ">f8", ValueFormat.INT64: ">i8", ValueFormat.UINT64: ">u8"}
+_CLAMP: Final = {ValueFormat.INT32: _INT32, ValueFormat.UINT32: _UINT32, ValueFormat.INT64: _INT64,
+                 ValueFormat.UINT64: _UINT64}
+
+
+def _words_wide(v: F64, fmt: ValueFormat) -> list[U16]:
     with np.errstate(over="ignore", invalid="ignore"):
-        return _words32_quiet(v, fmt)
+        return _words_wide_quiet(v, fmt)
 
 
-def _words32_quiet(v: F64, fmt: ValueFormat) -> tuple[U16, U16]:
-    """:func:`_words32` for callers that already silenced over/invalid (one errstate per scan)."""
-    if fmt is ValueFormat.FLOAT32:
-        raw = v.astype(">f4")
-    elif fmt is ValueFormat.INT32:
-        raw = _round_clip(v, *_INT32).astype(">i4")
-    else:
-        raw = _round_clip(v, *_UINT32).astype(">u4")
-    words = raw.view(">u2").reshape(-1, 2).astype(np.uint16)
-    return words[:, 0], words[:, 1]
+def _words_wide_quiet(v: F64, fmt: ValueFormat) -> list[U16]:
+    """Values -> their big-endian words, one array per word (for callers that silenced over/invalid)."""
+    clamp = _CLAMP.get(fmt)
+    raw = (v if clamp is None else _round_clip(v, *clamp)).astype(_WIDE_CODE[fmt])
+    n = fmt.registers
+    words = raw.view(">u2").reshape(-1, n).astype(np.uint16)
+    return [words[:, i] for i in range(n)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,12 +221,11 @@ def encode_words(value: float, point: ModbusPoint, eu_range: tuple[float, float]
     """One value -> its registers (scalar helper for tests and tools; the image uses the vector path)."""
     v = np.asarray([value], dtype=np.float64)
     fmt = point.format
-    if fmt.registers == 2:
-        hi, lo = _words32(v, fmt)
-        a, b = _order(hi, lo, point.word_order)
-        return [int(a[0]), int(b[0])]
+    if fmt.registers > 1:
+        return [int(w[0]) for w in _order(_words_wide(v, fmt), point.word_order)]
     if fmt is ValueFormat.BOOL:
-        return [int(bool(abs(v[0]) > 0))]  # NaN -> 0
+        on = int(bool(abs(v[0]) > 0))  # NaN -> 0
+        return [on << point.bit] if point.bit is not None else [on]
     w = _Scale.of(fmt, [(eu_range, point.raw_range)]).apply(v)
     return [int(w[0])]
 
@@ -224,14 +233,13 @@ def encode_words(value: float, point: ModbusPoint, eu_range: tuple[float, float]
 def decode_words(words: Sequence[int], point: ModbusPoint, eu_range: tuple[float, float]) -> float:
     """Registers -> EU value (the inverse of :func:`encode_words` up to float32/raw resolution)."""
     fmt = point.format
-    if fmt.registers == 2:
-        hi, lo = _unorder(int(words[0]), int(words[1]), point.word_order)
-        data = struct.pack(">HH", hi, lo)
-        code = {ValueFormat.FLOAT32: ">f", ValueFormat.INT32: ">i", ValueFormat.UINT32: ">I"}[fmt]
-        return float(struct.unpack(code, data)[0])
+    n = fmt.registers
+    if n > 1:
+        data = struct.pack(f">{n}H", *_unorder(words[:n], point.word_order))
+        return float(np.frombuffer(data, dtype=_WIDE_CODE[fmt])[0])
     w = int(words[0]) & 0xFFFF
     if fmt is ValueFormat.BOOL:
-        return float(w)
+        return float((w >> point.bit) & 1) if point.bit is not None else float(w)
     raw = w - 0x10000 if fmt is ValueFormat.INT16 and w >= 0x8000 else w
     rr = point.raw_range
     eu_lo, eu_hi = eu_range
@@ -244,7 +252,7 @@ def decode_words(words: Sequence[int], point: ModbusPoint, eu_range: tuple[float
 
 
 @dataclass(frozen=True, slots=True)
-class _Group32:
+class _GroupWide:
     table: Table
     fmt: ValueFormat
     order: WordOrder
@@ -267,6 +275,14 @@ class _GroupBits:
     addr: IDX
 
 
+@dataclass(frozen=True, slots=True)
+class _GroupPacked:
+    table: Table
+    tags: IDX
+    addr: IDX
+    shift: npt.NDArray[np.uint16]
+
+
 def _idx(items: Sequence[int]) -> IDX:
     return np.asarray(items, dtype=np.intp)
 
@@ -284,14 +300,32 @@ class RegisterImage:
             for m in mirrors_of(tag):
                 refs.extend(self._refs(i, tag, m, PointRole.MIRROR))
         self.points: tuple[PointRef, ...] = tuple(refs)
+        self._value_refs: dict[int, list[PointRef]] = {}  # tag index -> its value and mirror points
+        for r in refs:
+            if r.role is not PointRole.QUALITY:
+                self._value_refs.setdefault(r.tag_index, []).append(r)
         self.sizes: dict[Table, int] = {t: 0 for t in Table}
         for r in refs:
             self.sizes[r.table] = max(self.sizes[r.table], r.address + r.count)
         # owner[table][address] -> index into self.points (-1: gap); offset inside the point
         self._owner: dict[Table, list[int]] = {t: [-1] * self.sizes[t] for t in Table}
+        # (table, address) -> the bit points packed into that register (status words)
+        self.packed: dict[tuple[Table, int], list[PointRef]] = {}
         problems: list[str] = []
         for n, r in enumerate(refs):
             own = self._owner[r.table]
+            bit = r.point.bit if r.role is not PointRole.QUALITY else None
+            if bit is not None:
+                word = self.packed.setdefault((r.table, r.address), [])
+                clash = [o for o in word if o.point.bit == bit]
+                if own[r.address] != -1 and not word:
+                    clash = [refs[own[r.address]]]
+                for other in clash:
+                    problems.append(f"{r.tag.key} ({r.role}) overlaps {other.tag.key} ({other.role}) "
+                                    f"at {r.table} address {r.address} bit {bit}")
+                word.append(r)
+                own[r.address] = n
+                continue
             for a in range(r.address, r.address + r.count):
                 if own[a] != -1:
                     other = refs[own[a]]
@@ -313,24 +347,28 @@ class RegisterImage:
         return out
 
     def _build_groups(self) -> None:
-        g32: dict[tuple[Table, ValueFormat, WordOrder], tuple[list[int], list[int]]] = {}
+        gwide: dict[tuple[Table, ValueFormat, WordOrder], tuple[list[int], list[int]]] = {}
         g16: dict[tuple[Table, ValueFormat], list[PointRef]] = {}
         gbits: dict[Table, tuple[list[int], list[int]]] = {}
         gqual: dict[Table, tuple[list[int], list[int]]] = {}
+        gpacked: dict[Table, list[PointRef]] = {}
         for r in self.points:
             fmt = r.point.format
             if r.role is PointRole.QUALITY:
                 t, a = gqual.setdefault(r.table, ([], []))
+            elif r.point.bit is not None:
+                gpacked.setdefault(r.table, []).append(r)
+                continue
             elif r.table in BIT_TABLES or fmt is ValueFormat.BOOL:
                 t, a = gbits.setdefault(r.table, ([], []))
-            elif fmt.registers == 2:
-                t, a = g32.setdefault((r.table, fmt, r.point.word_order), ([], []))
+            elif fmt.registers > 1:
+                t, a = gwide.setdefault((r.table, fmt, r.point.word_order), ([], []))
             else:
                 g16.setdefault((r.table, fmt), []).append(r)
                 continue
             t.append(r.tag_index)
             a.append(r.address)
-        self._g32 = [_Group32(tb, f, o, _idx(t), _idx(a)) for (tb, f, o), (t, a) in g32.items()]
+        self._gwide = [_GroupWide(tb, f, o, _idx(t), _idx(a)) for (tb, f, o), (t, a) in gwide.items()]
         self._g16 = [
             _Group16(tb, _idx([r.tag_index for r in rs]), _idx([r.address for r in rs]),
                      _Scale.of(f, [(r.tag.range, r.point.raw_range) for r in rs]))
@@ -338,6 +376,11 @@ class RegisterImage:
         ]
         self._gbits = [_GroupBits(tb, _idx(t), _idx(a)) for tb, (t, a) in gbits.items()]
         self._gqual = [_GroupBits(tb, _idx(t), _idx(a)) for tb, (t, a) in gqual.items()]
+        self._gpacked = [
+            _GroupPacked(tb, _idx([r.tag_index for r in rs]), _idx([r.address for r in rs]),
+                         np.asarray([r.point.bit for r in rs], dtype=np.uint16))
+            for tb, rs in gpacked.items()
+        ]
 
     # ------------------------------------------------------------------ per scan
 
@@ -353,12 +396,10 @@ class RegisterImage:
             Table.DISCRETE_INPUT: np.zeros(self.sizes[Table.DISCRETE_INPUT], dtype=np.bool_),
         }
         with np.errstate(over="ignore", invalid="ignore"):  # once per scan: it costs ~4 us each time
-            for g in self._g32:
-                hi, lo = _words32_quiet(v[g.tags], g.fmt)
-                a, b = _order(hi, lo, g.order)
+            for g in self._gwide:
                 out = regs[g.table]
-                out[g.addr] = a
-                out[g.addr + 1] = b
+                for k, w in enumerate(_order(_words_wide_quiet(v[g.tags], g.fmt), g.order)):
+                    out[g.addr + k] = w
             for h in self._g16:
                 regs[h.table][h.addr] = h.scale.apply_quiet(v[h.tags])
         for b_ in self._gbits:
@@ -367,11 +408,41 @@ class RegisterImage:
                 bits[b_.table][b_.addr] = on
             else:
                 regs[b_.table][b_.addr] = on.astype(np.uint16)
+        for p in self._gpacked:
+            on = (np.abs(v[p.tags]) > 0).astype(np.uint16)  # NaN -> 0
+            np.bitwise_or.at(regs[p.table], p.addr, (on << p.shift).astype(np.uint16))
         s = np.asarray(status, dtype=np.uint32)
         for q in self._gqual:
             regs[q.table][q.addr] = quality_words(s[q.tags])
         return (regs[Table.HOLDING_REGISTER], regs[Table.INPUT_REGISTER], bits[Table.COIL],
                 bits[Table.DISCRETE_INPUT])
+
+    def patch(self, tables: tuple[U16, U16, BOOLS, BOOLS],
+              updates: dict[int, float]) -> tuple[U16, U16, BOOLS, BOOLS]:
+        """Copies of the four tables with the points of ``updates`` (tag index -> EU) re-encoded.
+
+        The per-point path of :meth:`encode` (same codecs), for a few points between scans; quality
+        words are untouched. Tables without a touched point are returned as they are.
+        """
+        out: dict[Table, U16 | BOOLS] = dict(zip(
+            (Table.HOLDING_REGISTER, Table.INPUT_REGISTER, Table.COIL, Table.DISCRETE_INPUT), tables,
+            strict=True))
+        copied: set[Table] = set()
+        for index, value in updates.items():
+            for r in self._value_refs.get(index, ()):
+                if r.table not in copied:
+                    out[r.table] = out[r.table].copy()
+                    copied.add(r.table)
+                if r.point.bit is not None:
+                    mask = 1 << r.point.bit
+                    word = int(out[r.table][r.address]) & ~mask
+                    out[r.table][r.address] = word | (mask if abs(value) > 0 else 0)
+                elif r.table in BIT_TABLES or r.point.format is ValueFormat.BOOL:
+                    out[r.table][r.address] = abs(value) > 0
+                else:
+                    out[r.table][r.address : r.address + r.count] = encode_words(value, r.point, r.tag.range)
+        return (out[Table.HOLDING_REGISTER], out[Table.INPUT_REGISTER],  # type: ignore[return-value]
+                out[Table.COIL], out[Table.DISCRETE_INPUT])
 
     # ------------------------------------------------------------------ lookups
 
@@ -390,7 +461,23 @@ class RegisterImage:
 
     # ------------------------------------------------------------------ client writes
 
-    def decode_write(self, table: Table, address: int, values: Sequence[int | bool]) -> list[Command]:
+    def _decode_status_word(self, table: Table, address: int, word: int, role: str | None) -> list[Command]:
+        """A write of a whole status word: every bit point in it must be writable; unmapped bits 0."""
+        refs = self.packed[(table, address)]
+        mask = 0
+        for r in refs:
+            if r.role is not PointRole.VALUE or r.tag.access is not Access.RW:
+                raise WriteRejected(Rejection.NOT_WRITABLE, r.tag.key, f"status word {address}: read-only bit")
+            mask |= 1 << (r.point.bit or 0)
+        if word & ~mask:
+            raise WriteRejected(Rejection.TYPE_MISMATCH, f"{table.value} {address}",
+                                f"status word bits {word & ~mask:#06x} belong to no point")
+        return [validate_write(r.tag, float((word >> (r.point.bit or 0)) & 1), source="modbus", role=role)
+                for r in refs]
+
+
+    def decode_write(self, table: Table, address: int, values: Sequence[int | bool],
+                     role: str | None = None) -> list[Command]:
         """Which tags a client write covers -> their validated Commands (all or nothing).
 
         Every covered point is decoded and validated before anything is returned, so a request with
@@ -398,7 +485,7 @@ class RegisterImage:
         UNKNOWN (a gap or past the map, -> 0x02), NOT_WRITABLE (read-only tag, quality register,
         input table, -> 0x02), TYPE_MISMATCH (the request covers only part of a 32-bit point, a
         register value outside 0..65535, a decoded NaN/inf, -> 0x03) and whatever
-        :func:`validate_write` raises (OUT_OF_RANGE -> 0x03 ...).
+        :func:`validate_write` raises for ``role`` (OUT_OF_RANGE -> 0x03, ACCESS_DENIED -> 0x01 ...).
         """
         where = f"{table.value} {address}"
         if table not in (Table.HOLDING_REGISTER, Table.COIL):
@@ -425,6 +512,10 @@ class RegisterImage:
                 raise WriteRejected(Rejection.UNKNOWN, f"{table.value} {a}", "no point at this address")
             if ref.role is PointRole.QUALITY:
                 raise WriteRejected(Rejection.NOT_WRITABLE, ref.tag.key, f"quality register {a} is read-only")
+            if ref.point.bit is not None:
+                cmds.extend(self._decode_status_word(table, a, words[a - address], role))
+                a += 1
+                continue
             if ref.tag.access is not Access.RW:
                 raise WriteRejected(Rejection.NOT_WRITABLE, ref.tag.key, "read-only point")
             if ref.address != a or ref.address + ref.count > end:
@@ -435,6 +526,6 @@ class RegisterImage:
             value = self.decode_point(ref, words[a - address : a - address + ref.count])
             if not math.isfinite(value):
                 raise WriteRejected(Rejection.TYPE_MISMATCH, ref.tag.key, f"not finite (got {value})")
-            cmds.append(validate_write(ref.tag, value, source="modbus"))
+            cmds.append(validate_write(ref.tag, value, source="modbus", role=role))
             a += ref.count
         return cmds

@@ -19,11 +19,12 @@ from plc_emulator.tagmap.model import Access, Tag, TagKind
 
 __all__ = ["ROLES", "validate_write"]
 
-# OPC UA user roles (ARCHITECTURE.md 6): viewers read only, operators write process points
-# (setpoints, modes, outputs, commands, acknowledgements), engineers also drive the simulation
-# (``runtime.*``: pause, speed, step). ``role=None`` means the protocol has no users (Modbus).
+# User roles of OPC UA sessions and Modbus listeners: viewers read only, operators write process
+# points (setpoints, modes, outputs, commands, acknowledgements), engineers also drive the
+# simulation (``runtime.*``: pause, speed, step), reset the ESD and inject faults (``faults.*``,
+# ``comm.*``). ``role=None`` means no access control (tests, tools).
 ROLES: Final = ("viewer", "operator", "engineer")
-_ENGINEER_ONLY_PREFIXES: Final = ("runtime.",)
+_ENGINEER_ONLY_PREFIXES: Final = ("runtime.", "faults.", "comm.", "ESD.reset")
 
 
 def _vtype(tag: Tag) -> ValueType:

@@ -6,7 +6,9 @@ Nothing here touches a socket, so the rules can be tested frame by frame:
   2..254 (PDU 1..253 bytes, ADU <= 260). A length outside that cannot be resynchronised, so the
   connection is closed (only that one: every connection has its own buffer);
 * a frame with a protocol id other than 0 is not Modbus: it is skipped without an answer;
-* a partial frame waits for more bytes; several frames in one segment are all returned, in order.
+* a partial frame waits for more bytes; several frames in one segment are all returned, in order;
+  frames complete before an impossible header travel with the FramingError, so the connection
+  answers them before it closes.
 """
 
 from __future__ import annotations
@@ -31,7 +33,14 @@ _HEADER = struct.Struct(">HHHB")
 
 
 class FramingError(ValueError):
-    """The byte stream cannot be Modbus TCP (bad length field): close this connection."""
+    """The byte stream cannot be Modbus TCP (bad length field): close this connection.
+
+    ``requests`` are the complete frames received before the bad one: answer them, then close.
+    """
+
+    def __init__(self, message: str, requests: list[Request] | None = None) -> None:
+        super().__init__(message)
+        self.requests: list[Request] = requests if requests is not None else []
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +53,12 @@ class Request:
 class FrameBuffer:
     """Accumulates received bytes of one connection and cuts them into MBAP frames."""
 
-    __slots__ = ("_buf", "skipped")
+    __slots__ = ("_buf", "crc_errors", "skipped")
 
     def __init__(self) -> None:
         self._buf = bytearray()
         self.skipped = 0  # frames dropped for a non-zero protocol id
+        self.crc_errors = 0  # always 0: MBAP has no CRC (the RTU framers count theirs)
 
     def __len__(self) -> int:
         return len(self._buf)
@@ -63,7 +73,8 @@ class FrameBuffer:
         while n - pos >= 7:
             tid, pid, length, unit = _HEADER.unpack_from(buf, pos)
             if length < 2 or length > MAX_PDU + 1:
-                raise FramingError(f"MBAP length {length} outside 2..{MAX_PDU + 1}")
+                del buf[:]
+                raise FramingError(f"MBAP length {length} outside 2..{MAX_PDU + 1}", out)
             end = pos + 6 + length
             if end > n:
                 break

@@ -23,9 +23,10 @@ from pymodbus.pdu.mei_message import ReadDeviceInformationResponse
 
 from plc_emulator import __version__
 from plc_emulator.commands import Command
-from plc_emulator.errors import EmulatorError, WriteRejected
+from plc_emulator.errors import EmulatorError, Rejection, WriteRejected
 from plc_emulator.image.codec import RegisterImage
 from plc_emulator.image.snapshot import Snapshot
+from plc_emulator.modbus.access import LOCAL, AccessLevel, Client, audit
 from plc_emulator.modbus.frames import exception_pdu
 from plc_emulator.tagmap.model import Table, TagMap
 
@@ -42,6 +43,7 @@ LIMITS: Final = {
     "write_registers": MAX_WRITE_REGISTERS, "rw_write_registers": MAX_RW_WRITE_REGISTERS,
 }
 SUPPORTED: Final = (1, 2, 3, 4, 5, 6, 15, 16, 22, 23, 43)
+WRITE_FUNCTIONS: Final = frozenset({5, 6, 15, 16, 22, 23})
 
 _ILLEGAL_FUNCTION: Final = int(ExcCodes.ILLEGAL_FUNCTION)
 _ILLEGAL_ADDRESS: Final = int(ExcCodes.ILLEGAL_ADDRESS)
@@ -49,6 +51,7 @@ _ILLEGAL_VALUE: Final = int(ExcCodes.ILLEGAL_VALUE)
 _DEVICE_FAILURE: Final = int(ExcCodes.DEVICE_FAILURE)
 _DEVICE_BUSY: Final = int(ExcCodes.DEVICE_BUSY)
 _GATEWAY_NO_RESPONSE: Final = int(ExcCodes.GATEWAY_NO_RESPONSE)
+_GATEWAY_PATH: Final = int(ExcCodes.GATEWAY_PATH_UNAVIABLE)  # (sic, pymodbus's spelling) 0x0A
 _HH = struct.Struct(">HH")
 
 
@@ -70,9 +73,15 @@ class ModbusStats:
     connected_clients: int = 0
     connections_total: int = 0
     framing_errors: int = 0  # connections closed for an impossible MBAP header
-    skipped_frames: int = 0  # frames with a non-zero protocol id (not answered)
+    skipped_frames: int = 0  # frames not for us: non-zero MBAP protocol id, other RTU slave addresses
+    crc_errors: int = 0  # RTU frames dropped for a bad CRC
+    link_fault_actions: int = 0  # answers delayed / dropped, connections closed by a link fault
     ignored_units: int = 0  # requests to unknown unit ids left unanswered (unknown_unit: ignore)
     writes_accepted: int = 0  # commands submitted to the PLC
+    writes_denied: int = 0  # write requests refused for the client's access level (0x01)
+    connections_refused: int = 0  # over a listener's or a client address's connection limit
+    idle_closed: int = 0  # connections closed after the idle timeout
+    frame_timeouts: int = 0  # connections closed holding a half-received frame too long
 
     @property
     def exceptions_by_fc(self) -> dict[int, int]:
@@ -126,16 +135,21 @@ class ModbusService:
 
     def __init__(self, tagmap: TagMap, plc: PlcLike, *, unit_id: int | None = None,
                  image: RegisterImage | None = None, stats: ModbusStats | None = None,
-                 identity: ModbusDeviceIdentification | None = None) -> None:
+                 identity: ModbusDeviceIdentification | None = None,
+                 unit_ids: tuple[int, ...] = ()) -> None:
         self.tagmap = tagmap
         self.plc = plc
         self.image = image if image is not None else RegisterImage(tagmap)
         self.stats = stats if stats is not None else ModbusStats()
         self.unit_id = tagmap.modbus.unit_id if unit_id is None else int(unit_id)
-        self.units = frozenset({self.unit_id, 0, 255})
+        self.unit_ids = frozenset({self.unit_id, *unit_ids})  # configured units (RTU slave addresses)
+        self.units = self.unit_ids | {0, 255}  # TCP: 0 and 255 address the device itself
+        self.down_units: set[int] = set()  # configured units whose link is faulted -> 0x0B
         self.ignore_unknown_units = tagmap.modbus.unknown_unit == "ignore"
         self._control = _Control(identity if identity is not None else identity_for(tagmap))
         self._view: _View | None = None
+        self._client = LOCAL  # the client of the request being handled (set by handle)
+        self._column = {t.signal: i for i, t in reversed(list(enumerate(tagmap.tags)))}
         submit_many = getattr(plc, "submit_many", None)
         self._submit_many: Callable[[list[Command]], None] | None = (
             submit_many if callable(submit_many) else None)
@@ -147,27 +161,46 @@ class ModbusService:
 
     # ------------------------------------------------------------------ entry point
 
-    def handle(self, unit: int, pdu: bytes) -> bytes | None:
+    def handle(self, unit: int, pdu: bytes, client: Client = LOCAL) -> bytes | None:
         """Response PDU for one request PDU, or None when no answer is due (unknown unit, ignore)."""
         fc = pdu[0] if pdu else 0
         stats = self.stats
         stats.requests[fc] = stats.requests.get(fc, 0) + 1
-        if unit not in self.units:
+        if unit not in self.units or unit in self.down_units:
+            if unit in self.down_units:  # a configured unit behind a faulted link: target did not respond
+                return self._exception(fc, _GATEWAY_NO_RESPONSE)
             if self.ignore_unknown_units:
                 stats.ignored_units += 1
                 return None
-            return self._exception(fc, _GATEWAY_NO_RESPONSE)
+            return self._exception(fc, _GATEWAY_PATH)  # no such unit behind this gateway
         handler = self._handlers.get(fc)
         if handler is None:
             return self._exception(fc, _ILLEGAL_FUNCTION)
+        if fc in WRITE_FUNCTIONS and client.level is AccessLevel.VIEWER:
+            stats.writes_denied += 1
+            audit(client, f"function {fc}", None, None, "denied: viewer access reads only")
+            return self._exception(fc, _ILLEGAL_FUNCTION)
+        self._client = client
         try:
             return handler(pdu)
         except _Fail as f:
             return self._exception(fc, f.code)
         except WriteRejected as e:
+            if e.reason is Rejection.ACCESS_DENIED:
+                stats.writes_denied += 1
+                audit(client, e.tag, self._old(e.tag), None, f"denied: {e.detail}")
             return self._exception(fc, int(e.modbus_exception))
         except Exception:  # a bug or a stopping PLC must not kill the connection: 0x04
             return self._exception(fc, _DEVICE_FAILURE)
+        finally:
+            self._client = LOCAL
+
+    def fault_exception(self, pdu: bytes, code: int) -> bytes:
+        """A link fault's answer (0x04 / 0x06) instead of executing ``pdu``: counted like any exception."""
+        fc = pdu[0] if pdu else 0
+        self.stats.requests[fc] = self.stats.requests.get(fc, 0) + 1
+        self.stats.link_fault_actions += 1
+        return self._exception(fc, code)
 
     def _exception(self, fc: int, code: int) -> bytes:
         key = (fc & 0x7F, code)
@@ -197,8 +230,20 @@ class ModbusService:
         if address + count > size:
             raise _Fail(_ILLEGAL_ADDRESS)
 
+    def _decode(self, table: Table, address: int, values: list[int] | list[bool]) -> list[Command]:
+        return self.image.decode_write(table, address, values, role=self._client.level.value)
+
+    def _old(self, what: str) -> float | None:
+        """The served value of a signal or tag key (for the audit record), None if unknown."""
+        i = self._column.get(what)
+        if i is None:
+            i = next((n for n, t in enumerate(self.tagmap.tags) if t.key == what), None)
+        return None if i is None else float(self.plc.snapshot.values[i])
+
     def _submit(self, cmds: list[Command]) -> None:
         """Queue validated commands; a PLC that cannot take them now (queue full, stopping) -> 0x06."""
+        client = self._client
+        old = [self._old(c.target) for c in cmds]
         try:
             if self._submit_many is not None and len(cmds) > 1:
                 self._submit_many(cmds)
@@ -206,8 +251,12 @@ class ModbusService:
                 for c in cmds:
                     self.plc.submit(c)
         except EmulatorError as exc:
+            for c, o in zip(cmds, old, strict=True):
+                audit(client, c.target, o, c.value, "refused: PLC busy")
             raise _Fail(_DEVICE_BUSY) from exc
         self.stats.writes_accepted += len(cmds)
+        for c, o in zip(cmds, old, strict=True):
+            audit(client, c.target, o, c.value, "accepted")
 
     # ------------------------------------------------------------------ reads
 
@@ -251,12 +300,12 @@ class ModbusService:
         address, value = self._fixed(pdu, 5)
         if value not in (0xFF00, 0x0000):
             raise _Fail(_ILLEGAL_VALUE)
-        self._submit(self.image.decode_write(Table.COIL, address, [value == 0xFF00]))
+        self._submit(self._decode(Table.COIL, address, [value == 0xFF00]))
         return pdu
 
     def _write_register(self, pdu: bytes) -> bytes:
         address, value = self._fixed(pdu, 5)
-        self._submit(self.image.decode_write(Table.HOLDING_REGISTER, address, [value]))
+        self._submit(self._decode(Table.HOLDING_REGISTER, address, [value]))
         return pdu
 
     def _write_coils(self, pdu: bytes) -> bytes:
@@ -269,7 +318,7 @@ class ModbusService:
         if address + count > 0x10000:
             raise _Fail(_ILLEGAL_ADDRESS)
         bits = np.unpackbits(np.frombuffer(pdu, dtype=np.uint8, offset=6), bitorder="little")[:count]
-        self._submit(self.image.decode_write(Table.COIL, address, [bool(b) for b in bits]))
+        self._submit(self._decode(Table.COIL, address, [bool(b) for b in bits]))
         return pdu[:5]
 
     def _write_registers(self, pdu: bytes) -> bytes:
@@ -282,7 +331,7 @@ class ModbusService:
         if address + count > 0x10000:
             raise _Fail(_ILLEGAL_ADDRESS)
         words = list(struct.unpack_from(f">{count}H", pdu, 6))
-        self._submit(self.image.decode_write(Table.HOLDING_REGISTER, address, words))
+        self._submit(self._decode(Table.HOLDING_REGISTER, address, words))
         return pdu[:5]
 
     def _mask_write(self, pdu: bytes) -> bytes:
@@ -293,7 +342,7 @@ class ModbusService:
         self._check_range(address, 1, len(holding) // 2)
         (current,) = struct.unpack_from(">H", holding, 2 * address)
         value = ((current & and_mask) | (or_mask & ~and_mask)) & 0xFFFF
-        self._submit(self.image.decode_write(Table.HOLDING_REGISTER, address, [value]))
+        self._submit(self._decode(Table.HOLDING_REGISTER, address, [value]))
         return pdu
 
     def _read_write(self, pdu: bytes) -> bytes:
@@ -309,7 +358,7 @@ class ModbusService:
         if w_addr + w_count > 0x10000:
             raise _Fail(_ILLEGAL_ADDRESS)
         words = list(struct.unpack_from(f">{w_count}H", pdu, 10))
-        self._submit(self.image.decode_write(Table.HOLDING_REGISTER, w_addr, words))
+        self._submit(self._decode(Table.HOLDING_REGISTER, w_addr, words))
         # the write is performed (queued) before the read, per the spec; the table size never changes
         holding = self.view().holding
         return bytes((23, 2 * r_count)) + holding[2 * r_addr : 2 * (r_addr + r_count)]

@@ -130,7 +130,7 @@ async def _start_historian(stack: AsyncExitStack, ctx: AppContext) -> None:
 async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
                 stop: asyncio.Event | None = None) -> Snapshot:
     """Run until SIGTERM/Ctrl-C, ``stop`` is set, or ``--duration`` is reached; returns the last snapshot."""
-    from plc_emulator.modbus import ModbusAdapter
+    from plc_emulator.modbus.links import build_adapter
 
     out = out if out is not None else sys.stdout
     stop = stop if stop is not None else asyncio.Event()
@@ -156,11 +156,11 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
             # (3) Servers, closed first on shutdown.
             servers = await outer.enter_async_context(AsyncExitStack())
             modbus = await _enter(servers, "modbus", host, config.modbus_port,
-                                  ModbusAdapter(tagmap, plc, host=host, port=config.modbus_port))
+                                  build_adapter(tagmap, plc, host, config.modbus_port, config.extras.get("modbus")))
             stats = getattr(modbus, "stats", None)
             if stats is not None:
                 metrics.add_modbus(stats)
-            ctx.ready.append(f"modbus={host}:{modbus.port}")
+            ctx.ready.extend(f"{n}={host}:{p}" for n, p in modbus.endpoints())
 
             opcua_cfg = config.extras.get("opcua")
             if opcua_cfg is not None:

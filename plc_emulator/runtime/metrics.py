@@ -24,7 +24,9 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MetricsHook = Callable[[], Iterable[Metric]]
 
 
-_EXTRA_MODBUS_COUNTERS = ("framing_errors", "skipped_frames", "ignored_units", "writes_accepted")
+_EXTRA_MODBUS_COUNTERS = ("framing_errors", "skipped_frames", "ignored_units", "writes_accepted", "writes_denied",
+                          "connections_refused", "idle_closed", "frame_timeouts", "crc_errors",
+                          "link_fault_actions")
 
 
 def _hist(name: str, doc: str, h: Histogram) -> HistogramMetricFamily:

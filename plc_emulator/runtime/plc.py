@@ -34,6 +34,7 @@ import structlog
 
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.errors import EmulatorError
+from plc_emulator.image.memory import WriteOverlay
 from plc_emulator.image.snapshot import Snapshot
 from plc_emulator.runtime.config import RuntimeConfig
 from plc_emulator.runtime.journal import JournalHeader, JournalWriter
@@ -86,6 +87,7 @@ class PlcRuntime:
         self.stats = ScanStats()
         self._clock = cfg.clock
         self._snapshot: Snapshot = self.cycle.snapshot
+        self._overlay = WriteOverlay(tagmap, self.cycle.image)  # queued writes are readable at once
         self._cond = threading.Condition()
         # --- guarded by _cond ---
         self._queue: list[Command] = []
@@ -210,6 +212,15 @@ class PlcRuntime:
             if len(self._queue) >= self.config.max_queue:
                 raise EmulatorError(f"command queue full ({self.config.max_queue} pending)")
             self._queue.append(cmd)
+            self._publish_overlay((cmd,))
+
+    def _publish_overlay(self, cmds: Sequence[Command]) -> None:
+        """Under the lock: show accepted writes at once (PLC memory); the scan thread re-runs callbacks."""
+        snap = self._overlay.apply(self._snapshot, cmds)
+        if snap is not self._snapshot:
+            self._snapshot = snap
+            self._republish = True
+            self._cond.notify_all()
 
     def submit_many(self, cmds: Sequence[Command]) -> None:
         """Queue several commands atomically (all applied at the same tick, in order)."""
@@ -223,6 +234,7 @@ class PlcRuntime:
             if len(self._queue) + len(cmds) > self.config.max_queue:
                 raise EmulatorError(f"command queue full ({self.config.max_queue} pending)")
             self._queue.extend(cmds)
+            self._publish_overlay(cmds)
 
     def on_snapshot(self, cb: SnapshotCallback) -> None:
         """Call ``cb(snapshot)`` from the scan thread after each publish.
@@ -237,8 +249,7 @@ class PlcRuntime:
         with self._cond:
             if not self._paused:
                 self._paused = True
-                self._republish = True
-                self._cond.notify_all()
+                self._show_pacing()
         log.info("plc.paused", tick=self.tick)
 
     def resume(self) -> None:
@@ -247,9 +258,8 @@ class PlcRuntime:
                 self._paused = False
                 self._steps = 0
                 self._repace = True
-                self._republish = True
                 self._resumed_at = self._clock()
-                self._cond.notify_all()
+                self._show_pacing()
         log.info("plc.resumed", tick=self.tick, speed=self._speed)
 
     def step(self, n: int = 1) -> int:
@@ -260,7 +270,7 @@ class PlcRuntime:
         with self._cond:
             if not self._paused:
                 self._paused = True
-                self._republish = True
+                self._show_pacing()
             self._steps += n
             target = self._scheduled_tick + self._steps
             self._cond.notify_all()
@@ -273,8 +283,7 @@ class PlcRuntime:
             if s != self._speed:
                 self._speed = s
                 self._repace = True
-                self._republish = True
-                self._cond.notify_all()
+                self._show_pacing()
         log.info("plc.speed", speed=s, tick=self.tick)
 
     async def wait_tick(self, tick: int) -> Snapshot:
@@ -423,7 +432,11 @@ class PlcRuntime:
                 if self._journal is not None:
                     self._journal.write_batch(snap.tick, cmds)
                 st.commands_applied += len(cmds)
-            self._snapshot = snap
+            with self._cond:  # writes queued and pacing changed since this tick began stay visible
+                self._snapshot = self._overlay.apply(snap, self._queue) if self._queue else snap
+                self._show_pacing()
+                self._republish = False
+                snap = self._snapshot
             self._run_callbacks(snap)
             end = clock()
             overran: float | None = None
@@ -436,21 +449,19 @@ class PlcRuntime:
                 self._log_applied(snap.tick, cmds)
             self._notify()
 
+    def _show_pacing(self) -> None:
+        """Under the lock: put the pacing points (paused, speed) into the served snapshot at once."""
+        upd = {int(i): (1.0 if self._paused else 0.0) for i in self._runtime_cols["runtime.paused"]}
+        upd.update({int(i): self._speed for i in self._runtime_cols["runtime.speed"]})
+        self._snapshot = self._overlay.set_values(self._snapshot, upd)
+        self._republish = True
+        self._cond.notify_all()
+
     def _do_republish(self) -> None:
-        with self._cond:
+        with self._cond:  # under the lock: a write overlaid meanwhile is not lost
+            self._show_pacing()
             self._republish = False
-            paused, speed = self._paused, self._speed
-        snap = self._snapshot
-        cols_p, cols_s = self._runtime_cols["runtime.paused"], self._runtime_cols["runtime.speed"]
-        if cols_p.size == 0 and cols_s.size == 0:
-            return
-        values = snap.values.copy()
-        values[cols_p] = 1.0 if paused else 0.0
-        values[cols_s] = speed
-        holding, inp, coils, discrete = self.cycle.image.encode(values, snap.status)
-        new = dataclasses.replace(snap, values=values, holding=holding, input=inp, coils=coils,
-                                  discrete=discrete)
-        self._snapshot = new
+            new = self._snapshot
         self.stats.republished += 1
         self._run_callbacks(new)
         self._notify()

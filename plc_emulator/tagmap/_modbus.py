@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from yaml.nodes import Node
 
 from plc_emulator.tagmap._reader import BAD, Fields, Reader, show
-from plc_emulator.tagmap.model import Access, ModbusPoint, Table, TagKind, ValueFormat, WordOrder
+from plc_emulator.tagmap.model import WORD_ORDER_64, Access, ModbusPoint, Table, TagKind, ValueFormat, WordOrder
 
 __all__ = ["MIRROR_KEYS", "POINT_KEYS", "AddressBook", "TagFacts", "parse_point", "parse_ref", "ref_text"]
 
@@ -21,8 +21,9 @@ POINT_KEYS = (
     "raw_range",
     "quality_address",
     "quality_ref",
+    "bit",
 )
-MIRROR_KEYS = ("table", "address", "ref", "format", "word_order", "raw_range")
+MIRROR_KEYS = ("table", "address", "ref", "format", "word_order", "raw_range", "bit")
 
 MAX_ADDRESS = 65535
 _PREFIX = {Table.COIL: 0, Table.DISCRETE_INPUT: 1, Table.INPUT_REGISTER: 3, Table.HOLDING_REGISTER: 4}
@@ -30,7 +31,8 @@ _BY_PREFIX = {v: k for k, v in _PREFIX.items()}
 _READ_ONLY = (Table.DISCRETE_INPUT, Table.INPUT_REGISTER)
 _BIT_TABLES = (Table.COIL, Table.DISCRETE_INPUT)
 _RAW_LIMITS = {ValueFormat.INT16: (-32768, 32767), ValueFormat.UINT16: (0, 65535)}
-_WIDE = (ValueFormat.FLOAT32, ValueFormat.INT32, ValueFormat.UINT32)
+_WIDE = (ValueFormat.FLOAT32, ValueFormat.INT32, ValueFormat.UINT32, ValueFormat.FLOAT64, ValueFormat.INT64,
+         ValueFormat.UINT64)
 
 
 def parse_ref(text: str) -> tuple[Table, int] | str:
@@ -82,10 +84,12 @@ class _Span:
     owner: str
     node: Node
     path: str
+    bit: int | None = None
 
     def text(self) -> str:
         a, b = ref_text(self.table, self.first), ref_text(self.table, self.last)
-        return a if a == b else f"{a}-{b}"
+        span = a if a == b else f"{a}-{b}"
+        return span if self.bit is None else f"{span} bit {self.bit}"
 
 
 class AddressBook:
@@ -95,10 +99,13 @@ class AddressBook:
         self._spans: list[_Span] = []
 
     def claim(
-        self, r: Reader, *, table: Table, first: int, count: int, owner: str, node: Node, path: str
+        self, r: Reader, *, table: Table, first: int, count: int, owner: str, node: Node, path: str,
+        bit: int | None = None,
     ) -> None:
-        span = _Span(table=table, first=first, last=first + count - 1, owner=owner, node=node, path=path)
+        span = _Span(table=table, first=first, last=first + count - 1, owner=owner, node=node, path=path, bit=bit)
         for other in self._spans:
+            if span.bit is not None and other.bit is not None and span.bit != other.bit:
+                continue  # two bits of one status word
             if other.table is span.table and other.first <= span.last and span.first <= other.last:
                 r.err(node, path, f"{span.text()} overlaps {other.owner} ({other.text()})")
                 break
@@ -182,12 +189,13 @@ def parse_point(
     order = word_order
     wo_node = f.get("word_order")
     if wo_node is not None:
-        chosen = r.choice(wo_node, f.at("word_order"), WordOrder)
+        chosen = _word_order(r, wo_node, f.at("word_order"), fmt)
         ok = ok and chosen is not None
         if chosen is not None:
             order = chosen
             if fmt is not None and fmt not in _WIDE:
-                r.err(wo_node, f.at("word_order"), f"applies to 32-bit formats only (got {fmt.value} format)")
+                r.err(wo_node, f.at("word_order"),
+                      f"applies to 32- and 64-bit formats only (got {fmt.value} format)")
                 ok = False
 
     # scaling: int16/uint16 need raw_range within the type's range
@@ -222,6 +230,8 @@ def parse_point(
 
     if table is not None and fmt is not None and where is not None:
         ok = _check_format(r, f, table, fmt, tag, mirror=mirror, where_node=where[2]) and ok
+    bit = _bit(r, f, table, fmt)
+    ok = ok and bit is not False
 
     if not ok or where is None or fmt is None or table is None:
         return None
@@ -233,6 +243,7 @@ def parse_point(
         format=fmt,
         word_order=order if fmt in _WIDE else WordOrder.ABCD,
         raw_range=raw,
+        bit=bit if isinstance(bit, int) and not isinstance(bit, bool) else None,
     )
     if address + point.count - 1 > MAX_ADDRESS:
         r.err(
@@ -249,13 +260,45 @@ def parse_point(
         owner=tag.key + (" mirror" if mirror else ""),
         node=addr_node,
         path=f.at(addr_key),
+        bit=point.bit,
     )
     if not mirror and ("quality_ref" in f or "quality_address" in f):
+        if point.bit is not None:
+            r.err(f.node, f.path, "a bit of a status word has no quality register of its own")
+            return None
         quality = _quality(r, f, table, tag, book)
         if quality is None:
             return None
         point = dataclasses.replace(point, quality_address=quality)
     return point
+
+
+def _word_order(r: Reader, node: Node, path: str, fmt: ValueFormat | None) -> WordOrder | None:
+    """ABCD/CDAB/BADC/DCBA, or for 64-bit formats also ABCDEFGH/GHEFCDAB/BADCFEHG/HGFEDCBA."""
+    wide = fmt is not None and fmt.registers == 4 and isinstance(node.value, str)
+    if wide and node.value in WORD_ORDER_64:
+        return WORD_ORDER_64[node.value]
+    if wide and node.value not in {w.value for w in WordOrder}:
+        r.err(node, path, f"must be one of {', '.join(WORD_ORDER_64)} (got {show(node)})")
+        return None
+    return r.choice(node, path, WordOrder)
+
+
+def _bit(r: Reader, f: Fields, table: Table | None, fmt: ValueFormat | None) -> int | bool | None:
+    """``bit: 0..15`` of a bool packed into a register; None without one, False when wrong."""
+    node = f.get("bit")
+    if node is None:
+        return None
+    n = r.integer(node, f.at("bit"), lo=0)
+    if n is None:
+        return False
+    if n > 15:
+        r.err(node, f.at("bit"), f"a register has bits 0..15 (got {n})")
+        return False
+    if fmt is not ValueFormat.BOOL or table in _BIT_TABLES:
+        r.err(node, f.at("bit"), "bit applies to bool points in a register table (status words)")
+        return False
+    return n
 
 
 def _quality(r: Reader, f: Fields, table: Table, tag: TagFacts, book: AddressBook) -> int | None:

@@ -15,7 +15,7 @@ from typing import Any
 from plc_emulator.tagmap._alarms import PRIORITY_KEYS
 from plc_emulator.tagmap._modbus import MIRROR_KEYS
 from plc_emulator.tagmap._tags import KNOWN_UNITS, TAG_REQUIRED
-from plc_emulator.tagmap.model import Access, Table, TagKind, ValueFormat, WordOrder
+from plc_emulator.tagmap.model import WORD_ORDER_64, Access, Table, TagKind, ValueFormat, WordOrder
 
 __all__ = ["build_schema"]
 
@@ -59,7 +59,9 @@ def build_schema() -> dict[str, Any]:
         "format": _enum(
             ValueFormat, "value encoding; int16/uint16 are scaled from raw_range to the EU range"
         ),
-        "word_order": _enum(WordOrder, "32-bit formats only; default: device, then modbus.word_order"),
+        "word_order": {"enum": [m.value for m in WordOrder] + list(WORD_ORDER_64),
+                       "description": "32/64-bit formats only (64-bit: ABCDEFGH, GHEFCDAB, BADCFEHG, HGFEDCBA); "
+                       "default: device, then modbus.word_order"},
         "raw_range": {
             "type": "array",
             "prefixItems": [{"type": "integer"}, {"type": "integer"}],
@@ -69,6 +71,8 @@ def build_schema() -> dict[str, Any]:
         },
         "quality_address": dict(address, description="register (same table) holding the OPC DA quality word"),
         "quality_ref": dict(refnum, description="reference number of the quality register"),
+        "bit": {"type": "integer", "minimum": 0, "maximum": 15,
+                "description": "bool packed into this bit of a register (status word)"},
     }
     addr_choice = [
         {"required": ["ref"], "not": {"required": ["address"]}},

@@ -242,7 +242,7 @@ def _unit(r: Reader, f: Fields, spec: SignalSpec | None) -> str | None:
             f"unknown unit (got {show(node)}){did_you_mean(unit, KNOWN_UNITS)}; known: {shown}",
         )
         return None
-    if spec is not None and unit != spec.unit:
+    if spec is not None and unit != spec.unit and not spec.name.startswith("mem."):  # free memory: any unit
         r.err(node, f.at("unit"), f'does not match {spec.name}, which is in "{spec.unit}" (got {show(node)})')
         return None
     return unit
@@ -296,7 +296,7 @@ def _check_kind(r: Reader, f: Fields, kind: TagKind, spec: SignalSpec) -> None:
         TagKind.DISCRETE: (ValueType.BOOL, ValueType.ENUM),
         TagKind.MULTISTATE: (ValueType.ENUM,),
     }[kind]
-    if spec.vtype not in fits:
+    if spec.vtype not in fits and not spec.name.startswith("mem."):  # free memory: any kind
         r.err(
             f.values["kind"],
             f.at("kind"),

@@ -14,8 +14,8 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
-    "Access", "AlarmLimits", "Device", "HistorianPoint", "HistorianSettings", "Location", "ModbusPoint",
-    "ModbusSettings", "OpcUaPoint", "OpcUaSettings", "Table", "Tag", "TagKind", "TagMap", "ValueFormat",
+    "WORD_ORDER_64", "Access", "AlarmLimits", "Device", "HistorianPoint", "HistorianSettings", "Location",
+    "ModbusPoint", "ModbusSettings", "OpcUaPoint", "OpcUaSettings", "Table", "Tag", "TagKind", "TagMap", "ValueFormat",
     "WordOrder",
 ]
 
@@ -43,20 +43,36 @@ class ValueFormat(StrEnum):
     FLOAT32 = "float32"
     INT32 = "int32"
     UINT32 = "uint32"
+    FLOAT64 = "float64"
+    INT64 = "int64"  # whole numbers beyond 2**53 are carried as the nearest float64
+    UINT64 = "uint64"
     INT16 = "int16"  # scaled: raw_range <-> EU range
     UINT16 = "uint16"  # scaled: raw_range <-> EU range
-    BOOL = "bool"  # coils / discrete inputs (or 0/1 in a register)
+    BOOL = "bool"  # coils / discrete inputs (or 0/1 in a register, or one bit of a register)
 
     @property
     def registers(self) -> int:
+        if self in (ValueFormat.FLOAT64, ValueFormat.INT64, ValueFormat.UINT64):
+            return 4
         return 2 if self in (ValueFormat.FLOAT32, ValueFormat.INT32, ValueFormat.UINT32) else 1
 
 
 class WordOrder(StrEnum):
-    ABCD = "ABCD"  # big-endian, high word first
-    CDAB = "CDAB"  # word-swapped
-    BADC = "BADC"  # byte-swapped within words
-    DCBA = "DCBA"  # little-endian
+    """Register order of multi-register values; 64-bit points use the 8-letter names (``name64``)."""
+
+    ABCD = "ABCD"  # big-endian, high word first (64-bit: ABCDEFGH)
+    CDAB = "CDAB"  # word-swapped (64-bit: GHEFCDAB, words in reverse order)
+    BADC = "BADC"  # byte-swapped within words (64-bit: BADCFEHG)
+    DCBA = "DCBA"  # little-endian (64-bit: HGFEDCBA)
+
+    @property
+    def name64(self) -> str:
+        return _NAME64[self]
+
+
+_NAME64: dict[WordOrder, str] = {WordOrder.ABCD: "ABCDEFGH", WordOrder.CDAB: "GHEFCDAB",
+                                 WordOrder.BADC: "BADCFEHG", WordOrder.DCBA: "HGFEDCBA"}
+WORD_ORDER_64: dict[str, WordOrder] = {v: k for k, v in _NAME64.items()}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +93,13 @@ class ModbusPoint:
     word_order: WordOrder = WordOrder.ABCD
     raw_range: tuple[int, int] | None = None  # int16/uint16 scaling: raw_lo..raw_hi <-> EU range
     quality_address: int | None = None  # register (same table) holding the OPC DA quality word
+    bit: int | None = None  # bool packed into bit 0..15 of a register (status words)
+
+    @property
+    def order_name(self) -> str:
+        """The word order as users write it for this point's width ('' for one-register points)."""
+        n = self.format.registers
+        return self.word_order.value if n == 2 else self.word_order.name64 if n == 4 else ""
 
     @property
     def count(self) -> int:
@@ -153,7 +176,7 @@ class Device:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ModbusSettings:
     unit_id: int = 1
-    unknown_unit: str = "exception"  # "exception" -> 0x0B, "ignore" -> no response
+    unknown_unit: str = "exception"  # "exception" -> 0x0A gateway path unavailable, "ignore" -> no response
     word_order: WordOrder = WordOrder.ABCD  # default for 32-bit points
     port: int = 5020
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import struct
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 
@@ -59,6 +60,15 @@ class RawClient:
         self.writer.close()
         with contextlib.suppress(ConnectionError, TimeoutError):
             await asyncio.wait_for(self.writer.wait_closed(), TIMEOUT)
+
+
+async def until(cond: Callable[[], bool], limit: float = TIMEOUT, what: str = "condition") -> None:
+    """Poll a counter the server updates from its own callbacks, bounded by ``limit`` seconds."""
+    deadline = time.monotonic() + limit
+    while not cond():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.005)
 
 
 @pytest.fixture

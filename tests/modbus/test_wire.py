@@ -200,7 +200,22 @@ async def test_configured_unit_and_tcp_conventions_answer(raw: RawClient, unit: 
 
 
 async def test_unknown_unit_exception(raw: RawClient) -> None:
-    assert await raw.call(hr(0, 1), unit=7) == bytes([0x83, 0x0B])
+    assert await raw.call(hr(0, 1), unit=7) == bytes([0x83, 0x0A])  # gateway path unavailable
+
+
+async def test_several_units_and_a_down_unit() -> None:
+    plc = FakePlc(full_map())
+    async with ModbusAdapter(plc.tagmap, plc, unit_ids=(1, 2, 5)) as mb:
+        c = await RawClient.open(mb.port)
+        try:
+            for unit in (1, 2, 5):
+                assert (await c.call(hr(0, 1), unit=unit))[:2] == b"\x03\x02"
+            assert await c.call(hr(0, 1), unit=3) == bytes([0x83, 0x0A])
+            mb.service.down_units.add(2)  # what a link fault on unit 2 does
+            assert await c.call(hr(0, 1), unit=2) == bytes([0x83, 0x0B])  # gateway target failed to respond
+            assert (await c.call(hr(0, 1), unit=5))[:2] == b"\x03\x02"
+        finally:
+            await c.close()
 
 
 async def test_unknown_unit_ignored() -> None:
@@ -222,7 +237,7 @@ async def test_unit_id_override() -> None:
         c = await RawClient.open(mb.port)
         try:
             assert (await c.call(hr(0, 1), unit=17))[:1] == b"\x03"
-            assert await c.call(hr(0, 1), unit=1) == bytes([0x83, 0x0B])
+            assert await c.call(hr(0, 1), unit=1) == bytes([0x83, 0x0A])
         finally:
             await c.close()
 

@@ -2,7 +2,7 @@
 
 Lockstep (paused): every tag read over OPC UA encodes to exactly the registers a Modbus client reads,
 and each quality register is the DA/UA mapping of the tag's StatusCode; a setpoint written over
-OPC UA is on the Modbus wire at the next tick; Step advances simulated time by exactly N ticks.
+OPC UA is on the Modbus wire at once (PLC memory); Step advances simulated time by exactly N ticks.
 """
 
 from __future__ import annotations
@@ -131,16 +131,17 @@ async def test_lockstep_every_tag_equals_modbus(real: Real) -> None:
     await real.call("ClearFault", "*")
 
 
-async def test_setpoint_written_over_opcua_is_on_modbus_next_tick(real: Real) -> None:
+async def test_setpoint_written_over_opcua_is_on_modbus_at_once(real: Real) -> None:
     tag = real.tagmap.tag("SEP-V100.LIC100_SP")
     assert tag.modbus is not None
     node = real.node(tag.opcua.node_id)
     before = await node.read_value()
     new = 57.5 if before != 57.5 else 52.5
     await node.write_value(ua.DataValue(ua.Variant(new, ua.VariantType.Double)))
-    assert await node.read_value() == before  # not applied yet
+    tick = real.plc.tick
     words = (await real.mb.read_holding_registers(tag.modbus.address, count=2)).registers
-    assert words == encode_words(before, tag.modbus, tag.range)
+    assert words == encode_words(new, tag.modbus, tag.range)  # PLC memory: in the image at once
+    assert real.plc.tick == tick
     await real.step(1)
     words = (await real.mb.read_holding_registers(tag.modbus.address, count=2)).registers
     assert words == encode_words(new, tag.modbus, tag.range)

@@ -216,7 +216,7 @@ CASES: dict[str, Case] = {
         52,
         90,
         f"{V200}.modbus_mirrors[0].word_order",
-        "applies to 32-bit formats only (got uint16 format)",
+        "applies to 32- and 64-bit formats only (got uint16 format)",
     ),
     "duplicate OPC UA node id": case(
         "word_order: CDAB}",

@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from plc_emulator.alarms.config import PmParams, pm_alarm_defs, span_of
 from plc_emulator.alarms.pm import PmBlock
-from plc_emulator.alarms.scoring import Alert, FaultTruth, PlantTruth, RulSeries, score
+from plc_emulator.alarms.scoring import Alert, FaultTruth, PlantTruth, RulSeries, all_pass, goal, score
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.engine import Engine, params_from_mapping
 from plc_emulator.engine.catalogue import CATALOGUE, LOOPS, SignalKind, index_of
@@ -295,11 +295,11 @@ def _combine(cfg: EvalConfig, pm: PmParams, scale: float, a: _Run, b: _Run) -> d
     rb = score(b.truths, b.alerts, b.ruls, horizon=b.end, grace=cfg.grace)
     false_rate = ra["false_alerts_per_30_healthy_plant_days"] + rb["false_alerts_per_30_healthy_plant_days"]
     goals = dict(ra["goals"])
-    goals["false_alerts_per_30_healthy_days"] = {
-        "value": false_rate,
-        "target": "<= 1",
-        "pass": false_rate <= 1.0,
-    }
+    healthy = ra["healthy_plant_days"] + rb["healthy_plant_days"]
+    goals["false_alerts_per_30_healthy_days"] = goal(
+        false_rate, "<= 1", false_rate <= 1.0, cases=1 if healthy > 0 else 0,
+        none="no healthy plant-days; run longer",
+    )
     goals["freeze_latency_p90_s"] = rb["goals"]["freeze_latency_p90_s"]
     deg_keys = (
         "failed_plants",
@@ -335,7 +335,7 @@ def _combine(cfg: EvalConfig, pm: PmParams, scale: float, a: _Run, b: _Run) -> d
         "faults": {k: rb[k] for k in fault_keys} | {"injected": sum(len(t.faults) for t in b.truths)},
         "false_alerts_per_30_healthy_plant_days": false_rate,
         "goals": goals,
-        "all_goals_pass": all(g["pass"] for g in goals.values()),
+        "all_goals_pass": all_pass(goals),
     }
 
 

@@ -37,7 +37,9 @@ __all__ = [
     "Goals",
     "PlantTruth",
     "RulSeries",
+    "all_pass",
     "fit_weibull",
+    "goal",
     "score",
 ]
 
@@ -290,26 +292,23 @@ def score(
     freeze_missed = lat.missed.get("freeze", 0)
     freeze_p90 = float(np.percentile(freeze, 90)) if freeze else math.inf
     goal_table = {
-        "median_lead_h": {
-            "value": median_lead,
-            "target": f">= {goals.median_lead_h:g}",
-            "pass": bool(leads) and median_lead >= goals.median_lead_h,
-        },
-        "missed_share": {
-            "value": missed_share,
-            "target": f"<= {goals.missed_share:g}",
-            "pass": failed > 0 and missed_share <= goals.missed_share,
-        },
-        "false_alerts_per_30_healthy_days": {
-            "value": false_rate,
-            "target": f"<= {goals.false_per_30_days:g}",
-            "pass": false_rate <= goals.false_per_30_days,
-        },
-        "freeze_latency_p90_s": {
-            "value": freeze_p90,
-            "target": f"<= {goals.freeze_latency_s:g}",
-            "pass": bool(freeze) and freeze_missed == 0 and freeze_p90 <= goals.freeze_latency_s,
-        },
+        "median_lead_h": goal(
+            median_lead, f">= {goals.median_lead_h:g}", bool(leads) and median_lead >= goals.median_lead_h,
+            cases=failed, none="no failures; run longer",
+        ),
+        "missed_share": goal(
+            missed_share, f"<= {goals.missed_share:g}", missed_share <= goals.missed_share,
+            cases=failed, none="no failures; run longer",
+        ),
+        "false_alerts_per_30_healthy_days": goal(
+            false_rate, f"<= {goals.false_per_30_days:g}", false_rate <= goals.false_per_30_days,
+            cases=1 if healthy_days > 0 else 0, none="no healthy plant-days; run longer",
+        ),
+        "freeze_latency_p90_s": goal(
+            freeze_p90, f"<= {goals.freeze_latency_s:g}",
+            freeze_missed == 0 and freeze_p90 <= goals.freeze_latency_s,
+            cases=len(freeze) + freeze_missed, none="no freeze faults injected; run more plants",
+        ),
     }
     return {
         "plants": len(truths),
@@ -333,8 +332,21 @@ def score(
         "weibull": weibull,
         "alert_latency_s": latency,
         "goals": goal_table,
-        "all_goals_pass": all(g["pass"] for g in goal_table.values()),
+        "all_goals_pass": all_pass(goal_table),
     }
+
+
+def goal(value: float, target: str, ok: bool, *, cases: int, none: str) -> dict[str, Any]:
+    """One goal row. With no cases to judge (``cases == 0``) the goal is not applicable: ``pass`` is
+    None and ``note`` says why, instead of a misleading FAIL on a value of 0."""
+    if cases == 0:
+        return {"value": None, "target": target, "pass": None, "note": f"n/a: {none}"}
+    return {"value": value, "target": target, "pass": bool(ok)}
+
+
+def all_pass(goals: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Every applicable goal passes (a not-applicable one neither passes nor fails)."""
+    return all(g["pass"] is not False for g in goals.values())
 
 
 def summary_lines(result: Mapping[str, Any]) -> list[str]:
@@ -342,6 +354,9 @@ def summary_lines(result: Mapping[str, Any]) -> list[str]:
     deg = result.get("degradation", result)
     out = [f"failed plants {deg['failed_plants']}, healthy plant-days {deg['healthy_plant_days']:.1f}"]
     for name, g in result["goals"].items():
+        if g["pass"] is None:
+            out.append(f"  n/a   {name} (goal {g['target']}): {g.get('note', 'n/a')}")
+            continue
         v = g["value"]
         vs = f"{v:.3g}" if isinstance(v, float) and math.isfinite(v) else str(v)
         out.append(f"  {'PASS' if g['pass'] else 'FAIL'}  {name} = {vs} (goal {g['target']})")

@@ -35,7 +35,7 @@ from plc_emulator.commands import Command, CommandKind
 from plc_emulator.engine import Engine, params_from_mapping
 from plc_emulator.engine.catalogue import CATALOGUE, LOOPS, SignalKind, index_of
 
-__all__ = ["EvalConfig", "compare_detectors", "fault_schedule", "run_evaluation"]
+__all__ = ["EvalConfig", "compare_detectors", "fault_params", "fault_schedule", "run_evaluation"]
 
 SENSOR_KINDS = ("freeze", "drift", "bias", "spike", "noise", "fail", "comm_loss")
 VALVE_KINDS = ("stuck", "stiction")
@@ -56,7 +56,7 @@ class EvalConfig:
     grace: float = 3600.0  # s after a fault ends during which an alert still counts as true
 
 
-def _fault_params(kind: str, target: str, rng: np.random.Generator) -> dict[str, float | str]:
+def fault_params(kind: str, target: str, rng: np.random.Generator) -> dict[str, float | str]:
     out: dict[str, float | str] = {"kind": kind}
     if kind in VALVE_KINDS:
         if kind == "stiction":
@@ -97,7 +97,7 @@ def fault_schedule(cfg: EvalConfig) -> dict[int, list[Command]]:
         duration = min(float(rng.uniform(2.0, 6.0)) * 3600.0, window - start - cfg.fault_dt)
         t0 = max(1, round(start / cfg.fault_dt))
         t1 = max(t0 + 1, round((start + duration) / cfg.fault_dt))
-        params = {**_fault_params(kind, target, rng), "plant": plant}
+        params = {**fault_params(kind, target, rng), "plant": plant}
         sched.setdefault(t0, []).append(
             Command(kind=CommandKind.INJECT_FAULT, target=target, params=params, source="evaluate")
         )

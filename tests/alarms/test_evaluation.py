@@ -107,6 +107,9 @@ class TestCli:
             "missed_share",
             "false_alerts_per_30_healthy_days",
             "freeze_latency_p90_s",
+            "quiet_faults_detected_share",
+            "residual_false_alerts_per_30_healthy_days",
+            "noise_false_alerts_per_30_healthy_days",
         }
         assert data["goals"]["median_lead_h"] == {
             "value": None,

@@ -34,6 +34,7 @@ from plc_emulator.alarms.scoring import Alert, FaultTruth, PlantTruth, RulSeries
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.engine import Engine, params_from_mapping
 from plc_emulator.engine.catalogue import CATALOGUE, LOOPS, SignalKind, index_of
+from plc_emulator.oee import TRAIN_UNITS, OeeAccumulator, OeeSpec, separation_train_inputs
 
 __all__ = ["EvalConfig", "compare_detectors", "fault_params", "fault_schedule", "run_evaluation"]
 
@@ -133,6 +134,7 @@ class _Run:
     failure_h: list[float | None]
     hours_end: list[float]
     end: float
+    oee: dict[str, Any]
 
 
 def _simulate(
@@ -171,11 +173,16 @@ def _simulate(
     prev = [np.zeros((n, len(r)), dtype=np.bool_) for r in rules]
     operator: list[Command] = []
     hours = np.zeros(n)
+    spec = OeeSpec()
+    oee = OeeAccumulator(n, TRAIN_UNITS, nameplate=[spec.nameplate_bpd / 86400.0] * 2)
+    oee_cols = {name: index_of(name) for name in
+                ("P100.oil_flow", "ESD.active", "P100.status", "P100.run_cmd", "E100.outlet_temperature", "TIC100.sp")}
     for k in range(1, ticks + 1):
         cmds = schedule.get(k, []) + operator
         operator = []
         state, events = engine.step(state, cmds)
         out = engine.outputs(state)
+        oee.add(dt, **separation_train_inputs(out.truth, oee_cols, spec))
         hours = out.values[:, hours_col]
         t = k * dt
         for ev in events:
@@ -229,6 +236,7 @@ def _simulate(
     for (p, target), (kind, start) in open_faults.items():
         faults[p].append(FaultTruth(kind=kind, target=target, start=start, end=math.inf))
     times = np.asarray(rul_t, dtype=np.float64)
+    oee_figures = {u: {k: v for k, v in f.items() if k != "oee_per_plant"} for u, f in oee.figures().items()}
     truths = [PlantTruth(onset=onset[p], failure=failure[p], faults=tuple(faults[p])) for p in range(n)]
     runs = []
     for d in range(len(pms)):
@@ -242,6 +250,7 @@ def _simulate(
                 failure_h=failure_h,
                 hours_end=[float(h) for h in hours],
                 end=ticks * dt,
+                oee=oee_figures,
             )
         )
     return runs
@@ -361,6 +370,7 @@ def _combine(cfg: EvalConfig, pm: PmParams, scale: float, a: _Run, b: _Run) -> d
         },
         "faults": {k: rb[k] for k in fault_keys} | {"injected": sum(len(t.faults) for t in b.truths)},
         "false_alerts_per_30_healthy_plant_days": false_rate,
+        "oee": {"degradation_phase": a.oee, "fault_phase": b.oee},
         "goals": goals,
         "all_goals_pass": all_pass(goals),
     }

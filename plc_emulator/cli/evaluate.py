@@ -97,11 +97,18 @@ def handler(args: argparse.Namespace) -> int:
     drawn = plot_rul(result, png)
     for line in summary_lines(result):
         print(line)
+    for unit, f in result["oee"]["degradation_phase"].items():
+        print(f"  oee {unit} (degradation phase): {_pct(f['oee'])} (availability {_pct(f['availability'])}, "
+              f"performance {_pct(f['performance'])}, quality {_pct(f['quality'])})")
     if drawn:
         print(f"wrote {out} and {png}")
     else:
         print(f"wrote {out} (no RUL plot: no pump reached zone D with a prediction; run longer)")
     return 1 if args.strict and not result["all_goals_pass"] else 0
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100.0 * x:.1f} %"
 
 
 def _clean(obj: Any) -> Any:

@@ -222,5 +222,12 @@ def _dataset(
             bar.close()
     print(f"rows: {summary['rows']} ({plants} plants, {summary['row_groups']} row groups)", flush=True)
     print(f"events: {summary['events']} {json.dumps(summary['events_by_kind'])}", flush=True)
+    for unit, f in summary["oee"].items():
+        print(f"oee {unit}: {_pct(f['oee'])} (availability {_pct(f['availability'])}, performance "
+              f"{_pct(f['performance'])}, quality {_pct(f['quality'])})", flush=True)
     print(f"wrote {paths.data}, {paths.events} and {paths.metadata}", flush=True)
     return 0
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100.0 * x:.1f} %"

@@ -28,6 +28,7 @@ from plc_emulator.datasets.labels import FAULT_CATEGORIES, EventRow, LabelTracke
 from plc_emulator.datasets.writer import open_sink, write_table
 from plc_emulator.engine import Engine, params_from_mapping
 from plc_emulator.engine.catalogue import CATALOGUE, SignalKind, index_of
+from plc_emulator.oee import TRAIN_UNITS, OeeAccumulator, OeeSpec, separation_train_inputs
 from plc_emulator.tagmap.model import TagMap
 
 __all__ = ["ColumnPlan", "DatasetConfig", "DatasetPaths", "build_dataset", "column_plan", "dataset_paths"]
@@ -208,6 +209,10 @@ def build_dataset(
     vib, slug_i, esd_i = index_of("P100.vibration"), index_of("well.slug_active"), index_of("ESD.active")
     round_every = max(1, round(cfg.operator_round / cfg.dt))
     sink = open_sink(paths.data, sch)
+    spec = OeeSpec()
+    oee = OeeAccumulator(cfg.plants, TRAIN_UNITS, nameplate=[spec.nameplate_bpd / 86400.0] * 2)
+    oee_cols = {name: index_of(name) for name in
+                ("P100.oil_flow", "ESD.active", "P100.status", "P100.run_cmd", "E100.outlet_temperature", "TIC100.sp")}
     rows = groups = 0
     operator: list[Command] = []
     try:
@@ -218,6 +223,7 @@ def build_dataset(
                 operator = []
                 tracker.apply(k, events)
                 out = engine.outputs(state)
+                oee.add(cfg.dt, **separation_train_inputs(out.truth, oee_cols, spec))
             slug, esd = out.truth[:, slug_i] > 0.5, out.truth[:, esd_i] > 0.5
             # ESD intervals go to the events table; slugs (hundreds a day) only to the slug_active column
             tracker.observe(k, vibration=out.truth[:, vib], flags={"esd": esd})
@@ -238,6 +244,7 @@ def build_dataset(
     truth = tracker.close()
     _write_events(paths.events, truth, epoch_ns, dt_ns)
     summary = _summary(cfg, rows, groups, truth, buf)
+    summary["oee"] = {u: {k: v for k, v in f.items() if k != "oee_per_plant"} for u, f in oee.figures().items()}
     meta = _metadata(tagmap, cfg, plan, sch, paths=paths, scenario=scenario, summary=summary)
     paths.metadata.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return summary

@@ -25,6 +25,7 @@ __all__ = [
     "InstrumentParams",
     "PmConfigError",
     "PmParams",
+    "ResidualParams",
     "StictionParams",
     "Suppression",
     "VibrationParams",
@@ -167,6 +168,8 @@ def pm_alarm_defs(pm: PmParams) -> list[AlarmDef]:
     for sig in pm.instruments.signals:
         out.append(advisory(f"PM.{sig}.flatline", f"{sig} frozen (flatline with Good quality)"))
         out.append(advisory(f"PM.{sig}.implausible", f"{sig} implausible (rate of change / spike / range)"))
+    out += [advisory(f"PM.{sig}.residual", f"{sig} disagrees with its model or is noisier than learned")
+            for sig in pm.residuals.checked]
     out += [advisory(f"PM.{loop}.stiction", f"{loop} valve stiction suspected") for loop in pm.stiction.loops]
     out.append(advisory(f"PM.{pm.fouling.equipment}.fouling", "Heat exchanger fouling: UA below its clean value"))
     return out
@@ -235,6 +238,45 @@ class FoulingParams:
     sample: float = 3600.0
 
 
+# analytical redundancy of the default separation train: measured signal <- signals physics ties it to
+DEFAULT_RESIDUAL_MODELS: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
+    # one crude stream: the HP and LP outlet temperatures follow the cooler inlet
+    ("V100.temperature", ("E100.inlet_temperature",)),
+    ("V200.temperature", ("E100.inlet_temperature",)),
+    ("V300.pressure", ("P100.suction_pressure",)),  # vessel pressure + static head = pump suction
+    # pump curve: discharge = suction + a n^2 + b n Q + c Q^2 (terms in n, Q and their squares)
+    ("P100.discharge_pressure",
+     ("P100.suction_pressure", "P100.speed", "P100.speed^2", "P100.oil_flow", "P100.oil_flow^2")),
+    # the overall vibration RMS is the energy of its spectrum components
+    ("P100.vibration", ("P100.vib_1x^2", "P100.vib_2x^2", "P100.vib_vane^2", "P100.vib_bearing^2")),
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResidualParams:
+    models: tuple[tuple[str, tuple[str, ...]], ...] = DEFAULT_RESIDUAL_MODELS
+    # noise test on the model residual where there is a model, else on the signal's own differences
+    noise_signals: tuple[str, ...] = ("V100.temperature", "V200.temperature", "P100.discharge_pressure",
+                                      "P100.vibration", "E100.outlet_temperature")
+    gate: tuple[tuple[str, float], ...] = (("ESD.active", 0.0), ("P100.status", 1.0))  # normal running
+    learn: float = 7200.0  # s of normal running to fit each model
+    calibrate: float = 7200.0  # s of normal running to learn the residual's spread
+    block: float = 60.0  # s per block mean fed to the CUSUM
+    k: float = 1.5  # CUSUM allowance, in block standard deviations (slow model error stays below it)
+    h: float = 40.0  # CUSUM threshold
+    z_clip: float = 5.0  # block z-scores are clipped to +/- this before the CUSUM
+    min_sd: float = 1e-3  # floor of the learned block spread, fraction of span
+    noise_window: float = 600.0  # s
+    noise_ratio: float = 5.5  # window / learned variance of first differences (median-based)
+    hold: float = 600.0  # s a flag is held after the last violation
+
+    @property
+    def checked(self) -> tuple[str, ...]:
+        """Signals with a residual flag: the modelled ones, then those with a noise test only."""
+        modelled = tuple(sig for sig, _ in self.models)
+        return (*modelled, *(s for s in self.noise_signals if s not in modelled))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Suppression:
     alarms: tuple[str, ...]  # alarm ids suppressed by design ...
@@ -248,6 +290,7 @@ class PmParams:
     instruments: InstrumentParams = InstrumentParams()
     stiction: StictionParams = StictionParams()
     fouling: FoulingParams = FoulingParams()
+    residuals: ResidualParams = ResidualParams()
     suppression: tuple[Suppression, ...] = ()
 
 
@@ -341,6 +384,8 @@ _KNOWN: Final = {
     "instruments": ("signals", "flatline_window", "flatline_tol", "spike", "roc", "hold"),
     "stiction": ("loops", "band", "move", "hold"),
     "fouling": ("signal", "drop", "clean", "sample"),
+    "residuals": ("models", "noise_signals", "learn", "calibrate", "block", "k", "h", "z_clip", "min_sd",
+                  "noise_window", "noise_ratio", "hold"),
 }
 
 
@@ -348,6 +393,55 @@ _VD: Final = VibrationParams()
 _ID: Final = InstrumentParams()
 _SD: Final = StictionParams()
 _FD: Final = FoulingParams()
+_RD: Final = ResidualParams()
+
+
+def _residual_models(r: _Reader, raw: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if "models" not in raw:
+        return _RD.models
+    models = raw["models"]
+    if not isinstance(models, Mapping):
+        r.problems.append(("pm.residuals.models", f"must be a mapping signal: [inputs] (got {models!r})"))
+        return _RD.models
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for sig, ins in models.items():
+        path = f"pm.residuals.models.{sig}"
+        if sig not in MEASURED:
+            r.problems.append((path, f"must be a measured signal (got {sig!r})"))
+            continue
+        if not isinstance(ins, list) or not ins or not all(isinstance(x, str) for x in ins):
+            r.problems.append((path, f"must be a non-empty list of input signals (got {ins!r})"))
+            continue
+        bad = [x for x in ins if x.removesuffix("^2") not in _SIGNAL_KIND or x.removesuffix("^2") == sig]
+        for x in bad:
+            r.problems.append((path, f"unknown or circular input signal (got {x!r})"))
+        if not bad:
+            out.append((str(sig), tuple(ins)))
+    return tuple(out)
+
+
+def _residuals(r: _Reader, raw: Mapping[str, Any]) -> ResidualParams:
+    sec = r.section(raw, "residuals", _KNOWN["residuals"])
+    rp = "pm.residuals"
+    models = _residual_models(r, sec)
+    noise_signals = r.names(sec, rp, "noise_signals", _RD.noise_signals, MEASURED)
+    for i, sig in enumerate(noise_signals):
+        if sig in noise_signals[:i]:
+            r.problems.append((f"{rp}.noise_signals[{i}]", f"listed twice (got {sig!r})"))
+    return ResidualParams(
+        models=models,
+        noise_signals=noise_signals,
+        learn=r.number(sec, rp, "learn", _RD.learn, duration=True),
+        calibrate=r.number(sec, rp, "calibrate", _RD.calibrate, duration=True),
+        block=r.number(sec, rp, "block", _RD.block, duration=True),
+        k=r.number(sec, rp, "k", _RD.k, strict=False),
+        h=r.number(sec, rp, "h", _RD.h),
+        z_clip=r.number(sec, rp, "z_clip", _RD.z_clip),
+        min_sd=r.number(sec, rp, "min_sd", _RD.min_sd, hi=1.0),
+        noise_window=r.number(sec, rp, "noise_window", _RD.noise_window, duration=True),
+        noise_ratio=r.number(sec, rp, "noise_ratio", _RD.noise_ratio, lo=1.0),
+        hold=r.number(sec, rp, "hold", _RD.hold, duration=True, strict=False),
+    )
 
 
 def pm_params_from_mapping(raw: Mapping[str, Any] | None) -> PmParams:
@@ -440,6 +534,8 @@ def pm_params_from_mapping(raw: Mapping[str, Any] | None) -> PmParams:
         sample=r.number(f, fp, "sample", _FD.sample, duration=True),
     )
 
+    residuals = _residuals(r, raw)
+
     suppression: list[Suppression] = []
     sup = raw.get("suppression", [])
     if not isinstance(sup, list):
@@ -476,6 +572,7 @@ def pm_params_from_mapping(raw: Mapping[str, Any] | None) -> PmParams:
         instruments=instruments,
         stiction=stiction,
         fouling=fouling,
+        residuals=residuals,
         suppression=tuple(suppression),
     )
 

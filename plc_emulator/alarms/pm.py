@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from plc_emulator.alarms.config import PmParams, span_of
+from plc_emulator.alarms.residuals import ResidualBlock, ResidualOutputs
 from plc_emulator.engine.catalogue import CATALOGUE, index_of
 
 __all__ = ["PmBlock", "PmOutputs"]
@@ -64,6 +65,7 @@ class PmOutputs:
     vib_mean: F64  # (n,) latest sample mean, mm/s (NaN until the first)
     stiction_band: F64  # (n, L) OP travel (%) since the stem last moved
     ua_ratio: F64  # (n,) UA / clean UA (NaN until the first sample)
+    residuals: ResidualOutputs  # bias/drift and noise statistics (alarms/residuals.py)
 
 
 class PmBlock:
@@ -122,12 +124,15 @@ class PmBlock:
         self._ua_cnt = 0
         self._ua_clean = np.full(n, np.nan if f.clean is None else f.clean)
         self._ua_ratio = np.full(n, np.nan)
+        # residual-based bias / drift / noise detection (flags between the instrument and stiction flags)
+        self._res = ResidualBlock(params.residuals, dt=self.dt, n=n)
         self.tick = 0
         self._zones = np.asarray(params.vibration.zones)  # constant: not rebuilt every tick
 
     @property
     def n_flags(self) -> int:
-        return 1 + 2 * len(self._ins) + len(self._op) + 1
+        r = self._res
+        return 1 + 2 * len(self._ins) + r.n_checked + len(self._op) + 1
 
     def step(self, values: F64, status: U32, *, tick: int) -> PmOutputs:
         self.tick = int(tick)
@@ -138,12 +143,15 @@ class PmBlock:
         )
         stiction = self._stiction(values[:, self._op], values[:, self._valve])
         fouling = self._fouling(values[:, self._ua])
+        res = self._res.step(values, status, tick=tick)
         flags = np.empty((self.n, self.n_flags), dtype=np.bool_)
         flags[:, 0] = vib
         m = len(self._ins)
         flags[:, 1 : 1 + 2 * m : 2] = frozen
         flags[:, 2 : 2 + 2 * m : 2] = implausible
-        flags[:, 1 + 2 * m : 1 + 2 * m + len(self._op)] = stiction
+        r0 = 1 + 2 * m
+        flags[:, r0 : r0 + res.flag.shape[1]] = res.flag
+        flags[:, -1 - len(self._op) : -1] = stiction
         flags[:, -1] = fouling
         zones = self._zones
         zone = np.where(
@@ -157,6 +165,7 @@ class PmBlock:
             vib_mean=self._vib_mean.copy(),
             stiction_band=self._band.copy(),
             ua_ratio=self._ua_ratio.copy(),
+            residuals=res,
         )
 
     # ------------------------------------------------------------------------------------------

@@ -37,11 +37,16 @@ __all__ = [
     "Goals",
     "PlantTruth",
     "RulSeries",
+    "all_pass",
     "fit_weibull",
+    "goal",
     "score",
 ]
 
 F64 = npt.NDArray[np.float64]
+
+
+QUIET_KINDS = ("bias", "drift", "noise")  # the faults a single signal cannot show: need a residual
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +83,7 @@ class Goals:
     missed_share: float = 0.05  # at most
     false_per_30_days: float = 1.0  # at most
     freeze_latency_s: float = 600.0  # frozen sensors flagged within (median and p90)
+    quiet_detected: float = 0.9  # share of bias, drift and noise faults detected (at least)
     alpha: float = 0.2
 
 
@@ -167,10 +173,10 @@ def _healthy_seconds(truth: PlantTruth, horizon: float, grace: float) -> float:
 
 _RELEVANT = {
     "freeze": ("flatline",),
-    "drift": ("implausible", "flatline"),
-    "bias": ("implausible",),
+    "drift": ("implausible", "flatline", "residual"),
+    "bias": ("implausible", "residual"),
     "spike": ("implausible",),
-    "noise": ("implausible",),
+    "noise": ("implausible", "noise"),
     "fail": ("implausible", "flatline"),
     "comm_loss": ("implausible", "flatline"),
     "stuck": ("stiction",),
@@ -198,6 +204,7 @@ def score(
     rul_points: dict[str, list[tuple[float, float]]] = {"50": [], "80": []}
     lat = _Latency()
     false_by_rule: dict[str, int] = {}
+    quiet: dict[str, dict[str, list[int]]] = {}  # kind -> target -> [detected, injected]
     for truth, plant_alerts, rul in zip(truths, alerts, ruls, strict=True):
         healthy += _healthy_seconds(truth, horizon, grace)
         for a in plant_alerts:
@@ -239,6 +246,10 @@ def score(
                 lat.by_kind.setdefault(f.kind, []).append(min(hits))
             else:
                 lat.missed[f.kind] = lat.missed.get(f.kind, 0) + 1
+            if f.kind in QUIET_KINDS:
+                cell = quiet.setdefault(f.kind, {}).setdefault(f.target, [0, 0])
+                cell[0] += bool(hits)
+                cell[1] += 1
 
     rul_scores: dict[str, Any] = {}
     for key, pts in rul_points.items():
@@ -286,30 +297,36 @@ def score(
 
     median_lead = float(np.median(leads)) if leads else 0.0
     missed_share = missed / failed if failed else 0.0
+    quiet_hit = sum(c[0] for t in quiet.values() for c in t.values())
+    quiet_all = sum(c[1] for t in quiet.values() for c in t.values())
+    quiet_share = quiet_hit / quiet_all if quiet_all else 0.0
+    per_30 = 30.0 / healthy_days if healthy_days > 0 else math.inf
+    false_rate_by_rule = {r: c * per_30 for r, c in sorted(false_by_rule.items())}
     freeze = lat.by_kind.get("freeze", [])
     freeze_missed = lat.missed.get("freeze", 0)
     freeze_p90 = float(np.percentile(freeze, 90)) if freeze else math.inf
     goal_table = {
-        "median_lead_h": {
-            "value": median_lead,
-            "target": f">= {goals.median_lead_h:g}",
-            "pass": bool(leads) and median_lead >= goals.median_lead_h,
-        },
-        "missed_share": {
-            "value": missed_share,
-            "target": f"<= {goals.missed_share:g}",
-            "pass": failed > 0 and missed_share <= goals.missed_share,
-        },
-        "false_alerts_per_30_healthy_days": {
-            "value": false_rate,
-            "target": f"<= {goals.false_per_30_days:g}",
-            "pass": false_rate <= goals.false_per_30_days,
-        },
-        "freeze_latency_p90_s": {
-            "value": freeze_p90,
-            "target": f"<= {goals.freeze_latency_s:g}",
-            "pass": bool(freeze) and freeze_missed == 0 and freeze_p90 <= goals.freeze_latency_s,
-        },
+        "median_lead_h": goal(
+            median_lead, f">= {goals.median_lead_h:g}", bool(leads) and median_lead >= goals.median_lead_h,
+            cases=failed, none="no failures; run longer",
+        ),
+        "missed_share": goal(
+            missed_share, f"<= {goals.missed_share:g}", missed_share <= goals.missed_share,
+            cases=failed, none="no failures; run longer",
+        ),
+        "false_alerts_per_30_healthy_days": goal(
+            false_rate, f"<= {goals.false_per_30_days:g}", false_rate <= goals.false_per_30_days,
+            cases=1 if healthy_days > 0 else 0, none="no healthy plant-days; run longer",
+        ),
+        "freeze_latency_p90_s": goal(
+            freeze_p90, f"<= {goals.freeze_latency_s:g}",
+            freeze_missed == 0 and freeze_p90 <= goals.freeze_latency_s,
+            cases=len(freeze) + freeze_missed, none="no freeze faults injected; run more plants",
+        ),
+        "quiet_faults_detected_share": goal(
+            quiet_share, f">= {goals.quiet_detected:g}", quiet_share >= goals.quiet_detected,
+            cases=quiet_all, none="no bias, drift or noise faults injected; run more plants",
+        ),
     }
     return {
         "plants": len(truths),
@@ -325,6 +342,14 @@ def score(
         },
         "healthy_plant_days": healthy_days,
         "false_alerts_per_30_healthy_plant_days": false_rate,
+        "false_alerts_per_30_healthy_plant_days_by_rule": false_rate_by_rule,
+        "quiet_faults": {
+            "detected": quiet_hit,
+            "injected": quiet_all,
+            "share": quiet_share if quiet_all else None,
+            "by_kind_and_target": {k: {t: {"detected": c[0], "injected": c[1]} for t, c in sorted(v.items())}
+                                   for k, v in sorted(quiet.items())},
+        },
         "rul": rul_scores,
         "rul_points": {
             k: [[round(t, 2), round(p, 2) if math.isfinite(p) else None] for t, p in v]
@@ -333,8 +358,21 @@ def score(
         "weibull": weibull,
         "alert_latency_s": latency,
         "goals": goal_table,
-        "all_goals_pass": all(g["pass"] for g in goal_table.values()),
+        "all_goals_pass": all_pass(goal_table),
     }
+
+
+def goal(value: float, target: str, ok: bool, *, cases: int, none: str) -> dict[str, Any]:
+    """One goal row. With no cases to judge (``cases == 0``) the goal is not applicable: ``pass`` is
+    None and ``note`` says why, instead of a misleading FAIL on a value of 0."""
+    if cases == 0:
+        return {"value": None, "target": target, "pass": None, "note": f"n/a: {none}"}
+    return {"value": value, "target": target, "pass": bool(ok)}
+
+
+def all_pass(goals: Mapping[str, Mapping[str, Any]]) -> bool:
+    """Every applicable goal passes (a not-applicable one neither passes nor fails)."""
+    return all(g["pass"] is not False for g in goals.values())
 
 
 def summary_lines(result: Mapping[str, Any]) -> list[str]:
@@ -342,6 +380,9 @@ def summary_lines(result: Mapping[str, Any]) -> list[str]:
     deg = result.get("degradation", result)
     out = [f"failed plants {deg['failed_plants']}, healthy plant-days {deg['healthy_plant_days']:.1f}"]
     for name, g in result["goals"].items():
+        if g["pass"] is None:
+            out.append(f"  n/a   {name} (goal {g['target']}): {g.get('note', 'n/a')}")
+            continue
         v = g["value"]
         vs = f"{v:.3g}" if isinstance(v, float) and math.isfinite(v) else str(v)
         out.append(f"  {'PASS' if g['pass'] else 'FAIL'}  {name} = {vs} (goal {g['target']})")

@@ -12,12 +12,16 @@ Summary: ``alarms.active_count``, ``alarms.unacked_count``, ``alarms.highest_pri
 
 PM: ``pm.<equipment>.zone`` (ISO 10816-3 zone, 0=A .. 3=D), ``pm.<equipment>.rul_h`` (hours to the
 C/D boundary, 100000 = no prediction), ``pm.<equipment>.vibration_flag``; ``pm.<signal>.flatline`` and
-``pm.<signal>.implausible`` per measured signal; ``pm.<loop>.stiction`` and ``pm.<loop>.stiction_band``
-(% OP travel with the stem still); ``pm.<equipment>.fouling`` and ``pm.<equipment>.ua_ratio``.
+``pm.<signal>.implausible`` per measured signal; ``pm.<signal>.residual`` (either test),
+``pm.<signal>.noise``, ``pm.<signal>.cusum`` and ``pm.<signal>.noise_ratio`` for the residual
+detectors (alarms/residuals.py); ``pm.<loop>.stiction`` and
+``pm.<loop>.stiction_band`` (% OP travel with the stem still); ``pm.<equipment>.fouling`` and
+``pm.<equipment>.ua_ratio``.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Final
 
 from plc_emulator.alarms.config import LOOP_IDS, MEASURED, PmParams
@@ -130,8 +134,13 @@ def _pm_field(subject: str, field: str) -> SignalSpec | None:
         states=("OK", "FLAG"),
         description=f"PM flag: {subject} {field}",
     )
-    if field in ("flatline", "implausible"):
+    if field in ("flatline", "implausible", "residual", "noise"):
         return flag if subject in MEASURED else None
+    if field in ("cusum", "noise_ratio"):
+        what = "residual CUSUM statistic (bias / drift test; flag at pm.residuals.h)" if field == "cusum" else (
+            "noise variance over the learned one (flag above pm.residuals.noise_ratio; 0 = not yet learned)")
+        return SignalSpec(name=name, unit="", kind=S, range=(0, 1000), description=f"{subject} {what}") if (
+            subject in MEASURED) else None
     if field == "stiction":
         return flag if subject in LOOP_IDS else None
     if field == "stiction_band":
@@ -206,7 +215,18 @@ def pm_signal_values(params: PmParams, out: PmOutputs, plant: int = 0) -> dict[s
     for i, sig in enumerate(ins.signals):
         vals[f"pm.{sig}.flatline"] = float(out.flags[plant, 1 + 2 * i])
         vals[f"pm.{sig}.implausible"] = float(out.flags[plant, 2 + 2 * i])
+    r0 = 1 + 2 * m
+    ro, rp = out.residuals, params.residuals
+    for j, sig in enumerate(rp.checked):
+        vals[f"pm.{sig}.residual"] = float(out.flags[plant, r0 + j])
+    for j, (sig, _) in enumerate(rp.models):
+        vals[f"pm.{sig}.cusum"] = float(ro.cusum[plant, j])
+    for j, sig in enumerate(rp.noise_signals):
+        vals[f"pm.{sig}.noise"] = float(ro.noise[plant, j])
+        ratio = float(ro.noise_ratio[plant, j])
+        vals[f"pm.{sig}.noise_ratio"] = 0.0 if math.isnan(ratio) else ratio
+    s0 = out.flags.shape[1] - 1 - len(st.loops)
     for j, loop in enumerate(st.loops):
-        vals[f"pm.{loop}.stiction"] = float(out.flags[plant, 1 + 2 * m + j])
+        vals[f"pm.{loop}.stiction"] = float(out.flags[plant, s0 + j])
         vals[f"pm.{loop}.stiction_band"] = float(out.stiction_band[plant, j])
     return vals

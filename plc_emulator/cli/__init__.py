@@ -41,9 +41,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# options whose value may be a negative relative time (``--from -3min``); argparse would take
+# ``-3min`` for an option, so such a value is glued to its option (``--from=-3min``) before parsing
+_DASH_VALUE_OPTIONS = ("--from", "--to")
+
+
+def join_dash_values(argv: Sequence[str]) -> list[str]:
+    """``[--from, -3min]`` -> ``[--from=-3min]`` for the options that take relative times."""
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        tok = argv[i]
+        nxt = argv[i + 1] if i + 1 < len(argv) else ""
+        if tok in _DASH_VALUE_OPTIONS and len(nxt) > 1 and nxt[0] == "-" and (nxt[1].isdigit() or nxt[1] == "."):
+            out.append(f"{tok}={nxt}")
+            i += 2
+            continue
+        out.append(tok)
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(join_dash_values(sys.argv[1:] if argv is None else argv))
     try:
         return int(args.func(args))
     except TagMapError as exc:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from pathlib import Path
 
-__all__ = ["BadInput", "env_or", "parse_duration"]
+__all__ = ["BadInput", "add_db_arg", "db_path", "env_or", "parse_duration"]
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
 _SCALE = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
@@ -41,3 +42,20 @@ def env_or(flag: object, env: str, fallback: object) -> object:
     if env in os.environ and os.environ[env] != "":
         return os.environ[env]
     return fallback
+
+
+def add_db_arg(p: argparse.ArgumentParser) -> None:
+    """``--db FILE``: the historian database, the same way for ``trend`` and ``historian``."""
+    p.add_argument(
+        "--db",
+        default=None,
+        metavar="FILE",
+        help="historian database (default $DATA_DIR/historian.db, ./data/historian.db)",
+    )
+
+
+def db_path(flag: str | None) -> Path:
+    """The historian database: ``--db``, else ``$DATA_DIR/historian.db``, else ``./data/historian.db``."""
+    if flag:
+        return Path(flag)
+    return Path(str(env_or(None, "DATA_DIR", "data"))) / "historian.db"

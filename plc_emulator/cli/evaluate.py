@@ -94,11 +94,21 @@ def handler(args: argparse.Namespace) -> int:
     out = Path(args.out)
     out.write_text(json.dumps(_clean(result), indent=2, allow_nan=False) + "\n", encoding="utf-8")
     png = Path(args.png) if args.png else out.with_suffix(".png")
-    plot_rul(result, png)
+    drawn = plot_rul(result, png)
     for line in summary_lines(result):
         print(line)
-    print(f"wrote {out} and {png}")
+    for unit, f in result["oee"]["degradation_phase"].items():
+        print(f"  oee {unit} (degradation phase): {_pct(f['oee'])} (availability {_pct(f['availability'])}, "
+              f"performance {_pct(f['performance'])}, quality {_pct(f['quality'])})")
+    if drawn:
+        print(f"wrote {out} and {png}")
+    else:
+        print(f"wrote {out} (no RUL plot: no pump reached zone D with a prediction; run longer)")
     return 1 if args.strict and not result["all_goals_pass"] else 0
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100.0 * x:.1f} %"
 
 
 def _clean(obj: Any) -> Any:
@@ -112,19 +122,30 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def plot_rul(result: dict[str, Any], path: Path) -> None:
-    """Predicted vs true RUL at 50 % and 80 % of life, with the +/-20 % band."""
+def _rul_points(result: dict[str, Any]) -> dict[str, tuple[list[float], list[float]]]:
+    pts = result["degradation"]["rul_points"]
+    out: dict[str, tuple[list[float], list[float]]] = {}
+    for key in ("50", "80"):
+        usable = [(t, p) for t, p in pts.get(key, []) if p is not None and p < 1e5]
+        out[key] = ([t for t, _ in usable], [p for _, p in usable])
+    return out
+
+
+def plot_rul(result: dict[str, Any], path: Path) -> bool:
+    """Predicted vs true RUL at 50 % and 80 % of life, with the +/-20 % band. Writes nothing and
+    returns False when there is no point to draw (no pump failed with a prediction)."""
+    series = _rul_points(result)
+    if not any(xs for xs, _ in series.values()):
+        return False
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    pts = result["degradation"]["rul_points"]
     fig, ax = plt.subplots(figsize=(6.4, 5.2), dpi=110)
     top = 1.0
     for key, marker in (("50", "o"), ("80", "s")):
-        xs = [t for t, p in pts.get(key, []) if p is not None and p < 1e5]
-        ys = [p for t, p in pts.get(key, []) if p is not None and p < 1e5]
+        xs, ys = series[key]
         top = max([top, *xs, *ys])
         ax.scatter(xs, ys, marker=marker, s=22, alpha=0.75, label=f"at {key} % of life (n={len(xs)})")
     line = [0.0, top * 1.05]
@@ -142,3 +163,4 @@ def plot_rul(result: dict[str, Any], path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+    return True

@@ -16,10 +16,9 @@ import argparse
 import json
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from plc_emulator.cli._common import BadInput, env_or
+from plc_emulator.cli._common import BadInput, add_db_arg, db_path
 
 __all__ = ["register"]
 
@@ -56,18 +55,13 @@ def register(subparsers: Any) -> None:
 
 
 def _db_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--db",
-        default=None,
-        metavar="FILE",
-        help="historian database (default $DATA_DIR/historian.db, ./data/historian.db)",
-    )
+    add_db_arg(p)  # the same --db (and default) as ``trend``
 
 
 def _open(args: argparse.Namespace) -> Any:
     from historian import HistorianError, Store
 
-    path = Path(str(args.db)) if args.db else Path(str(env_or(None, "DATA_DIR", "data"))) / "historian.db"
+    path = db_path(args.db)
     if not path.is_file():
         raise BadInput(f"historian database not found: {path}")
     try:

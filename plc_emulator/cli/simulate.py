@@ -4,6 +4,13 @@ The run goes through :class:`~plc_emulator.scan.ScanCycle`, the same scan the li
 ``replay`` use, so the printed ``digest: <sha256>`` is the one a live run with the same tag map, seed
 and commands would publish. ``--out run.csv`` writes every tag's value and StatusCode every
 ``--every`` of simulated time (default 1 s, so a week is 604,800 rows, not 6 million).
+
+``--plants N --out DIR|FILE.parquet|FILE.csv`` writes a labelled dataset instead (the batch axis:
+N plants in one engine): per plant and recorded tick every engine tag's measured value, true value
+and StatusCode, the fault kind active per instrument and valve, the pump's degradation stage and
+health index, slug and ESD flags; plus an events table and a metadata JSON. Faults are injected at
+random (``--faults-per-day``, default 1 per plant-day) on top of the scenario. docs/datasets.md is
+the data card.
 """
 
 from __future__ import annotations
@@ -35,7 +42,17 @@ def register(subparsers: Any) -> None:
         default=None,
         help="simulated time to run, e.g. 30s, 2h, 7d (default: the scenario's duration)",
     )
-    p.add_argument("--out", default=None, metavar="CSV", help="write tag values and StatusCodes to this CSV")
+    p.add_argument("--out", default=None, metavar="CSV|DIR|FILE.parquet",
+                   help="write tag values and StatusCodes to this CSV; a labelled dataset with --plants, "
+                        "a directory or a .parquet file")
+    p.add_argument("--plants", type=int, default=None,
+                   help="labelled dataset of N plants (batch axis); needs --out")
+    p.add_argument("--format", choices=("parquet", "csv"), default="parquet",
+                   help="file format when --out is a directory (default parquet)")
+    p.add_argument("--faults-per-day", type=float, default=1.0,
+                   help="dataset: random faults per plant-day, at most one active at a time (default 1; 0 = none)")
+    p.add_argument("--weibull-scale", type=float, default=None, metavar="DAYS",
+                   help="dataset: pump degradation onset Weibull scale in running days (default: the tag map's)")
     p.add_argument("--every", type=duration_arg, default=1.0, help="CSV row interval in simulated time (default 1s)")
     p.add_argument(
         "--scan-period",
@@ -138,6 +155,8 @@ def handler(args: argparse.Namespace) -> int:
     ticks = max(1, round(duration / dt))
     every = max(1, round(args.every / dt))
     out = Path(args.out) if args.out else None
+    if args.plants is not None or (out is not None and out.suffix != ".csv"):
+        return _dataset(args, tagmap, ticks=ticks, every=every, seed=seed, schedule=schedule)
     if out is not None and not out.parent.exists():
         raise BadInput(f"output directory does not exist: {out.parent}")
     snap = simulate(
@@ -146,3 +165,69 @@ def handler(args: argparse.Namespace) -> int:
     print(f"digest: {snap.digest}", flush=True)
     print(f"ticks: {snap.tick}", flush=True)
     return 0
+
+
+def _dataset(
+    args: argparse.Namespace, tagmap: Any, *, ticks: int, every: int, seed: int | None,
+    schedule: dict[int, list[Any]],
+) -> int:
+    """``--plants N --out ...``: the labelled dataset (plc_emulator.datasets)."""
+    import hashlib
+    import json
+
+    from plc_emulator.datasets import DatasetConfig, FaultCampaign, build_dataset, dataset_paths
+
+    plants = 1 if args.plants is None else args.plants
+    if plants < 1:
+        raise BadInput(f"--plants must be >= 1 (got {plants})")
+    if args.out is None:
+        raise BadInput("--plants needs --out DIR, FILE.parquet or FILE.csv")
+    if not (args.faults_per_day >= 0 and args.faults_per_day < 1e6):
+        raise BadInput(f"--faults-per-day must be >= 0 (got {args.faults_per_day})")
+    if args.weibull_scale is not None and not args.weibull_scale > 0:
+        raise BadInput(f"--weibull-scale must be > 0 (got {args.weibull_scale})")
+    out = Path(args.out)
+    if out.suffix in (".parquet", ".csv"):
+        if not out.parent.exists():
+            raise BadInput(f"output directory does not exist: {out.parent}")
+    elif out.suffix:
+        raise BadInput(f"--out must be a directory, FILE.parquet or FILE.csv (got {out})")
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+    paths = dataset_paths(out, args.format)
+    scenario = None
+    if args.scenario:
+        data = Path(args.scenario).read_bytes()
+        scenario = {"path": str(args.scenario), "sha256": hashlib.sha256(data).hexdigest()}
+    cfg = DatasetConfig(
+        plants=plants, ticks=ticks, dt=tagmap.scan_period, seed=tagmap.seed if seed is None else seed,
+        every=every, campaign=FaultCampaign(rate_per_day=args.faults_per_day),
+        weibull_scale_days=args.weibull_scale,
+    )
+    bar: Any = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        bar = tqdm(total=ticks, unit="tick", unit_scale=True, file=sys.stderr, mininterval=0.5)
+
+    def progress(k: int, total: int) -> None:
+        if bar is not None:
+            bar.n = k
+            bar.refresh()
+
+    try:
+        summary = build_dataset(tagmap, cfg, paths, schedule=schedule, scenario=scenario, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    print(f"rows: {summary['rows']} ({plants} plants, {summary['row_groups']} row groups)", flush=True)
+    print(f"events: {summary['events']} {json.dumps(summary['events_by_kind'])}", flush=True)
+    for unit, f in summary["oee"].items():
+        print(f"oee {unit}: {_pct(f['oee'])} (availability {_pct(f['availability'])}, performance "
+              f"{_pct(f['performance'])}, quality {_pct(f['quality'])})", flush=True)
+    print(f"wrote {paths.data}, {paths.events} and {paths.metadata}", flush=True)
+    return 0
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100.0 * x:.1f} %"

@@ -1,9 +1,11 @@
-"""``plc-emulator trend DB --tag T [--tag T2] --from --to -o trend.png``: a control-room style trend.
+"""``plc-emulator trend [--db FILE] --tag T [--tag T2] --from --to -o trend.png``: a control-room style trend.
 
-One panel per tag (shared time axis), values as held steps, the tag's alarm limits (HIHI/HI/LO/LOLO)
-as dashed lines when ``--tagmap`` is given, and non-Good quality shaded (Uncertain amber, Bad red).
+One panel per tag (shared time axis in UTC, each value axis labelled with the tag's unit), values as
+held steps, the tag's alarm limits (HIHI/HI/LO/LOLO) as dashed lines when ``--tagmap`` is given, and
+non-Good quality shaded (Uncertain amber, Bad red). The database is found like ``historian``'s:
+``--db FILE``, else ``$DATA_DIR/historian.db`` (a leading positional ``DB`` is still accepted).
 ``--from`` / ``--to`` take an ISO 8601 time (UTC if no zone), Unix seconds, or a duration before the
-newest sample (``-10m``, ``-2h``); by default the whole stored range.
+newest sample (``--from -10m``, ``--from -2h``); by default the whole stored range.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from plc_emulator.cli._common import BadInput, parse_duration
+from plc_emulator.cli._common import BadInput, add_db_arg, db_path, parse_duration
 from plc_emulator.errors import EmulatorError
 
-__all__ = ["parse_time", "register"]
+__all__ = ["axis_label", "parse_time", "register"]
 
 _MAX_POINTS = 2_000_000
 
@@ -28,13 +30,14 @@ def register(subparsers: Any) -> None:
         help="plot tags from the historian database to a PNG",
         description=__doc__.splitlines()[0] if __doc__ else None,
     )
-    p.add_argument("db", metavar="DB", help="historian database (e.g. data/historian.db)")
+    p.add_argument("db_pos", nargs="?", default=None, metavar="DB", help="historian database (same as --db)")
+    add_db_arg(p)
     p.add_argument("--tag", action="append", required=True, metavar="T", help="tag DEVICE.name (repeatable)")
     p.add_argument(
         "--from",
         dest="start",
         default=None,
-        help="start: ISO time, Unix seconds or -DURATION before the newest sample (write --from=-2h)",
+        help="start: ISO time, Unix seconds or -DURATION before the newest sample (e.g. --from -2h)",
     )
     p.add_argument("--to", dest="end", default=None, help="end: ISO time, Unix seconds or -DURATION")
     p.add_argument("--tagmap", default=None, help="tag map YAML: draw the tags' alarm limits")
@@ -66,23 +69,31 @@ def parse_time(text: str, newest: float) -> float:
     return dt.timestamp()
 
 
-def _limits(tagmap_path: str | None, tags: list[str]) -> dict[str, dict[str, float]]:
+def _limits(tagmap_path: str | None, tags: list[str]) -> tuple[dict[str, dict[str, float]], dict[str, str]]:
+    """Alarm limits and units of ``tags`` from the tag map (empty without one)."""
     if tagmap_path is None:
-        return {}
+        return {}, {}
     from plc_emulator.tagmap import load
 
     tm = load(tagmap_path)
     out: dict[str, dict[str, float]] = {}
+    units: dict[str, str] = {}
     for key in tags:
         try:
             tag = tm.tag(key)
         except KeyError:
             continue
+        units[key] = tag.unit
         if tag.alarms is not None:
             out[key] = {
                 n: v for n in ("hihi", "hi", "lo", "lolo") if (v := getattr(tag.alarms, n)) is not None
             }
-    return out
+    return out, units
+
+
+def axis_label(tag: str, unit: str) -> str:
+    """Value-axis label: ``SEP-V100.inlet_pressure [PSI]`` (``[-]`` for a dimensionless tag)."""
+    return f"{tag} [{unit or '-'}]"
 
 
 def _quality_spans(times: list[float], status: list[int], end: float) -> list[tuple[float, float, str]]:
@@ -103,7 +114,9 @@ def _quality_spans(times: list[float], status: list[int], end: float) -> list[tu
 def _handle(args: argparse.Namespace) -> int:
     from historian import HistorianError, Store
 
-    db = Path(args.db)
+    if args.db_pos and args.db and Path(args.db_pos) != Path(args.db):
+        raise BadInput(f"two databases given: {args.db_pos} and --db {args.db}")
+    db = db_path(args.db or args.db_pos)
     if not db.is_file():
         raise BadInput(f"historian database not found: {db}")
     try:
@@ -112,6 +125,7 @@ def _handle(args: argparse.Namespace) -> int:
         raise BadInput(str(exc)) from None
     with store:
         known = store.tag_ids()
+        units = {info.name: info.unit for info in store.tag_infos().values()}
         unknown = [t for t in args.tag if t not in known]
         if unknown:
             raise BadInput(
@@ -129,8 +143,9 @@ def _handle(args: argparse.Namespace) -> int:
             series[tag] = rows
     if not any(series.values()):
         raise EmulatorError(f"no samples of {', '.join(args.tag)} between {_iso(start)} and {_iso(end)}")
-    limits = _limits(args.tagmap, args.tag)
-    _plot(series, limits, start, end, Path(args.output))
+    limits, map_units = _limits(args.tagmap, args.tag)
+    units.update({k: u for k, u in map_units.items() if u})
+    _plot(series, limits, {t: units.get(t, "") for t in args.tag}, (start, end), Path(args.output))
     total = sum(len(v) for v in series.values())
     print(f"wrote {args.output}: {len(series)} tag(s), {total} samples, {_iso(start)} .. {_iso(end)}")
     return 0
@@ -141,13 +156,19 @@ def _iso(t: float) -> str:
 
 
 def _plot(
-    series: dict[str, Any], limits: dict[str, dict[str, float]], start: float, end: float, out: Path
+    series: dict[str, Any],
+    limits: dict[str, dict[str, float]],
+    units: dict[str, str],
+    span: tuple[float, float],
+    out: Path,
 ) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
+
+    start, end = span
 
     def dt(t: float) -> datetime:
         return datetime.fromtimestamp(t, UTC)
@@ -186,9 +207,10 @@ def _plot(
                 ha="left",
                 va="center",
             )
-        ax.set_ylabel(tag, fontsize=8)
+        ax.set_ylabel(axis_label(tag, units.get(tag, "")), fontsize=8)
         ax.grid(True, alpha=0.3)
     axes[-1, 0].set_xlim(dt(start), dt(end))
+    axes[-1, 0].set_xlabel("time (UTC)", fontsize=8)
     axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M:%S"))  # type: ignore[no-untyped-call]
     fig.autofmt_xdate()
     fig.suptitle("plc-emulator trend (shaded: amber Uncertain, red Bad quality)", fontsize=9)

@@ -77,7 +77,10 @@ class TestCli:
         assert main(["evaluate", str(TAGMAP), "--plants", "0"]) == 2
         assert "--plants must be >= 1 (got 0)" in capsys.readouterr().err
 
-    def test_writes_json_and_png(self, tmp_path: Path) -> None:
+    def test_short_run_reports_na_and_no_empty_png(
+        self, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        """No pump fails in 0.2 days: the lead-time goals are n/a (not FAIL) and no empty PNG is drawn."""
         out = tmp_path / "e.json"
         rc = main(
             [
@@ -104,5 +107,21 @@ class TestCli:
             "missed_share",
             "false_alerts_per_30_healthy_days",
             "freeze_latency_p90_s",
+            "quiet_faults_detected_share",
+            "residual_false_alerts_per_30_healthy_days",
+            "noise_false_alerts_per_30_healthy_days",
         }
-        assert (tmp_path / "e.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert data["goals"]["median_lead_h"] == {
+            "value": None,
+            "target": ">= 72",
+            "pass": None,
+            "note": "n/a: no failures; run longer",
+        }
+        assert data["goals"]["missed_share"]["pass"] is None
+        assert data["goals"]["false_alerts_per_30_healthy_days"]["pass"] in (True, False)
+        assert not (tmp_path / "e.png").exists()
+        text = capsys.readouterr().out
+        assert "n/a   median_lead_h (goal >= 72): n/a: no failures; run longer" in text
+        assert "FAIL  median_lead_h" not in text
+        assert "FAIL  missed_share" not in text
+        assert "no RUL plot" in text

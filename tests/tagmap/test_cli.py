@@ -26,8 +26,8 @@ class TestValidate:
         assert (status, err) == (0, "")
         assert len(out.splitlines()) == 1
         assert out.startswith(
-            "ok: 355 tags in 7 devices, 12 field instruments, 139 rw; holding 0-907 (40001-40908), "
-            "input 0-11 (30001-30012), coils 0-199 (00001-00200), discrete inputs 0-289 (10001-10290)"
+            "ok: 383 tags in 7 devices, 12 field instruments, 145 rw; holding 0-927 (40001-40928), "
+            "input 0-11 (30001-30012), coils 0-199 (00001-00200), discrete inputs 0-295 (10001-10296)"
         )
 
     @pytest.mark.parametrize(

@@ -98,7 +98,7 @@ class TestDefaultMap:
     def test_counts(self, tm: TagMap) -> None:
         """Plant devices: 12 field + 8 loops x 6 + LIC300 PV + 5 pump + 3 ESD + 6 diagnostics + 3 simulation
         control. ALARMS device: per alarm an active bit, an unacked bit and an ack coil, plus ack-all,
-        three summary registers and three PM registers."""
+        three summary registers, three PM registers and the residual detectors' 5 CUSUM and 5 noise-ratio registers."""
         plant = [t for t in tm.tags if t.device != "ALARMS"]
         alarms = [t for t in tm.tags if t.device == "ALARMS"]
         assert len(plant) == 12 + 8 * 6 + 1 + 5 + 3 + 6 + 3
@@ -106,7 +106,7 @@ class TestDefaultMap:
         n_alarms = len({t.signal.rsplit(".", 1)[0] for t in per_alarm})
         assert n_alarms > 0
         assert len(per_alarm) == 3 * n_alarms
-        assert len(alarms) == 3 * n_alarms + 1 + 3 + 3
+        assert len(alarms) == 3 * n_alarms + 1 + 3 + 3 + 5 + 5
         assert [d.name for d in tm.devices] == [
             "SEP-V100",
             "SEP-V200",

@@ -98,7 +98,8 @@ async def _stall(plant: Rig) -> None:
         async with asyncio.timeout(10):
             await reader.readuntil(b"event: snapshot")  # the server is serving this client now
         # shrink the server side of this connection's buffers too (a slow link), so a few scans fill them
-        assert plant.http._runner is not None and plant.http._runner.server is not None
+        assert plant.http._runner is not None
+        assert plant.http._runner.server is not None
         for handler in plant.http._runner.server.connections:
             transport = handler.transport
             if transport is not None:

@@ -20,6 +20,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Any
 
+from plc_emulator.engine._commands import SENSOR_FAULTS, VALVE_FAULTS
 from plc_emulator.engine._design import MEASURED, PV_SOURCE
 from plc_emulator.engine.catalogue import LOOPS, SignalKind
 from plc_emulator.signals import lookup
@@ -63,6 +64,7 @@ class Overview:
     units: tuple[Unit, ...]
     streams: tuple[tuple[str, str], ...]  # (from unit, to unit)
     system: tuple[str, ...]  # devices not drawn as units
+    fault_targets: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (target, tag key shown, fault kinds)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -74,6 +76,8 @@ class Overview:
                        "others": list(u.others)} for u in self.units],
             "streams": [{"from": a, "to": b} for a, b in self.streams],
             "system": list(self.system),
+            "fault_targets": [{"target": t, "label": label, "kinds": list(kinds)}
+                              for t, label, kinds in self.fault_targets],
         }
 
 
@@ -117,4 +121,14 @@ def plant_overview(tagmap: TagMap) -> Overview:
                           loops=tuple(loops), others=tuple(others)))
     streams = tuple((a.name, b.name) for a, b in itertools.pairwise(units))
     return Overview(plant=tagmap.plant, description=tagmap.description, units=tuple(units), streams=streams,
-                    system=tuple(system))
+                    system=tuple(system), fault_targets=_fault_targets(tagmap, units))
+
+
+def _fault_targets(tagmap: TagMap, units: list[Unit]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """What the fault panel offers: every served field instrument and loop valve, with its fault kinds."""
+    signal_of = {t.key: t.signal for t in tagmap.tags}
+    out: list[tuple[str, str, tuple[str, ...]]] = []
+    for u in units:
+        out += [(signal_of[k], k, SENSOR_FAULTS) for k in u.instruments]
+        out += [(f"{lp.id}.valve", lp.valve or f"{lp.id}.valve", VALVE_FAULTS) for lp in u.loops]
+    return tuple(out)

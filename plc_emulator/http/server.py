@@ -61,6 +61,7 @@ ROUTES: Final[tuple[tuple[str, str, str, Role | None], ...]] = (
     ("GET", "/metrics", "metrics_route", None),
     ("GET", "/openapi.json", "openapi_route", None),
     ("GET", "/docs", "docs_route", None),
+    ("GET", "/", "index_route", None),
 )
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -85,7 +85,7 @@ async def test_every_operation_answers_a_documented_status(plant: Rig) -> None:
 
 
 async def test_docs_page_and_hmi_are_served(plant: Rig) -> None:
-    for path, marker in (("/docs", "openapi.json"),):
+    for path, marker in (("/docs", "openapi.json"), ("/", "hmi.js")):
         async with plant.session.get(plant.base + path) as r:
             text = await r.text()
             assert r.status == 200

@@ -30,9 +30,9 @@ from typing import Any, TextIO, TypeVar
 import structlog
 
 from plc_emulator.errors import EmulatorError
+from plc_emulator.http import HealthCheck, HttpServer, HttpSettings
 from plc_emulator.image.snapshot import Snapshot
 from plc_emulator.runtime.config import RuntimeConfig
-from plc_emulator.runtime.http import HealthCheck, HttpServer
 from plc_emulator.runtime.metrics import Metrics, MetricsHook
 from plc_emulator.runtime.plc import PlcRuntime
 from plc_emulator.runtime.upstream import UpstreamOptions
@@ -176,7 +176,10 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
                 opcua = await _enter(servers, "opcua", host, ua_port, adapter)
                 ctx.ready.append(f"opcua={host}:{opcua.port}")
 
-            http = HttpServer(plc, metrics, host=host, port=config.http_port)
+            historian_db = None if config.extras.get("historian") is False else config.data_dir / "historian.db"
+            security = opcua_cfg["security"] if opcua_cfg is not None else None
+            http = HttpServer(plc, metrics, host=host, port=config.http_port,
+                              settings=HttpSettings.from_security(security, historian_db))
             http.checks = ctx.health_checks  # one list: checks added later still count
             await _enter(servers, "http", host, config.http_port, http)
             ctx.ready.insert(1, f"http={host}:{http.port}")

@@ -56,6 +56,7 @@ class ForwardMetrics:
     reconnects: int
     last_error: str
     refused: bool  # the last connect was refused (credentials, certificates): retrying alone won't fix it
+    held: bool  # connected, but the far end wants data kept in the store (Sparkplug host offline)
 
 
 class Forwarder:
@@ -100,6 +101,7 @@ class Forwarder:
         self._last_error = ""
         self._next_retry_check = 0.0
         self._epoch = 0  # birth count of the current session last planned for
+        self._is_held = False
 
     # -- control ---------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -128,6 +130,7 @@ class Forwarder:
             reconnects=self._reconnects,
             last_error=self._last_error,
             refused=self._refused,
+            held=self._is_held,
         )
 
     def health(self) -> tuple[bool, str]:
@@ -140,6 +143,8 @@ class Forwarder:
                 f"(bound {self.config.max_backlog_age:g}s; {self._last_error or 'connected'})"
             )
         state = "connected" if self.connected else f"disconnected ({self._last_error or 'connecting'})"
+        if self._is_held:
+            state += ", holding data (far end not ready)"
         return True, f"{self.sink.name}: {state}, {self._backlog} rows behind"
 
     async def run(self) -> None:
@@ -162,6 +167,7 @@ class Forwarder:
                     if self.connected:
                         self._reconnects += 1
                     self.connected = False
+                    self._is_held = False
                 if self._stop.is_set():
                     break
                 delay = self._backoff.next_delay()
@@ -273,7 +279,8 @@ class Forwarder:
         assert self._store is not None
         if not session.alive():
             raise SinkUnavailable("connection lost")
-        if session.held():  # e.g. Sparkplug primary host offline: the data stays in the store
+        self._is_held = session.held()
+        if self._is_held:  # e.g. Sparkplug primary host offline: the data stays in the store
             await self._update_gauges(await asyncio.to_thread(self._store.max_seq))
             await self._pause(self.config.poll_interval)
             return True

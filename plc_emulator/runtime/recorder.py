@@ -311,6 +311,9 @@ class HistorianService:
              lambda f: 1.0 if f.connected else 0.0),
             (GaugeMetricFamily, "plc_historian_forward_refused",
              "1 while the sink refuses our credentials or certificates", lambda f: 1.0 if f.refused else 0.0),
+            (GaugeMetricFamily, "plc_historian_forward_held",
+             "1 while a connected sink holds data back (Sparkplug primary host offline)",
+             lambda f: 1.0 if f.held else 0.0),
         ]
         metrics = [f.metrics() for f in self.forwarders]
         out: list[Any] = []

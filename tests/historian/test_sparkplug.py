@@ -18,7 +18,7 @@ from plc_emulator.tagmap import load
 from tests.conftest import DEFAULT_TAGMAP, ROOT, free_port
 from tests.historian.conftest import Broker
 from tests.historian.spb_host import Host, SpbMsg, props
-from tests.runtime._proc import CLI, Proc
+from tests.runtime._proc import CLI, Proc, ready_parts
 
 pytestmark = [pytest.mark.integration, pytest.mark.external]
 
@@ -225,7 +225,7 @@ async def _host_offline_run(broker: Broker, tmp_path: Path, offline_s: float) ->
     async with Host(broker.port, host_id="scada") as host:
         proc, _ = _run(broker, data, "--sparkplug-host-id", "scada")
         try:
-            await asyncio.to_thread(proc.wait_line, "ready ", 60)
+            http = ready_parts(await asyncio.to_thread(proc.wait_line, "ready ", 60))["http"]
             await host.wait(lambda: _committed(db) > 0, 20, "rows committed")
             assert host.msgs == [], "the node must wait for its primary host before any birth"
             await host.state(True)
@@ -237,6 +237,10 @@ async def _host_offline_run(broker: Broker, tmp_path: Path, offline_s: float) ->
             await asyncio.sleep(offline_s)  # the host outage itself: a fixed interval is the test
             late = [(m.kind, round(m.wall - t_off, 2)) for m in host.msgs if m.wall > t_off + 2.0]
             assert late == [], late  # beyond the batch in flight when STATE arrived, nothing is sent
+            metrics = await asyncio.to_thread(_get_text, f"http://{http}/metrics")
+            held = [x for x in metrics.splitlines() if x.startswith("plc_historian_forward_held{")]
+            assert held, metrics[-500:]
+            assert held[0].endswith(" 1.0"), held
             head_at_online = _committed(db)
             await host.state(True)
             await host.wait(lambda: len(host.kinds("NBIRTH")) == 2, 10, "birth again")
@@ -268,6 +272,13 @@ async def _host_offline_run(broker: Broker, tmp_path: Path, offline_s: float) ->
     want = {(alias[name], round(t * 1000)) for name, t in rows}
     missing = want - got
     assert not missing, f"{len(missing)} of {len(want)} samples never reached the host, e.g. {sorted(missing)[:3]}"
+
+
+def _get_text(url: str) -> str:
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=5) as r:
+        return str(r.read().decode())
 
 
 def _acked(db: Path) -> int:

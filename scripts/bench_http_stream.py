@@ -158,7 +158,8 @@ def main() -> int:
 
     import structlog
 
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
+                        logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     result = asyncio.run(run(args))
     print(json.dumps(result, indent=1))
     return 0

@@ -1,15 +1,13 @@
-"""Runtime test helpers: the default tag map (loaded once), structlog reset, a runtime factory."""
+"""Runtime test helpers: the default tag map (loaded once), a runtime factory."""
 
 from __future__ import annotations
 
 import contextlib
-import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import structlog
 
 from plc_emulator.runtime import PlcRuntime, RuntimeConfig
 from plc_emulator.tagmap import load
@@ -22,19 +20,6 @@ SP_TAG = "SEP-V100.LIC100_SP"  # rw, write limits 20..80 %
 @pytest.fixture(scope="session")
 def tagmap() -> TagMap:
     return load(str(DEFAULT_TAGMAP))
-
-
-@pytest.fixture(autouse=True)
-def _reset_logging() -> Iterator[None]:
-    """structlog's defaults and no handler left on the root logger by configure_logging()."""
-    root = logging.getLogger()
-    level = root.level
-    structlog.reset_defaults()
-    yield
-    structlog.reset_defaults()
-    for h in [h for h in root.handlers if h.get_name() == "plc_emulator"]:
-        root.removeHandler(h)
-    root.setLevel(level)
 
 
 @contextlib.asynccontextmanager

@@ -17,7 +17,7 @@ from typing import Any
 import structlog
 from aiohttp import web
 
-from plc_emulator.alarms.states import AlarmState
+from plc_emulator.alarms.states import HIDDEN, AlarmState
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.errors import EmulatorError, WriteRejected
 from plc_emulator.http.auth import PRINCIPAL, Principal
@@ -38,7 +38,6 @@ __all__ = ["Api"]
 log = structlog.get_logger("plc_emulator.http")
 
 MAX_BODY = 64 * 1024
-_HIDDEN = (AlarmState.SHELVED, AlarmState.SUPPRESSED, AlarmState.OUT_OF_SERVICE)
 
 
 def who(request: web.Request) -> Principal:
@@ -185,7 +184,7 @@ class Api:
             kind = CommandKind.ALARM_ACK
         elif action == "shelve":
             value, reason = _shelve_args(body)
-            if st.state in _HIDDEN:
+            if st.state in HIDDEN:
                 raise Problem(409, "already-shelved", f"alarm {alarm} is {st.state.name}; cannot shelve")
             kind, params = CommandKind.ALARM_SHELVE, {"reason": reason}
         else:  # unshelve

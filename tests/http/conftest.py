@@ -82,7 +82,10 @@ async def rig(tagmap: TagMap, data_dir: Path | None = None, **settings: Any) -> 
         if data_dir is not None:
             hist = await stack.enter_async_context(HistorianService(tagmap, plc, data_dir=data_dir))
             settings.setdefault("historian_db", data_dir / "historian.db")
+        first = plc.snapshot
         await stack.enter_async_context(plc)
+        async with asyncio.timeout(10):  # a paused start republishes tick 0 once with its pacing points
+            await plc.wait_until(lambda snap: snap is not first)
         http = await stack.enter_async_context(
             HttpServer(plc, Metrics(plc), host="127.0.0.1", port=0, settings=HttpSettings(**settings)))
         session = await stack.enter_async_context(aiohttp.ClientSession())

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+from pathlib import Path
 
+import aiohttp
 import pytest
 
 from plc_emulator.engine.catalogue import SignalKind
 from plc_emulator.signals import lookup
+from plc_emulator.tagmap import load
+from tests.conftest import DEFAULT_TAGMAP
 from tests.http.conftest import Rig
+from tests.runtime._proc import CLI, Proc, ready_parts
 
 pytestmark = pytest.mark.integration
 
@@ -212,3 +218,39 @@ async def test_history_pages_and_events(plant: Rig) -> None:
     assert (await plant.call("GET", "/history?tag=NOPE.x"))[0] == 404
     assert (await plant.call("GET", f"/history?tag={tag}&from=yesterday"))[0] == 400
     assert (await plant.call("GET", f"/history?tag={tag}&page=!!"))[0] == 400
+
+
+async def test_history_shows_the_historians_gaps(plant: Rig, tmp_path: Path) -> None:
+    """A gap the historian recorded (samples dropped) inside the window comes back with the page."""
+    await plant.step(20)
+    await plant.flush()
+    t_gap = plant.plc.snapshot.sim_time - 1.0
+    with sqlite3.connect(tmp_path / "historian.db") as db:  # as the writer records a queue overflow
+        db.execute("INSERT INTO gaps VALUES (?, ?, ?, ?)", (1000, 1041, "queue_full", t_gap))
+    tag = "SEP-V100.inlet_pressure"
+    status, page, _ = await plant.call("GET", f"/history?tag={tag}")
+    assert status == 200
+    assert page["gaps"] == [{"time": page["gaps"][0]["time"], "t": t_gap, "samples_lost": 42, "reason": "queue_full"}]
+    status, page, _ = await plant.call("GET", f"/history?tag={tag}&to={t_gap - 5}")
+    assert page["gaps"] == []
+
+
+async def test_plc_emulator_run_serves_readings_and_the_hmi(tmp_path: Path) -> None:
+    """The app mounts the API on the HTTP port of the real command (`plc-emulator run`)."""
+    proc = Proc([CLI, "run", str(DEFAULT_TAGMAP), "--host", "127.0.0.1", "--modbus-port", "0", "--http-port", "0",
+                 "--opcua-port", "0", "--opcua-security", "None", "--data-dir", str(tmp_path)])
+    try:
+        line = await asyncio.to_thread(proc.wait_line, "ready", 90.0)
+        base = "http://" + ready_parts(line)["http"]
+        async with aiohttp.ClientSession() as s:
+            async with s.get(base + "/readings") as r:
+                body = await r.json()
+            async with s.get(base + "/") as r:
+                assert r.status == 200
+                assert "hmi.js" in await r.text()
+        units = {x["tag"]: x["unit"] for x in body["readings"]}
+        assert units["SEP-V100.inlet_pressure"] == "PSI"
+        assert units["PMP-P100.oil_flow"] == "bbl/day"
+        assert len(body["readings"]) == len(load(str(DEFAULT_TAGMAP)).tags)
+    finally:
+        assert await asyncio.to_thread(proc.terminate) == 0

@@ -30,6 +30,7 @@ from typing import Any, Protocol, Self
 
 from asyncua import Node, Server, ua
 from asyncua.crypto.permission_rules import User, UserRole
+from asyncua.crypto.security_policies import SecurityPolicyNone
 from asyncua.server.internal_session import InternalSession
 from asyncua.server.user_managers import UserManager
 
@@ -42,6 +43,7 @@ from plc_emulator.opcua.certs import ensure_server_pki
 from plc_emulator.opcua.nodes import TagNode, build_plant
 from plc_emulator.opcua.publish import Publisher
 from plc_emulator.opcua.security import ConfigError, Role, SecurityConfig, verify_password
+from plc_emulator.opcua.trust import TrustList
 from plc_emulator.signals import lookup
 from plc_emulator.tagmap.model import Tag, TagKind, TagMap
 
@@ -133,6 +135,14 @@ class _Session(InternalSession):
 
     adapter: OpcUaAdapter
 
+    async def create_session(self, params: ua.CreateSessionParameters,
+                             sockname: tuple[str, int] | None = None) -> ua.CreateSessionResult:
+        # Part 4 5.6.2.2 (CreateSession): "If the securityPolicyUri is None, the Server shall ignore
+        # the ApplicationInstanceCertificate." asyncua validates it on every channel.
+        if params.ClientCertificate and self.adapter._channel_is_none(self.name):
+            params.ClientCertificate = None
+        return await super().create_session(params, sockname)
+
     async def write(self, params: ua.WriteParameters) -> list[ua.StatusCode]:
         results: list[ua.StatusCode] = []
         role = _role_of(self.user)
@@ -195,6 +205,7 @@ class OpcUaAdapter:
         self.coalesced_scans = 0
         self.server_certificate: Path | None = None
         self.conditions: Any = None  # AlarmConditions once started
+        self.trust_list: TrustList | None = None
         self.freeze_gc = freeze_gc
 
     # ------------------------------------------------------------------ public surface
@@ -221,6 +232,15 @@ class OpcUaAdapter:
         """Calls of ``method`` need at least ``role`` (alarm Acknowledge: operator)."""
         nodeid = method.nodeid if isinstance(method, Node) else method
         self._method_roles[nodeid] = role
+
+    def _channel_is_none(self, peer: object) -> bool:
+        """True if the client at ``peer`` talks over a SecurityPolicy None channel (unknown: False)."""
+        bserver = self.server.bserver
+        for proto in bserver.clients if bserver is not None else ():
+            if proto.peer_name == peer and proto.processor is not None:
+                policy = proto.processor._connection.security_policy
+                return bool(policy.URI == SecurityPolicyNone.URI)
+        return False
 
     def set_history_storage(self, storage: Any) -> None:
         """HistoryRead backend (an asyncua HistoryStorageInterface); call before start."""
@@ -331,7 +351,8 @@ class OpcUaAdapter:
             raise ConfigError(f"cannot load OPC UA certificate {pki.cert_path} / key {pki.key_path}: "
                               f"{exc}") from None
         if not self.security.trust_all:
-            self.server.set_certificate_validator(_TrustList(pki.trusted_dir).validate)
+            self.trust_list = TrustList(pki.cert_path.parent.parent)
+            self.server.set_certificate_validator(self.trust_list.validate)
 
     async def stop(self) -> None:
         self._closed = True
@@ -565,28 +586,6 @@ class OpcUaAdapter:
                 self._publisher.notify(attr, dv)
             n += 1
         return n
-
-
-class _TrustList:
-    """Client certificates must be in the trust-list folder (re-read for each new session, so a
-    certificate dropped into ``trusted/`` works without a restart; an empty folder trusts nobody)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    async def validate(self, cert: Any, app_description: ua.ApplicationDescription) -> None:
-        from asyncua.common.utils import ServiceError
-        from asyncua.crypto.truststore import TrustStore
-        from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
-
-        store = TrustStore([self.folder], [])
-        try:
-            await store.load()
-        except (ValueError, OSError):  # empty or unreadable folder: nobody is trusted
-            log.warning("opcua.certificate_untrusted trust_list=%s (empty or unreadable)", self.folder)
-            raise ServiceError(ua.StatusCodes.BadCertificateUntrusted) from None
-        opts = CertificateValidatorOptions.TRUSTED_VALIDATION | CertificateValidatorOptions.PEER_CLIENT
-        await CertificateValidator(opts, store).validate(cert, app_description)
 
 
 def _arity(args: tuple[ua.Variant, ...], n: int) -> int:

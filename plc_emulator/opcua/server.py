@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,9 +30,10 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from asyncua import Node, Server, ua
+from asyncua.common.utils import ServiceError
 from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.crypto.security_policies import SecurityPolicyNone
-from asyncua.server.internal_session import InternalSession
+from asyncua.server.internal_session import InternalSession, SessionState
 from asyncua.server.user_managers import UserManager
 
 from plc_emulator.commands import Command, CommandKind
@@ -40,9 +42,11 @@ from plc_emulator.errors import EmulatorError, WriteRejected
 from plc_emulator.image.snapshot import Snapshot
 from plc_emulator.image.writes import validate_write
 from plc_emulator.opcua.certs import ensure_server_pki
+from plc_emulator.opcua.limits import LoginGuard, OpcUaLimits, Rejection
 from plc_emulator.opcua.nodes import TagNode, build_plant
 from plc_emulator.opcua.publish import Publisher
 from plc_emulator.opcua.security import ConfigError, Role, SecurityConfig, verify_password
+from plc_emulator.opcua.transport import Guard, GuardedBinaryServer
 from plc_emulator.opcua.trust import TrustList
 from plc_emulator.signals import lookup
 from plc_emulator.tagmap.model import Tag, TagKind, TagMap
@@ -102,8 +106,12 @@ class PlcUser(User):
 
 
 class _Users(UserManager):
-    def __init__(self, security: SecurityConfig) -> None:
+    """asyncua asks synchronously, on the event loop; the password itself was already checked in a
+    worker thread by the guarded processor (:mod:`.transport`), which left its verdict in ``guard``."""
+
+    def __init__(self, security: SecurityConfig, guard: Guard) -> None:
         self._security = security
+        self._guard = guard
 
     def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
                  certificate: Any = None) -> User | None:
@@ -112,10 +120,33 @@ class _Users(UserManager):
                 return None
             return PlcUser(role=UserRole.User, name=None, plc_role=self._security.effective_anonymous_role)
         record = self._security.users.get(username)
-        if record is None or password is None or not verify_password(password, record.password_hash):
-            log.warning("opcua.login_refused user=%s", username)
+        verdict = self._guard.verdicts.pop((username, password or ""), None)
+        if verdict is None:  # not seen by the processor (internal use): check here
+            verdict = record is not None and password is not None and verify_password(password,
+                                                                                      record.password_hash)
+        if not verdict or record is None:
             return None
         return PlcUser(role=UserRole.User, name=username, plc_role=record.role)
+
+
+class _PlcServer(Server):
+    """asyncua's Server listening through the guarded transport (:mod:`.transport`)."""
+
+    guard: Guard
+
+    async def start(self) -> None:  # asyncua 2.1 Server.start with GuardedBinaryServer
+        await self._setup_server_nodes()
+        await self.iserver.start()
+        try:
+            host, port = self._get_bind_socket_info()
+            bserver = GuardedBinaryServer(self.iserver, host, port, self.limits)
+            bserver.guard = self.guard
+            self.bserver = bserver
+            bserver.set_policies(self._policies)
+            await bserver.start()
+        except Exception:
+            await self.iserver.stop()
+            raise
 
 
 def _role_of(user: Any) -> Role:
@@ -137,23 +168,87 @@ class _Session(InternalSession):
 
     async def create_session(self, params: ua.CreateSessionParameters,
                              sockname: tuple[str, int] | None = None) -> ua.CreateSessionResult:
+        adapter = self.adapter
+        live = sum(1 for s in adapter._sessions if s.state != SessionState.Closed)
+        if live >= adapter.limits.max_sessions:
+            adapter.guard.refuse(Rejection.TOO_MANY_SESSIONS, f"peer={self.name} limit={live}")
+            raise ServiceError(ua.StatusCodes.BadTooManySessions)
         # Part 4 5.6.2.2 (CreateSession): "If the securityPolicyUri is None, the Server shall ignore
         # the ApplicationInstanceCertificate." asyncua validates it on every channel.
-        if params.ClientCertificate and self.adapter._channel_is_none(self.name):
+        if params.ClientCertificate and adapter._channel_is_none(self.name):
             params.ClientCertificate = None
-        return await super().create_session(params, sockname)
+        try:
+            result = await super().create_session(params, sockname)
+        except ServiceError:
+            adapter.guard.rejections.add(Rejection.CERTIFICATE)
+            raise
+        adapter._sessions.add(self)
+        return result
+
+    async def create_subscription(self, params: ua.CreateSubscriptionParameters, callback: Callable[..., Any],
+                                  request_callback: Callable[..., Any] | None = None
+                                  ) -> ua.CreateSubscriptionResult:
+        adapter = self.adapter
+        subs = adapter.server.iserver.subscription_service.subscriptions
+        mine = sum(1 for sub in subs.values() if sub.session_id == self.session_id)
+        if mine >= adapter.limits.max_subscriptions_per_session:
+            adapter.guard.refuse(Rejection.TOO_MANY_SUBSCRIPTIONS, f"session={self.name} limit={mine}")
+            raise ServiceError(ua.StatusCodes.BadTooManySubscriptions)
+        params.RequestedPublishingInterval = max(float(params.RequestedPublishingInterval or 0.0),
+                                                 adapter.min_publishing_interval_ms)
+        return await super().create_subscription(params, callback, request_callback)
+
+    async def create_monitored_items(self, params: ua.CreateMonitoredItemsParameters
+                                     ) -> list[ua.MonitoredItemCreateResult]:
+        adapter = self.adapter
+        service = adapter.server.iserver.subscription_service
+        sub = service.subscriptions.get(params.SubscriptionId)
+        if sub is None:
+            return await super().create_monitored_items(params)
+        limits = adapter.limits
+        in_sub = len(sub.monitored_item_srv._monitored_items)
+        in_server = sum(len(s.monitored_item_srv._monitored_items) for s in service.subscriptions.values())
+        room = max(0, min(limits.max_monitored_items_per_subscription - in_sub,
+                          limits.max_monitored_items - in_server))
+        items = list(params.ItemsToCreate)
+        over = len(items) - room
+        if over <= 0:
+            return await super().create_monitored_items(params)
+        adapter.guard.refuse(Rejection.TOO_MANY_MONITORED_ITEMS,
+                             f"session={self.name} subscription={params.SubscriptionId} refused={over}", n=over)
+        params.ItemsToCreate = items[:room]
+        created = await super().create_monitored_items(params) if room else []
+        refused = ua.MonitoredItemCreateResult(StatusCode=ua.StatusCode(ua.StatusCodes.BadTooManyMonitoredItems))
+        return [*created, *([refused] * over)]
 
     async def write(self, params: ua.WriteParameters) -> list[ua.StatusCode]:
         results: list[ua.StatusCode] = []
         role = _role_of(self.user)
+        adapter = self.adapter
+        aspace = adapter.server.iserver.aspace
         for wv in params.NodesToWrite:
-            tn = self.adapter._by_nodeid.get(wv.NodeId)
-            if tn is None:
+            tn = adapter._by_nodeid.get(wv.NodeId)
+            if tn is not None:
+                results.append(_status(adapter._client_write(tn, wv, role)))
+            elif wv.NodeId not in aspace:
+                results.append(_status(_BAD_NODE_ID_UNKNOWN))
+            else:
                 sub = ua.WriteParameters(NodesToWrite=[wv])
                 results.extend(await super().write(sub))
-            else:
-                results.append(_status(self.adapter._client_write(tn, wv, role)))
+        bad = sum(1 for r in results if not r.is_good())
+        if bad:
+            adapter.guard.refuse(Rejection.WRITE, f"session={self.name} items={len(results)} refused={bad} "
+                                 f"first={results[next(i for i, r in enumerate(results) if not r.is_good())].name}",
+                                 n=bad)
         return results
+
+    async def browse(self, params: ua.BrowseParameters) -> list[ua.BrowseResult]:
+        self.adapter._check_count(len(params.NodesToBrowse), "max_nodes_per_browse", self.name)
+        return await super().browse(params)
+
+    async def history_read(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
+        self.adapter._check_count(len(params.NodesToRead), "max_nodes_per_history_read", self.name)
+        return await super().history_read(params)
 
     async def call(self, params: list[ua.CallMethodRequest]) -> list[ua.CallMethodResult]:
         role = _role_of(self.user)
@@ -177,14 +272,22 @@ class OpcUaAdapter:
 
     def __init__(self, tagmap: TagMap, plc: PlcLike, host: str = "127.0.0.1", port: int = 0,
                  security: SecurityConfig | None = None, *, path: str = "/plc-emulator/",
-                 freeze_gc: bool = False) -> None:
+                 freeze_gc: bool = False, limits: OpcUaLimits | None = None) -> None:
         self.tagmap = tagmap
         self.plc = plc
         self.host = host
         self._port = port
         self.security = security or SecurityConfig()
         self.path = path if path.startswith("/") else f"/{path}"
-        self.server = Server(user_manager=_Users(self.security))
+        self.limits = limits or OpcUaLimits()
+        self.guard = Guard(limits=self.limits)
+        self.login_guard = LoginGuard()
+        self.min_publishing_interval_ms = max(50.0, tagmap.scan_period * 1000.0)
+        self._sessions: weakref.WeakSet[_Session] = weakref.WeakSet()
+        self._pending_logins = 0
+        self._hash_pool: Any = None
+        self.server = _PlcServer(user_manager=_Users(self.security, self.guard))
+        self.server.guard = self.guard
         self.namespace_index = 0
         self.plant_nodeid: ua.NodeId | None = None
         self.tags: list[TagNode] = []
@@ -232,6 +335,14 @@ class OpcUaAdapter:
         """Calls of ``method`` need at least ``role`` (alarm Acknowledge: operator)."""
         nodeid = method.nodeid if isinstance(method, Node) else method
         self._method_roles[nodeid] = role
+
+    def _check_count(self, n: int, limit_name: str, who: object) -> None:
+        """BadTooManyOperations for a request of more than the limit's items (service fault)."""
+        limit = int(getattr(self.limits, limit_name))
+        if n > limit:
+            self.guard.refuse(Rejection.TOO_MANY_OPERATIONS, f"session={who} items={n} limit={limit} "
+                              f"({limit_name})")
+            raise ServiceError(ua.StatusCodes.BadTooManyOperations)
 
     def _channel_is_none(self, peer: object) -> bool:
         """True if the client at ``peer`` talks over a SecurityPolicy None channel (unknown: False)."""
@@ -287,6 +398,7 @@ class OpcUaAdapter:
         server.set_server_name(f"plc-emulator {self.tagmap.name}")
         await server.set_application_uri(self.tagmap.opcua.application_uri)
         self._configure_security()
+        self._configure_limits()
         await self._load_pki()
         self.namespace_index = await server.register_namespace(self.tagmap.opcua.namespace_uri)
         snap = self.plc.snapshot
@@ -303,6 +415,7 @@ class OpcUaAdapter:
                 self._runtime_cols.setdefault(tn.tag.signal, i)
         await self._add_simulation()
         await self._add_diagnostics(snap)
+        await self._advertise_limits()
         iserver = server.iserver
 
         def create_session(name: str, user: User = User(role=UserRole.Anonymous),  # noqa: B008
@@ -313,6 +426,91 @@ class OpcUaAdapter:
             return session
 
         iserver.create_session = create_session  # type: ignore[method-assign]
+
+    def _configure_limits(self) -> None:
+        """Transport and service limits into asyncua; the login check off the event loop."""
+        lim = self.limits
+        tl = self.server.limits
+        tl.max_recv_buffer = tl.max_send_buffer = lim.max_chunk_size
+        tl.max_message_size = lim.max_message_size
+        tl.max_chunk_count = lim.max_chunk_count
+        iserver = self.server.iserver
+        iserver.max_subscriptions = lim.max_subscriptions
+        iserver.max_connections = lim.max_sessions * 2  # sockets: sessions plus discovery connections
+        iserver.max_monitored_item_queue_size = 100
+        if self.security.users:
+            self.guard.check_login = self._check_login
+
+    async def _advertise_limits(self) -> None:
+        """ServerCapabilities and OperationLimits (Part 5 6.3.2, 6.3.11) as the limits enforced."""
+        lim = self.limits
+        ids = ua.ObjectIds
+        values: list[tuple[int, int, ua.VariantType]] = [
+            (ids.Server_ServerCapabilities_MaxSessions, lim.max_sessions, ua.VariantType.UInt32),
+            (ids.Server_ServerCapabilities_MaxSubscriptions, lim.max_subscriptions, ua.VariantType.UInt32),
+            (ids.Server_ServerCapabilities_MaxSubscriptionsPerSession, lim.max_subscriptions_per_session,
+             ua.VariantType.UInt32),
+            (ids.Server_ServerCapabilities_MaxMonitoredItems, lim.max_monitored_items, ua.VariantType.UInt32),
+            (ids.Server_ServerCapabilities_MaxMonitoredItemsPerSubscription,
+             lim.max_monitored_items_per_subscription, ua.VariantType.UInt32),
+            (ids.Server_ServerCapabilities_MaxMonitoredItemsQueueSize, 100, ua.VariantType.UInt32),
+            (ids.Server_ServerCapabilities_MaxByteStringLength, lim.max_message_size, ua.VariantType.UInt32),
+            (ids.Server_ServerCapabilities_MaxStringLength, lim.max_message_size, ua.VariantType.UInt32),
+        ]
+        ol = {
+            "MaxNodesPerRead": lim.max_nodes_per_read, "MaxNodesPerWrite": lim.max_nodes_per_write,
+            "MaxNodesPerBrowse": lim.max_nodes_per_browse, "MaxNodesPerMethodCall": lim.max_nodes_per_method_call,
+            "MaxNodesPerTranslateBrowsePathsToNodeIds": lim.max_nodes_per_translate,
+            "MaxNodesPerRegisterNodes": lim.max_nodes_per_register,
+            "MaxNodesPerHistoryReadData": lim.max_nodes_per_history_read,
+            "MaxNodesPerHistoryReadEvents": lim.max_nodes_per_history_read,
+            "MaxMonitoredItemsPerCall": lim.max_monitored_items_per_call,
+            "MaxNodesPerNodeManagement": lim.max_nodes_per_node_management,
+        }
+        for name, value in ol.items():
+            values.append((getattr(ids, f"Server_ServerCapabilities_OperationLimits_{name}"), value,
+                           ua.VariantType.UInt32))
+        aspace = self.server.iserver.aspace
+        for node_id, value, vtype in values:
+            nid = ua.NodeId(node_id)
+            if nid in aspace:
+                await self.server.write_attribute_value(nid, ua.DataValue(ua.Variant(min(value, 2**32 - 1),
+                                                                                     vtype)))
+
+    async def _check_login(self, user: str, password: str, peer: str) -> bool:
+        """Password check in a worker thread, with backoff; unknown users cost as much as known ones."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        delay = self.login_guard.delay(user, peer)
+        if delay > 0:
+            self.guard.refuse(Rejection.LOGIN_BACKOFF, f"peer={peer} wait={delay:.1f}s")
+            await asyncio.sleep(delay)
+        if self._pending_logins >= self.limits.max_pending_logins:
+            self.guard.refuse(Rejection.LOGIN_BACKOFF, f"peer={peer} pending={self._pending_logins}")
+            self.login_guard.failed(user, peer)
+            return False
+        record = self.security.users.get(user)
+        # an unknown user is checked against a real user's hash: same cost, same answer time
+        stored = record.password_hash if record is not None else self._decoy_hash
+        if self._hash_pool is None:
+            self._hash_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opcua-login")
+        self._pending_logins += 1
+        try:
+            ok = await asyncio.get_running_loop().run_in_executor(self._hash_pool, verify_password, password,
+                                                                  stored)
+        finally:
+            self._pending_logins -= 1
+        ok = ok and record is not None
+        if ok:
+            self.login_guard.succeeded(user)
+        else:
+            self.login_guard.failed(user, peer)
+            self.guard.refuse(Rejection.LOGIN, f"peer={peer}")
+        return ok
+
+    @property
+    def _decoy_hash(self) -> str:
+        return next(iter(self.security.users.values())).password_hash
 
     def _configure_security(self) -> None:
         sec = self.security
@@ -361,6 +559,8 @@ class OpcUaAdapter:
         if self._started:
             self._started = False
             await self.server.stop()
+        if self._hash_pool is not None:
+            self._hash_pool.shutdown(wait=False, cancel_futures=True)
 
     # ------------------------------------------------------------------ scans in
     def _on_snapshot(self, snap: Snapshot) -> None:
@@ -407,8 +607,8 @@ class OpcUaAdapter:
             return _BAD_TYPE_MISMATCH
         try:
             cmd = validate_write(tn.tag, value, source="opcua", role=role.name.lower())
-        except WriteRejected as exc:
-            log.info("opcua.write_rejected tag=%s reason=%s detail=%s", exc.tag, exc.reason.name, exc.detail)
+        except WriteRejected as exc:  # counted and logged (rate-limited) per request by the session
+            log.debug("opcua.write_rejected tag=%s reason=%s detail=%s", exc.tag, exc.reason.name, exc.detail)
             return exc.opcua_status
         try:
             self.plc.submit(cmd)

@@ -36,21 +36,25 @@ class Rejection(StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OpcUaLimits:
-    """Server limits. Defaults fit 10,000 tags subscribed in one subscription at 1 s."""
+    """Server limits. Defaults fit 10,000 tags subscribed in one subscription (created in calls of 100)."""
 
     max_sessions: int = 50
     max_subscriptions: int = 200
     max_subscriptions_per_session: int = 10
     max_monitored_items: int = 25_000
     max_monitored_items_per_subscription: int = 12_000
-    max_monitored_items_per_call: int = 12_000
-    max_nodes_per_read: int = 12_000
-    max_nodes_per_write: int = 1_000
-    max_nodes_per_browse: int = 2_000
+    # Per call: asyncua decodes and encodes a request on the event loop that also serves Modbus, in
+    # pure Python (~15 us per monitored item, ~10 us per written value, 3-4x that on a loaded machine;
+    # docs/opcua.md, "Limits and isolation"). These keep one request well under 10 ms of loop time.
+    max_monitored_items_per_call: int = 100
+    max_monitored_items_per_node: int = 100      # server-wide; not a Part 5 property (see docs)
+    max_nodes_per_read: int = 500
+    max_nodes_per_write: int = 250
+    max_nodes_per_browse: int = 250
     max_nodes_per_method_call: int = 100
-    max_nodes_per_translate: int = 2_000
-    max_nodes_per_register: int = 2_000
-    max_nodes_per_history_read: int = 1_000
+    max_nodes_per_translate: int = 250
+    max_nodes_per_register: int = 250
+    max_nodes_per_history_read: int = 100
     max_nodes_per_node_management: int = 0       # AddNodes/DeleteNodes are not offered
     max_chunk_size: int = 65_535                 # receive buffer (bytes per chunk)
     max_message_size: int = 16 * 1024 * 1024     # bytes per message, all chunks
@@ -67,7 +71,8 @@ class OpcUaLimits:
         big = 2**31 - 1
         return cls(max_sessions=big, max_subscriptions=big, max_subscriptions_per_session=big,
                    max_monitored_items=big, max_monitored_items_per_subscription=big,
-                   max_monitored_items_per_call=big, max_nodes_per_read=big, max_nodes_per_write=big,
+                   max_monitored_items_per_call=big, max_monitored_items_per_node=big,
+                   max_nodes_per_read=big, max_nodes_per_write=big,
                    max_nodes_per_browse=big, max_nodes_per_method_call=big, max_nodes_per_translate=big,
                    max_nodes_per_register=big, max_nodes_per_history_read=big, max_chunk_size=65_535,
                    max_message_size=100 * 1024 * 1024, max_hello_size=2**32 - 1, max_pending_logins=big)

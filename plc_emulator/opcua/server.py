@@ -205,21 +205,17 @@ class _Session(InternalSession):
         sub = service.subscriptions.get(params.SubscriptionId)
         if sub is None:
             return await super().create_monitored_items(params)
-        limits = adapter.limits
-        in_sub = len(sub.monitored_item_srv._monitored_items)
-        in_server = sum(len(s.monitored_item_srv._monitored_items) for s in service.subscriptions.values())
-        room = max(0, min(limits.max_monitored_items_per_subscription - in_sub,
-                          limits.max_monitored_items - in_server))
         items = list(params.ItemsToCreate)
-        over = len(items) - room
-        if over <= 0:
+        accept = adapter._admit_items(sub, service.subscriptions.values(), items)
+        over = len(items) - sum(accept)
+        if over == 0:
             return await super().create_monitored_items(params)
         adapter.guard.refuse(Rejection.TOO_MANY_MONITORED_ITEMS,
                              f"session={self.name} subscription={params.SubscriptionId} refused={over}", n=over)
-        params.ItemsToCreate = items[:room]
-        created = await super().create_monitored_items(params) if room else []
-        refused = ua.MonitoredItemCreateResult(StatusCode=ua.StatusCode(ua.StatusCodes.BadTooManyMonitoredItems))
-        return [*created, *([refused] * over)]
+        params.ItemsToCreate = [it for it, ok in zip(items, accept, strict=True) if ok]
+        created = iter(await super().create_monitored_items(params) if params.ItemsToCreate else [])
+        refused = ua.StatusCode(ua.StatusCodes.BadTooManyMonitoredItems)
+        return [next(created) if ok else ua.MonitoredItemCreateResult(StatusCode=refused) for ok in accept]
 
     async def write(self, params: ua.WriteParameters) -> list[ua.StatusCode]:
         results: list[ua.StatusCode] = []
@@ -335,6 +331,38 @@ class OpcUaAdapter:
         """Calls of ``method`` need at least ``role`` (alarm Acknowledge: operator)."""
         nodeid = method.nodeid if isinstance(method, Node) else method
         self._method_roles[nodeid] = role
+
+    def metric_families(self) -> list[Any]:
+        """Prometheus families for /metrics (:mod:`.metrics`)."""
+        from plc_emulator.opcua.metrics import opcua_families
+
+        return opcua_families(self)
+
+    def _admit_items(self, sub: Any, subs: Any, items: list[ua.MonitoredItemCreateRequest]) -> list[bool]:
+        """Which of ``items`` fit the limits: per subscription, per server, and per node (the same node
+        monitored more than ``max_monitored_items_per_node`` times server-wide serves no client)."""
+        lim = self.limits
+        wanted = {it.ItemToMonitor.NodeId for it in items}
+        per_node: dict[ua.NodeId, int] = dict.fromkeys(wanted, 0)
+        total = 0
+        for s in subs:
+            mis = s.monitored_item_srv._monitored_items
+            total += len(mis)
+            for md in mis.values():
+                nid = md.read_value_id.NodeId if md.read_value_id is not None else None
+                if nid in per_node:
+                    per_node[nid] += 1
+        room = min(lim.max_monitored_items_per_subscription - len(sub.monitored_item_srv._monitored_items),
+                   lim.max_monitored_items - total)
+        out: list[bool] = []
+        for it in items:
+            nid = it.ItemToMonitor.NodeId
+            ok = room > 0 and per_node[nid] < lim.max_monitored_items_per_node
+            if ok:
+                room -= 1
+                per_node[nid] += 1
+            out.append(ok)
+        return out
 
     def _check_count(self, n: int, limit_name: str, who: object) -> None:
         """BadTooManyOperations for a request of more than the limit's items (service fault)."""
@@ -482,9 +510,10 @@ class OpcUaAdapter:
         from concurrent.futures import ThreadPoolExecutor
 
         delay = self.login_guard.delay(user, peer)
-        if delay > 0:
+        if delay > 0:  # backing off: refused after the delay, no hash computed (right password too)
             self.guard.refuse(Rejection.LOGIN_BACKOFF, f"peer={peer} wait={delay:.1f}s")
             await asyncio.sleep(delay)
+            return False
         if self._pending_logins >= self.limits.max_pending_logins:
             self.guard.refuse(Rejection.LOGIN_BACKOFF, f"peer={peer} pending={self._pending_logins}")
             self.login_guard.failed(user, peer)

@@ -170,6 +170,7 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
 
                     adapter.set_history_storage(HistorianHistory(config.data_dir / "historian.db", tagmap))
                 opcua = await _enter(servers, "opcua", host, ua_port, adapter)
+                ctx.add_metrics(adapter.metric_families)
                 ctx.ready.append(f"opcua={host}:{opcua.port}")
 
             http = HttpServer(plc, metrics, host=host, port=config.http_port)

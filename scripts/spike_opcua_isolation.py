@@ -156,10 +156,9 @@ async def serve(design: str) -> None:
     from plc_emulator.opcua.limits import OpcUaLimits
     from plc_emulator.opcua.server import OpcUaAdapter
     from plc_emulator.runtime.config import RuntimeConfig
+    from plc_emulator.runtime.logs import configure_logging
     from plc_emulator.runtime.plc import PlcRuntime
     from plc_emulator.tagmap import load
-
-    from plc_emulator.runtime.logs import configure_logging
 
     configure_logging("warning")  # logs to stderr; stdout carries the ready/stats lines
     tagmap = load(TAGMAP)

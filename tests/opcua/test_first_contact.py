@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import subprocess
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,11 @@ async def first_contact(url: str, pki: Path, secure: bool) -> dict[str, Any]:
     assert proc.returncode == 0, err.decode()[-2000:]
     result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
     return result
+
+
+def scrape(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return str(r.read().decode())
 
 
 def certs(*args: str) -> subprocess.CompletedProcess[str]:
@@ -74,6 +80,12 @@ async def test_none_works_and_secure_needs_trust(tmp_path: Path) -> None:
         rejected = sorted((pki / "rejected").iterdir())
         assert len(rejected) == 1
         assert rejected[0].name.startswith("plc-emulator-first-contact_")
+
+        metrics = await asyncio.to_thread(scrape, f"http://{parts['http']}/metrics")
+        assert 'plc_opcua_rejected_requests_total{reason="certificate"} 1.0' in metrics
+        for family in ("plc_opcua_sessions", "plc_opcua_subscriptions", "plc_opcua_monitored_items",
+                       "plc_opcua_publish_queue"):
+            assert f"\n{family} " in metrics, family
 
         listed = certs("list", "--dir", str(pki))
         assert listed.returncode == 0, listed.stderr

@@ -42,6 +42,7 @@ from plc_emulator.errors import EmulatorError, WriteRejected
 from plc_emulator.image.snapshot import Snapshot
 from plc_emulator.image.writes import validate_write
 from plc_emulator.opcua.certs import ensure_server_pki
+from plc_emulator.opcua.history_processed import ProcessedHistory, add_history_configuration, is_reverse_raw
 from plc_emulator.opcua.limits import LoginGuard, OpcUaLimits, Rejection
 from plc_emulator.opcua.nodes import TagNode, build_plant
 from plc_emulator.opcua.publish import Publisher
@@ -243,7 +244,12 @@ class _Session(InternalSession):
         return await super().browse(params)
 
     async def history_read(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
-        self.adapter._check_count(len(params.NodesToRead), "max_nodes_per_history_read", self.name)
+        adapter = self.adapter
+        adapter._check_count(len(params.NodesToRead), "max_nodes_per_history_read", self.name)
+        details = params.HistoryReadDetails
+        if adapter.processed is not None and (
+                isinstance(details, ua.ReadProcessedDetails | ua.ReadAtTimeDetails) or is_reverse_raw(details)):
+            return await adapter.processed.read(details, list(params.NodesToRead))
         return await super().history_read(params)
 
     async def call(self, params: list[ua.CallMethodRequest]) -> list[ua.CallMethodResult]:
@@ -305,6 +311,7 @@ class OpcUaAdapter:
         self.server_certificate: Path | None = None
         self.conditions: Any = None  # AlarmConditions once started
         self.trust_list: TrustList | None = None
+        self.processed: ProcessedHistory | None = None
         self.freeze_gc = freeze_gc
 
     # ------------------------------------------------------------------ public surface
@@ -382,8 +389,12 @@ class OpcUaAdapter:
         return False
 
     def set_history_storage(self, storage: Any) -> None:
-        """HistoryRead backend (an asyncua HistoryStorageInterface); call before start."""
+        """HistoryRead backend (an asyncua HistoryStorageInterface); call before start. A storage with a
+        ``path`` (the historian file) also serves ReadProcessed, ReadAtTime and reverse raw reads."""
         self.server.iserver.history_manager.set_storage(storage)
+        path = getattr(storage, "path", None)
+        if path is not None:
+            self.processed = ProcessedHistory(path, self.tagmap)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -444,6 +455,8 @@ class OpcUaAdapter:
         await self._add_simulation()
         await self._add_diagnostics(snap)
         await self._advertise_limits()
+        await add_history_configuration(server, self.tagmap, self.namespace_index,
+                                        {tn.tag.opcua.node_id: tn.nodeid for tn in self.tags})
         iserver = server.iserver
 
         def create_session(name: str, user: User = User(role=UserRole.Anonymous),  # noqa: B008
@@ -590,6 +603,8 @@ class OpcUaAdapter:
             await self.server.stop()
         if self._hash_pool is not None:
             self._hash_pool.shutdown(wait=False, cancel_futures=True)
+        if self.processed is not None:
+            self.processed.close()
 
     # ------------------------------------------------------------------ scans in
     def _on_snapshot(self, snap: Snapshot) -> None:

@@ -42,6 +42,7 @@ from plc_emulator.errors import EmulatorError, WriteRejected
 from plc_emulator.image.snapshot import Snapshot
 from plc_emulator.image.writes import validate_write
 from plc_emulator.opcua.certs import ensure_server_pki
+from plc_emulator.opcua.events_history import EventHistory
 from plc_emulator.opcua.history_processed import ProcessedHistory, add_history_configuration, is_reverse_raw
 from plc_emulator.opcua.limits import LoginGuard, OpcUaLimits, Rejection
 from plc_emulator.opcua.nodes import TagNode, build_plant
@@ -247,6 +248,8 @@ class _Session(InternalSession):
         adapter = self.adapter
         adapter._check_count(len(params.NodesToRead), "max_nodes_per_history_read", self.name)
         details = params.HistoryReadDetails
+        if adapter.events is not None and isinstance(details, ua.ReadEventDetails):
+            return await adapter.events.read(details, list(params.NodesToRead))
         if adapter.processed is not None and (
                 isinstance(details, ua.ReadProcessedDetails | ua.ReadAtTimeDetails) or is_reverse_raw(details)):
             return await adapter.processed.read(details, list(params.NodesToRead))
@@ -312,6 +315,7 @@ class OpcUaAdapter:
         self.conditions: Any = None  # AlarmConditions once started
         self.trust_list: TrustList | None = None
         self.processed: ProcessedHistory | None = None
+        self.events: EventHistory | None = None
         self.freeze_gc = freeze_gc
 
     # ------------------------------------------------------------------ public surface
@@ -371,6 +375,38 @@ class OpcUaAdapter:
             out.append(ok)
         return out
 
+    def _tag_for(self, name: str) -> TagNode | None:
+        tn = self._by_key.get(name)
+        if tn is None:
+            tn = next((t for t in self.tags if t.tag.signal == name), None)
+        return tn
+
+    def _event_source(self, kind: str, source: str, data: dict[str, Any]) -> tuple[int, ua.NodeId, str, int, str]:
+        """Historian event -> (EventType, SourceNode, SourceName, Severity, ConditionName)."""
+        server = ua.NodeId(ua.ObjectIds.Server)
+        cond = self.conditions.conds.get(source) if kind == "alarm" and self.conditions is not None else None
+        if cond is not None:
+            limit = getattr(cond.d.kind, "is_limit", False)
+            type_id = ua.ObjectIds.ExclusiveLimitAlarmType if limit else ua.ObjectIds.OffNormalAlarmType
+            return type_id, cond.source, cond.source_name, int(cond.d.severity), str(cond.event.ConditionName)
+        tn = self._tag_for(source)
+        node, name = (tn.nodeid, tn.tag.key) if tn is not None else (server, source)
+        if kind in ("command", "audit"):
+            method = data.get("method") or data.get("command") not in (None, "write")
+            type_id = ua.ObjectIds.AuditUpdateMethodEventType if method else ua.ObjectIds.AuditWriteUpdateEventType
+            return type_id, node, name, 100, ""
+        if kind == "alarm":
+            return ua.ObjectIds.AlarmConditionType, node, name, 500, source
+        return ua.ObjectIds.DeviceFailureEventType, node, name, 700, ""
+
+    def _contains(self, read: ua.NodeId, source: ua.NodeId) -> bool:
+        """Is ``source`` the node read or below it (Server and the plant object contain everything)?"""
+        if read == source or read == ua.NodeId(ua.ObjectIds.Server) or read == self.plant_nodeid:
+            return True
+        ident = read.Identifier
+        return (isinstance(ident, str) and isinstance(source.Identifier, str) and read.NamespaceIndex ==
+                source.NamespaceIndex and source.Identifier.startswith(ident + "."))
+
     def _check_count(self, n: int, limit_name: str, who: object) -> None:
         """BadTooManyOperations for a request of more than the limit's items (service fault)."""
         limit = int(getattr(self.limits, limit_name))
@@ -395,6 +431,7 @@ class OpcUaAdapter:
         path = getattr(storage, "path", None)
         if path is not None:
             self.processed = ProcessedHistory(path, self.tagmap)
+            self.events = EventHistory(path, self._event_source, self._contains)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -457,6 +494,9 @@ class OpcUaAdapter:
         await self._advertise_limits()
         await add_history_configuration(server, self.tagmap, self.namespace_index,
                                         {tn.tag.opcua.node_id: tn.nodeid for tn in self.tags})
+        if self.events is not None:  # the Server object: SubscribeToEvents | HistoryRead (event history)
+            await server.nodes.server.write_attribute(ua.AttributeIds.EventNotifier,
+                                                      ua.DataValue(ua.Variant(5, ua.VariantType.Byte)))
         iserver = server.iserver
 
         def create_session(name: str, user: User = User(role=UserRole.Anonymous),  # noqa: B008
@@ -605,6 +645,8 @@ class OpcUaAdapter:
             self._hash_pool.shutdown(wait=False, cancel_futures=True)
         if self.processed is not None:
             self.processed.close()
+        if self.events is not None:
+            self.events.close()
 
     # ------------------------------------------------------------------ scans in
     def _on_snapshot(self, snap: Snapshot) -> None:

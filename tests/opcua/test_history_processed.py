@@ -12,7 +12,8 @@ import pytest
 import pytest_asyncio
 from asyncua import Client, ua
 
-from historian import Historian, HistorianConfig
+from historian import Event, Historian, HistorianConfig
+from plc_emulator.alarms.config import alarm_defs, pm_params_from_mapping
 from plc_emulator.opcua.aggregates import CALCULATED, INTERPOLATED, UNCERTAIN_DATA_SUB_NORMAL
 from plc_emulator.opcua.history import HistorianHistory
 from plc_emulator.opcua.server import OpcUaAdapter
@@ -50,8 +51,16 @@ async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
     tm = load(DEFAULT_TAGMAP)
     tag = next(t for t in tm.tags if t.opcua.historizing and t.kind is TagKind.ANALOG)
     db = Path(tmp_path_factory.mktemp("hist")) / "historian.db"
+    alarm = next(d for d in alarm_defs(tm, pm_params_from_mapping(tm.pm)) if d.tag == tag.key)
     with Historian(db, HistorianConfig(), clock=lambda: T0) as h:
         h.record_many((tag.key, T0 + t, v, st) for t, v, st in DATA)
+        h.record_event(Event(time=T0 + 5, kind="alarm", source=alarm.id,
+                             data={"event": "activate", "old": "NORMAL", "new": "UNACK_ACTIVE"}))
+        h.record_event(Event(time=T0 + 15, kind="fault_start", source=tag.signal, data={"fault": "fail"}))
+        h.record_event(Event(time=T0 + 25, kind="command", source="LIC100.sp",
+                             data={"command": "write", "value": 61.5, "source": "opcua"}))
+        h.record_event(Event(time=T0 + 35, kind="alarm", source=alarm.id,
+                             data={"event": "clear", "old": "UNACK_ACTIVE", "new": "UNACK_RTN"}))
     async with PlcRuntime(tm, RuntimeConfig(paused=True)) as plc:
         adapter = OpcUaAdapter(tm, plc)
         adapter.set_history_storage(HistorianHistory(db, tm))
@@ -115,3 +124,54 @@ async def test_historical_configuration(env: Env) -> None:
     agg = await cfg.get_child("0:AggregateConfiguration")
     assert await (await agg.get_child("0:TreatUncertainAsBad")).read_value() is True
     assert await (await agg.get_child("0:PercentDataGood")).read_value() == 100
+
+
+FIELDS = ("EventId", "EventType", "SourceNode", "Time", "Message")
+
+
+def event_filter(of_type: int | None = None) -> ua.EventFilter:
+    sel = [ua.SimpleAttributeOperand(TypeDefinitionId=ua.NodeId(ua.ObjectIds.BaseEventType),
+                                     BrowsePath=[ua.QualifiedName(f, 0)], AttributeId=ua.AttributeIds.Value)
+           for f in FIELDS]
+    where = ua.ContentFilter()
+    if of_type is not None:
+        where.Elements = [ua.ContentFilterElement(FilterOperator=ua.FilterOperator.OfType, FilterOperands=[
+            ua.LiteralOperand(Value=ua.Variant(ua.NodeId(of_type)))])]
+    return ua.EventFilter(SelectClauses=sel, WhereClause=where)
+
+
+async def read_events(env: Env, node: ua.NodeId, start: float, end: float, *, per: int = 0,
+                      of_type: int | None = None) -> list[dict[str, object]]:
+    details = ua.ReadEventDetails(StartTime=at(start), EndTime=at(end), NumValuesPerNode=per,
+                                  Filter=event_filter(of_type))
+    out: list[dict[str, object]] = []
+    cont = None
+    for _ in range(20):
+        params = ua.HistoryReadParameters(HistoryReadDetails=details, NodesToRead=[
+            ua.HistoryReadValueId(NodeId=node, ContinuationPoint=cont)])
+        (res,) = await env.client.uaclient.history_read(params)
+        assert res.StatusCode.is_good(), res.StatusCode
+        for ev in res.HistoryData.Events:
+            out.append({f: v.Value for f, v in zip(FIELDS, ev.EventFields, strict=True)})
+        cont = res.ContinuationPoint
+        if not cont:
+            return out
+    raise AssertionError("continuation points never ended")
+
+
+async def test_history_read_events(env: Env) -> None:
+    server = ua.NodeId(ua.ObjectIds.Server)
+    every = await read_events(env, server, 0, 40)
+    assert [round(e["Time"].replace(tzinfo=UTC).timestamp() - T0) for e in every] == [5, 15, 25, 35]
+    types = [e["EventType"].Identifier for e in every]
+    assert types == [ua.ObjectIds.ExclusiveLimitAlarmType, ua.ObjectIds.DeviceFailureEventType,
+                     ua.ObjectIds.AuditWriteUpdateEventType, ua.ObjectIds.ExclusiveLimitAlarmType]
+    # where OfType AlarmConditionType (a supertype of the limit alarm); paged one by one; reversed
+    alarms = await read_events(env, server, 40, 0, per=1, of_type=ua.ObjectIds.AlarmConditionType)
+    assert [round(e["Time"].replace(tzinfo=UTC).timestamp() - T0) for e in alarms] == [35, 5]
+    assert all(e["SourceNode"] == env.node for e in alarms)
+    # by source: reading the tag's node gives its alarm and fault events, not the LIC100 write
+    mine = await read_events(env, env.node, 0, 40)
+    assert [round(e["Time"].replace(tzinfo=UTC).timestamp() - T0) for e in mine] == [5, 15, 35]
+    # by time
+    assert len(await read_events(env, server, 10, 30)) == 2

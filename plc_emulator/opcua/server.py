@@ -23,6 +23,7 @@ import math
 import threading
 import weakref
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,11 +37,13 @@ from asyncua.crypto.security_policies import SecurityPolicyNone
 from asyncua.server.internal_session import InternalSession, SessionState
 from asyncua.server.user_managers import UserManager
 
+from plc_emulator.audit import AuditAction, AuditLog, AuditRecord
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.engine.catalogue import SignalKind
 from plc_emulator.errors import EmulatorError, WriteRejected
 from plc_emulator.image.snapshot import Snapshot
 from plc_emulator.image.writes import validate_write
+from plc_emulator.opcua.audit_events import AuditEvents
 from plc_emulator.opcua.certs import ensure_server_pki
 from plc_emulator.opcua.events_history import EventHistory
 from plc_emulator.opcua.history_processed import ProcessedHistory, add_history_configuration, is_reverse_raw
@@ -49,7 +52,7 @@ from plc_emulator.opcua.nodes import TagNode, build_plant
 from plc_emulator.opcua.publish import Publisher
 from plc_emulator.opcua.security import ConfigError, Role, SecurityConfig, verify_password
 from plc_emulator.opcua.transport import Guard, GuardedBinaryServer
-from plc_emulator.opcua.trust import TrustList
+from plc_emulator.opcua.trust import TrustList, thumbprint
 from plc_emulator.signals import lookup
 from plc_emulator.tagmap.model import Tag, TagKind, TagMap
 
@@ -100,6 +103,9 @@ class PlcLike(Protocol):
     def set_speed(self, speed: float) -> None: ...
 
 
+_TOKEN: ContextVar[type | None] = ContextVar("opcua_identity_token", default=None)
+
+
 @dataclass
 class PlcUser(User):
     """An asyncua user carrying our role."""
@@ -117,6 +123,13 @@ class _Users(UserManager):
 
     def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
                  certificate: Any = None) -> User | None:
+        if _TOKEN.get() is ua.X509IdentityToken:
+            # asyncua verified the userTokenSignature (proof of the private key) before asking
+            der = certificate if isinstance(certificate, bytes) else b""
+            record = self._security.cert_users.get(thumbprint(der)) if der else None
+            if record is None:
+                return None
+            return PlcUser(role=UserRole.User, name=record.name, plc_role=record.role)
         if username is None:
             if not self._security.anonymous:
                 return None
@@ -126,7 +139,7 @@ class _Users(UserManager):
         if verdict is None:  # not seen by the processor (internal use): check here
             verdict = record is not None and password is not None and verify_password(password,
                                                                                       record.password_hash)
-        if not verdict or record is None:
+        if not verdict or record is None or not record.password_hash:
             return None
         return PlcUser(role=UserRole.User, name=username, plc_role=record.role)
 
@@ -159,6 +172,17 @@ def _role_of(user: Any) -> Role:
     return Role.ENGINEER if getattr(user, "role", None) == UserRole.Admin else Role.VIEWER
 
 
+def _user_name(user: Any) -> str | None:
+    name = getattr(user, "name", None)
+    return str(name) if name else None
+
+
+def _peer(name: Any) -> str:
+    if isinstance(name, tuple) and len(name) >= 2:
+        return f"{name[0]}:{name[1]}"
+    return str(name)
+
+
 def _status(code: int) -> ua.StatusCode:
     return ua.StatusCode(code)
 
@@ -186,6 +210,16 @@ class _Session(InternalSession):
             raise
         adapter._sessions.add(self)
         return result
+
+    def activate_session(self, params: ua.ActivateSessionParameters, peer_certificate: bytes | None
+                         ) -> ua.ActivateSessionResult:
+        # which token this is, for the user manager (asyncua passes the channel's certificate with
+        # every token, the user's certificate only with an X509IdentityToken)
+        reset = _TOKEN.set(type(params.UserIdentityToken))
+        try:
+            return super().activate_session(params, peer_certificate)
+        finally:
+            _TOKEN.reset(reset)
 
     async def create_subscription(self, params: ua.CreateSubscriptionParameters, callback: Callable[..., Any],
                                   request_callback: Callable[..., Any] | None = None
@@ -224,6 +258,7 @@ class _Session(InternalSession):
         role = _role_of(self.user)
         adapter = self.adapter
         aspace = adapter.server.iserver.aspace
+        snap = adapter.plc.snapshot
         for wv in params.NodesToWrite:
             tn = adapter._by_nodeid.get(wv.NodeId)
             if tn is not None:
@@ -233,6 +268,11 @@ class _Session(InternalSession):
             else:
                 sub = ua.WriteParameters(NodesToWrite=[wv])
                 results.extend(await super().write(sub))
+            new = wv.Value.Value.Value if wv.Value is not None and wv.Value.Value is not None else None
+            old = float(snap.values[tn.index]) if tn is not None else None
+            adapter.audit.record(AuditRecord(
+                interface="opcua", action=AuditAction.WRITE, target=tn.tag.key if tn else wv.NodeId.to_string(),
+                user=_user_name(self.user), client=_peer(self.name), old=old, new=new, result=results[-1].name))
         bad = sum(1 for r in results if not r.is_good())
         if bad:
             adapter.guard.refuse(Rejection.WRITE, f"session={self.name} items={len(results)} refused={bad} "
@@ -262,8 +302,12 @@ class _Session(InternalSession):
             need = self.adapter._method_roles.get(req.MethodId)
             if need is not None and role < need:
                 out.append(ua.CallMethodResult(StatusCode=_status(_BAD_USER_ACCESS_DENIED)))
-                continue
-            out.extend(await super().call([req]))
+            else:
+                out.extend(await super().call([req]))
+            args = [a.Value for a in req.InputArguments or []]
+            self.adapter.audit.record(AuditRecord(
+                interface="opcua", action=AuditAction.CALL, target=req.MethodId.to_string(),
+                user=_user_name(self.user), client=_peer(self.name), new=args, result=out[-1].StatusCode.name))
         return out
 
 
@@ -277,7 +321,8 @@ class OpcUaAdapter:
 
     def __init__(self, tagmap: TagMap, plc: PlcLike, host: str = "127.0.0.1", port: int = 0,
                  security: SecurityConfig | None = None, *, path: str = "/plc-emulator/",
-                 freeze_gc: bool = False, limits: OpcUaLimits | None = None) -> None:
+                 freeze_gc: bool = False, limits: OpcUaLimits | None = None,
+                 audit: AuditLog | None = None) -> None:
         self.tagmap = tagmap
         self.plc = plc
         self.host = host
@@ -285,6 +330,8 @@ class OpcUaAdapter:
         self.security = security or SecurityConfig()
         self.path = path if path.startswith("/") else f"/{path}"
         self.limits = limits or OpcUaLimits()
+        self.audit = audit if audit is not None else AuditLog()
+        self.audit_events: AuditEvents | None = None
         self.guard = Guard(limits=self.limits)
         self.login_guard = LoginGuard()
         self.min_publishing_interval_ms = max(50.0, tagmap.scan_period * 1000.0)
@@ -375,6 +422,16 @@ class OpcUaAdapter:
             out.append(ok)
         return out
 
+    def _audit_source(self, target: str) -> tuple[ua.NodeId, str]:
+        tn = self._by_key.get(target)
+        if tn is not None:
+            return tn.nodeid, tn.tag.key
+        try:
+            node = ua.NodeId.from_string(target)
+        except (ValueError, TypeError):
+            return ua.NodeId(ua.ObjectIds.Server), target
+        return node, str(node.Identifier)
+
     def _tag_for(self, name: str) -> TagNode | None:
         tn = self._by_key.get(name)
         if tn is None:
@@ -453,6 +510,9 @@ class OpcUaAdapter:
 
         self.conditions = AlarmConditions(self, self.tagmap, self.plc)
         await self.conditions.attach()
+        self.audit_events = AuditEvents(self.server, self._audit_source)
+        await self.audit_events.start()
+        self.audit.add_sink(self.audit_events)
         await self.server.start()
         self._started = True
         # whatever changed since the snapshot the nodes were built from
@@ -462,6 +522,11 @@ class OpcUaAdapter:
             # full collection walks them all (a 0.5 s pause at 10,000 tags). For the one server of a
             # process (plc-emulator run), not for tests that start many.
             gc.freeze()
+        sec = self.security
+        if sec.anonymous and "None" in sec.policies and sec.effective_anonymous_role >= Role.OPERATOR:
+            log.warning("opcua.anonymous_can_write role=%s: anonymous clients can change the process over "
+                        "the unencrypted None endpoint (use --opcua-anonymous-role viewer, or leave None out "
+                        "of --opcua-security)", sec.effective_anonymous_role.name.lower())
         self.build_seconds = loop.time() - t0
         log.info("opcua.started endpoint=%s tags=%d seconds=%.2f", self.endpoint, len(self.tags),
                  self.build_seconds)
@@ -519,7 +584,7 @@ class OpcUaAdapter:
         iserver.max_subscriptions = lim.max_subscriptions
         iserver.max_connections = lim.max_sessions * 2  # sockets: sessions plus discovery connections
         iserver.max_monitored_item_queue_size = 100
-        if self.security.users:
+        if self.security.password_users:
             self.guard.check_login = self._check_login
 
     async def _advertise_limits(self) -> None:
@@ -573,7 +638,7 @@ class OpcUaAdapter:
             return False
         record = self.security.users.get(user)
         # an unknown user is checked against a real user's hash: same cost, same answer time
-        stored = record.password_hash if record is not None else self._decoy_hash
+        stored = record.password_hash if record is not None and record.password_hash else self._decoy_hash
         if self._hash_pool is None:
             self._hash_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opcua-login")
         self._pending_logins += 1
@@ -582,7 +647,7 @@ class OpcUaAdapter:
                                                                   stored)
         finally:
             self._pending_logins -= 1
-        ok = ok and record is not None
+        ok = ok and record is not None and bool(record.password_hash)
         if ok:
             self.login_guard.succeeded(user)
         else:
@@ -592,7 +657,7 @@ class OpcUaAdapter:
 
     @property
     def _decoy_hash(self) -> str:
-        return next(iter(self.security.users.values())).password_hash
+        return next(u.password_hash for u in self.security.users.values() if u.password_hash)
 
     def _configure_security(self) -> None:
         sec = self.security
@@ -605,8 +670,10 @@ class OpcUaAdapter:
         tokens: list[type] = []
         if sec.anonymous:
             tokens.append(ua.AnonymousIdentityToken)
-        if sec.users:
+        if sec.password_users:
             tokens.append(ua.UserNameIdentityToken)
+        if sec.cert_users:
+            tokens.append(ua.X509IdentityToken)
         if not tokens:
             raise ConfigError("anonymous login is off and no users file is given: nobody could log in "
                               "(give --opcua-users FILE or allow anonymous)")
@@ -638,6 +705,8 @@ class OpcUaAdapter:
         self._closed = True
         if self.conditions is not None:
             await self.conditions.close()
+        if self.audit_events is not None:
+            await self.audit_events.stop()
         if self._started:
             self._started = False
             await self.server.stop()

@@ -29,6 +29,7 @@ from typing import Any, TextIO, TypeVar
 
 import structlog
 
+from plc_emulator.audit import AuditLog, AuditRecord
 from plc_emulator.errors import EmulatorError
 from plc_emulator.image.snapshot import Snapshot
 from plc_emulator.runtime.config import RuntimeConfig
@@ -69,6 +70,7 @@ class AppContext:
     metrics: Metrics
     ready: list[str]  # "name=host:port" parts of the ready line
     health_checks: list[tuple[str, HealthCheck]]
+    audit: AuditLog = field(default_factory=AuditLog)  # client writes/calls of every interface
 
     def add_health_check(self, name: str, check: HealthCheck) -> None:
         self.health_checks.append((name, check))
@@ -107,7 +109,7 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Ca
 
 async def _start_historian(stack: AsyncExitStack, ctx: AppContext) -> None:
     """Historian + recorder (+ MQTT forwarder with ``extras["mqtt_url"]``) under ``DATA_DIR``."""
-    from historian import HistorianError
+    from historian import Event, HistorianError
     from plc_emulator.runtime.recorder import HistorianService
 
     extras = ctx.config.extras
@@ -121,6 +123,12 @@ async def _start_historian(stack: AsyncExitStack, ctx: AppContext) -> None:
         raise StartupError(f"historian: {exc}") from None
     ctx.add_health_check("historian", service.health)
     ctx.add_metrics(service.metric_families)
+    def audit_to_historian(rec: AuditRecord) -> None:  # simulated time, like every other stored event
+        if service.historian is not None:
+            service.historian.record_event(Event(time=ctx.plc.snapshot.sim_time, kind="audit", source=rec.target,
+                                                 data=rec.as_dict()))
+
+    ctx.audit.add_sink(audit_to_historian)
 
 
 async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
@@ -164,7 +172,7 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
 
                 ua_port = int(opcua_cfg["port"])
                 adapter = OpcUaAdapter(tagmap, plc, host=host, port=ua_port, security=opcua_cfg["security"],
-                                       freeze_gc=True)
+                                       freeze_gc=True, audit=ctx.audit)
                 if config.extras.get("historian") is not False:  # HistoryRead from the historian store
                     from plc_emulator.opcua.history import HistorianHistory
 

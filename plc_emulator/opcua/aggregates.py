@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -175,9 +175,11 @@ def _one(agg: Aggregate, a: float, b: float, samples: Sequence[Sample], stepped:
         return Result(a, float(len(good)), _stat(CALCULATED, skipped))
     if not good:
         return Result(a, None, BAD_NO_DATA)
-    fn: Callable[[list[float]], float] = {Aggregate.AVERAGE: lambda g: math.fsum(g) / len(g),
-                                          Aggregate.MINIMUM: min, Aggregate.MAXIMUM: max}[agg]
-    return Result(a, fn(good), _stat(CALCULATED, skipped))
+    if agg is Aggregate.AVERAGE:
+        value = math.fsum(good) / len(good)
+    else:
+        value = min(good) if agg is Aggregate.MINIMUM else max(good)
+    return Result(a, value, _stat(CALCULATED, skipped))
 
 
 def compute(agg: Aggregate, start: float, end: float, processing: float, samples: Sequence[Sample], *,

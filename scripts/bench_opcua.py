@@ -60,15 +60,22 @@ setTimeout(() => { console.error("hard timeout"); process.exit(3); }, (cfg.secon
   const perTs = {};
   let count = 0;
   const items = cfg.nodes.map((s) => ({ nodeId: `ns=${ns};s=${s}`, attributeId: AttributeIds.Value }));
-  const group = ClientMonitoredItemGroup.create(sub, items,
-    { samplingInterval: cfg.periodMs, discardOldest: true, queueSize: 10 }, TimestampsToReturn.Both);
-  await new Promise((r) => group.on("initialized", r));
+  // groups of at most 100 items: the server's MaxMonitoredItemsPerCall (node-opcua does not split)
+  const groups = [];
+  for (let i = 0; i < items.length; i += 100) {
+    const group = ClientMonitoredItemGroup.create(sub, items.slice(i, i + 100),
+      { samplingInterval: cfg.periodMs, discardOldest: true, queueSize: 10 }, TimestampsToReturn.Both);
+    await new Promise((r) => group.on("initialized", r));
+    groups.push(group);
+  }
   const start = Date.now();
-  group.on("changed", (item, dv) => {
-    count += 1;
-    const ts = dv.sourceTimestamp ? dv.sourceTimestamp.getTime() : 0;
-    perTs[ts] = (perTs[ts] || 0) + 1;
-  });
+  for (const group of groups) {
+    group.on("changed", (item, dv) => {
+      count += 1;
+      const ts = dv.sourceTimestamp ? dv.sourceTimestamp.getTime() : 0;
+      perTs[ts] = (perTs[ts] || 0) + 1;
+    });
+  }
   await new Promise((r) => setTimeout(r, cfg.seconds * 1000));
   const end = Date.now();
   await sub.terminate(); await session.close(); await client.disconnect();

@@ -74,6 +74,8 @@ def register(subparsers: Any) -> None:
     ua.add_argument("--opcua-users", default=None, metavar="FILE",
                     help="users file (YAML: name -> role viewer/operator/engineer + salted password hash)")
     ua.add_argument("--opcua-no-anonymous", action="store_true", help="refuse anonymous sessions")
+    ua.add_argument("--opcua-anonymous-role", default="operator", choices=("viewer", "operator", "engineer"),
+                    help="what anonymous sessions may do (default operator: write setpoints, modes, acks)")
     ua.add_argument("--opcua-trust-all", action="store_true",
                     help="accept any client certificate (default: only those in PKI/trusted/)")
     ua.add_argument("--opcua-pki", default=None, metavar="DIR",
@@ -135,7 +137,7 @@ def _historian_extras(args: argparse.Namespace) -> dict[str, Any]:
 
 def _opcua_extras(args: argparse.Namespace, tagmap: Any, data_dir: Path) -> dict[str, Any]:
     """--opcua-* flags (and OPCUA_PORT / OPCUA_SECURITY) -> the OPC UA adapter's settings, checked now."""
-    from plc_emulator.opcua.security import ConfigError, SecurityConfig, load_users, parse_policies
+    from plc_emulator.opcua.security import ConfigError, Role, SecurityConfig, load_users, parse_policies
 
     port = _port(env_or(getattr(args, "opcua_port", None), "OPCUA_PORT", tagmap.opcua.port), "opcua port")
     try:
@@ -149,7 +151,8 @@ def _opcua_extras(args: argparse.Namespace, tagmap: Any, data_dir: Path) -> dict
         raise BadInput("--opcua-no-anonymous needs --opcua-users FILE (otherwise nobody could log in)")
     pki = Path(getattr(args, "opcua_pki", None) or data_dir / "pki")
     security = SecurityConfig(policies=policies, anonymous=anonymous, users=users, pki_dir=pki,
-                              trust_all=bool(getattr(args, "opcua_trust_all", False)))
+                              trust_all=bool(getattr(args, "opcua_trust_all", False)),
+                              anonymous_role=Role.parse(getattr(args, "opcua_anonymous_role", None) or "operator"))
     return {"opcua": {"port": port, "security": security}}
 
 

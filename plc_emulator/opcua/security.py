@@ -13,6 +13,7 @@ Users file (YAML)::
     users:
       alice: {role: operator, password: "scrypt$16384$8$1$<salt b64>$<hash b64>"}
       bob:   {role: engineer, password: "pbkdf2_sha256$600000$<salt b64>$<hash b64>"}
+      carol: {role: engineer, certificate: carol.der}     # X.509 user token (path relative to this file)
 
 Hashes come from ``plc-emulator certs --hash-password`` (scrypt, random 16-byte salt). Plain-text
 passwords are refused.
@@ -112,7 +113,8 @@ def parse_policies(text: str) -> tuple[str, ...]:
 class UserRecord:
     name: str
     role: Role
-    password_hash: str
+    password_hash: str = ""              # "" = no password login for this user
+    certificate: str | None = None       # SHA-1 thumbprint (hex) of an X.509 user certificate
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,6 +137,15 @@ class SecurityConfig:
     @property
     def secure(self) -> bool:
         return any(p != "None" for p in self.policies)
+
+    @property
+    def password_users(self) -> bool:
+        return any(u.password_hash for u in self.users.values())
+
+    @property
+    def cert_users(self) -> dict[str, UserRecord]:
+        """X.509 user certificates: thumbprint -> user."""
+        return {u.certificate: u for u in self.users.values() if u.certificate}
 
     @property
     def effective_anonymous_role(self) -> Role:
@@ -195,6 +206,23 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, want)
 
 
+def _certificate_thumbprint(path: Path) -> str:
+    """SHA-1 thumbprint of a DER or PEM certificate file (ValueError with the reason)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        cert = (x509.load_pem_x509_certificate(data) if data.lstrip().startswith(b"-----BEGIN")
+                else x509.load_der_x509_certificate(data))
+    except ValueError:
+        raise ValueError(f"{path} is not a DER or PEM certificate") from None
+    return hashlib.sha1(cert.public_bytes(serialization.Encoding.DER)).hexdigest()  # OPC UA thumbprint
+
+
 def load_users(path: str | Path) -> dict[str, UserRecord]:
     """Read and validate a users file; every problem is reported in one ConfigError."""
     import yaml
@@ -225,15 +253,25 @@ def load_users(path: str | Path) -> dict[str, UserRecord]:
             problems.append(f"{where}.role: {exc}")
             continue
         pw = entry.get("password")
-        if not isinstance(pw, str):
-            problems.append(f"{where}.password: missing")
+        cert = entry.get("certificate")
+        if not isinstance(pw, str) and cert is None:
+            problems.append(f"{where}: needs a password hash or a certificate file")
             continue
-        try:
-            _check_hash_format(pw)
-        except ValueError as exc:
-            problems.append(f"{where}.password: {exc}")
-            continue
-        users[str(name)] = UserRecord(name=str(name), role=role, password_hash=pw)
+        thumb = None
+        if cert is not None:
+            try:
+                thumb = _certificate_thumbprint(p.parent / str(cert))
+            except ValueError as exc:
+                problems.append(f"{where}.certificate: {exc}")
+                continue
+        if isinstance(pw, str):
+            try:
+                _check_hash_format(pw)
+            except ValueError as exc:
+                problems.append(f"{where}.password: {exc}")
+                continue
+        users[str(name)] = UserRecord(name=str(name), role=role, password_hash=pw if isinstance(pw, str) else "",
+                                      certificate=thumb)
     if problems:
         raise ConfigError("; ".join(problems))
     return users

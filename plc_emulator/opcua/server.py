@@ -21,7 +21,9 @@ import json
 import logging
 import math
 import threading
+import weakref
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,19 +31,28 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from asyncua import Node, Server, ua
+from asyncua.common.utils import ServiceError
 from asyncua.crypto.permission_rules import User, UserRole
-from asyncua.server.internal_session import InternalSession
+from asyncua.crypto.security_policies import SecurityPolicyNone
+from asyncua.server.internal_session import InternalSession, SessionState
 from asyncua.server.user_managers import UserManager
 
+from plc_emulator.audit import AuditAction, AuditLog, AuditRecord
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.engine.catalogue import SignalKind
 from plc_emulator.errors import EmulatorError, WriteRejected
 from plc_emulator.image.snapshot import Snapshot
 from plc_emulator.image.writes import validate_write
+from plc_emulator.opcua.audit_events import AuditEvents
 from plc_emulator.opcua.certs import ensure_server_pki
+from plc_emulator.opcua.events_history import EventHistory
+from plc_emulator.opcua.history_processed import ProcessedHistory, add_history_configuration, is_reverse_raw
+from plc_emulator.opcua.limits import LoginGuard, OpcUaLimits, Rejection
 from plc_emulator.opcua.nodes import TagNode, build_plant
 from plc_emulator.opcua.publish import Publisher
 from plc_emulator.opcua.security import ConfigError, Role, SecurityConfig, verify_password
+from plc_emulator.opcua.transport import Guard, GuardedBinaryServer
+from plc_emulator.opcua.trust import TrustList, thumbprint
 from plc_emulator.signals import lookup
 from plc_emulator.tagmap.model import Tag, TagKind, TagMap
 
@@ -92,6 +103,9 @@ class PlcLike(Protocol):
     def set_speed(self, speed: float) -> None: ...
 
 
+_TOKEN: ContextVar[type | None] = ContextVar("opcua_identity_token", default=None)
+
+
 @dataclass
 class PlcUser(User):
     """An asyncua user carrying our role."""
@@ -100,20 +114,54 @@ class PlcUser(User):
 
 
 class _Users(UserManager):
-    def __init__(self, security: SecurityConfig) -> None:
+    """asyncua asks synchronously, on the event loop; the password itself was already checked in a
+    worker thread by the guarded processor (:mod:`.transport`), which left its verdict in ``guard``."""
+
+    def __init__(self, security: SecurityConfig, guard: Guard) -> None:
         self._security = security
+        self._guard = guard
 
     def get_user(self, iserver: Any, username: str | None = None, password: str | None = None,
                  certificate: Any = None) -> User | None:
+        if _TOKEN.get() is ua.X509IdentityToken:
+            # asyncua verified the userTokenSignature (proof of the private key) before asking
+            der = certificate if isinstance(certificate, bytes) else b""
+            record = self._security.cert_users.get(thumbprint(der)) if der else None
+            if record is None:
+                return None
+            return PlcUser(role=UserRole.User, name=record.name, plc_role=record.role)
         if username is None:
             if not self._security.anonymous:
                 return None
             return PlcUser(role=UserRole.User, name=None, plc_role=self._security.effective_anonymous_role)
         record = self._security.users.get(username)
-        if record is None or password is None or not verify_password(password, record.password_hash):
-            log.warning("opcua.login_refused user=%s", username)
+        verdict = self._guard.verdicts.pop((username, password or ""), None)
+        if verdict is None:  # not seen by the processor (internal use): check here
+            verdict = record is not None and password is not None and verify_password(password,
+                                                                                      record.password_hash)
+        if not verdict or record is None or not record.password_hash:
             return None
         return PlcUser(role=UserRole.User, name=username, plc_role=record.role)
+
+
+class _PlcServer(Server):
+    """asyncua's Server listening through the guarded transport (:mod:`.transport`)."""
+
+    guard: Guard
+
+    async def start(self) -> None:  # asyncua 2.1 Server.start with GuardedBinaryServer
+        await self._setup_server_nodes()
+        await self.iserver.start()
+        try:
+            host, port = self._get_bind_socket_info()
+            bserver = GuardedBinaryServer(self.iserver, host, port, self.limits)
+            bserver.guard = self.guard
+            self.bserver = bserver
+            bserver.set_policies(self._policies)
+            await bserver.start()
+        except Exception:
+            await self.iserver.stop()
+            raise
 
 
 def _role_of(user: Any) -> Role:
@@ -122,6 +170,17 @@ def _role_of(user: Any) -> Role:
         return role
     # asyncua's own internal session (server-side code) is Admin
     return Role.ENGINEER if getattr(user, "role", None) == UserRole.Admin else Role.VIEWER
+
+
+def _user_name(user: Any) -> str | None:
+    name = getattr(user, "name", None)
+    return str(name) if name else None
+
+
+def _peer(name: Any) -> str:
+    if isinstance(name, tuple) and len(name) >= 2:
+        return f"{name[0]}:{name[1]}"
+    return str(name)
 
 
 def _status(code: int) -> ua.StatusCode:
@@ -133,17 +192,108 @@ class _Session(InternalSession):
 
     adapter: OpcUaAdapter
 
+    async def create_session(self, params: ua.CreateSessionParameters,
+                             sockname: tuple[str, int] | None = None) -> ua.CreateSessionResult:
+        adapter = self.adapter
+        live = sum(1 for s in adapter._sessions if s.state != SessionState.Closed)
+        if live >= adapter.limits.max_sessions:
+            adapter.guard.refuse(Rejection.TOO_MANY_SESSIONS, f"peer={self.name} limit={live}")
+            raise ServiceError(ua.StatusCodes.BadTooManySessions)
+        # Part 4 5.6.2.2 (CreateSession): "If the securityPolicyUri is None, the Server shall ignore
+        # the ApplicationInstanceCertificate." asyncua validates it on every channel.
+        if params.ClientCertificate and adapter._channel_is_none(self.name):
+            params.ClientCertificate = None
+        try:
+            result = await super().create_session(params, sockname)
+        except ServiceError:
+            adapter.guard.rejections.add(Rejection.CERTIFICATE)
+            raise
+        adapter._sessions.add(self)
+        return result
+
+    def activate_session(self, params: ua.ActivateSessionParameters, peer_certificate: bytes | None
+                         ) -> ua.ActivateSessionResult:
+        # which token this is, for the user manager (asyncua passes the channel's certificate with
+        # every token, the user's certificate only with an X509IdentityToken)
+        reset = _TOKEN.set(type(params.UserIdentityToken))
+        try:
+            return super().activate_session(params, peer_certificate)
+        finally:
+            _TOKEN.reset(reset)
+
+    async def create_subscription(self, params: ua.CreateSubscriptionParameters, callback: Callable[..., Any],
+                                  request_callback: Callable[..., Any] | None = None
+                                  ) -> ua.CreateSubscriptionResult:
+        adapter = self.adapter
+        subs = adapter.server.iserver.subscription_service.subscriptions
+        mine = sum(1 for sub in subs.values() if sub.session_id == self.session_id)
+        if mine >= adapter.limits.max_subscriptions_per_session:
+            adapter.guard.refuse(Rejection.TOO_MANY_SUBSCRIPTIONS, f"session={self.name} limit={mine}")
+            raise ServiceError(ua.StatusCodes.BadTooManySubscriptions)
+        params.RequestedPublishingInterval = max(float(params.RequestedPublishingInterval or 0.0),
+                                                 adapter.min_publishing_interval_ms)
+        return await super().create_subscription(params, callback, request_callback)
+
+    async def create_monitored_items(self, params: ua.CreateMonitoredItemsParameters
+                                     ) -> list[ua.MonitoredItemCreateResult]:
+        adapter = self.adapter
+        service = adapter.server.iserver.subscription_service
+        sub = service.subscriptions.get(params.SubscriptionId)
+        if sub is None:
+            return await super().create_monitored_items(params)
+        items = list(params.ItemsToCreate)
+        accept = adapter._admit_items(sub, service.subscriptions.values(), items)
+        over = len(items) - sum(accept)
+        if over == 0:
+            return await super().create_monitored_items(params)
+        adapter.guard.refuse(Rejection.TOO_MANY_MONITORED_ITEMS,
+                             f"session={self.name} subscription={params.SubscriptionId} refused={over}", n=over)
+        params.ItemsToCreate = [it for it, ok in zip(items, accept, strict=True) if ok]
+        created = iter(await super().create_monitored_items(params) if params.ItemsToCreate else [])
+        refused = ua.StatusCode(ua.StatusCodes.BadTooManyMonitoredItems)
+        return [next(created) if ok else ua.MonitoredItemCreateResult(StatusCode=refused) for ok in accept]
+
     async def write(self, params: ua.WriteParameters) -> list[ua.StatusCode]:
         results: list[ua.StatusCode] = []
         role = _role_of(self.user)
+        adapter = self.adapter
+        aspace = adapter.server.iserver.aspace
+        snap = adapter.plc.snapshot
         for wv in params.NodesToWrite:
-            tn = self.adapter._by_nodeid.get(wv.NodeId)
-            if tn is None:
+            tn = adapter._by_nodeid.get(wv.NodeId)
+            if tn is not None:
+                results.append(_status(adapter._client_write(tn, wv, role)))
+            elif wv.NodeId not in aspace:
+                results.append(_status(_BAD_NODE_ID_UNKNOWN))
+            else:
                 sub = ua.WriteParameters(NodesToWrite=[wv])
                 results.extend(await super().write(sub))
-            else:
-                results.append(_status(self.adapter._client_write(tn, wv, role)))
+            new = wv.Value.Value.Value if wv.Value is not None and wv.Value.Value is not None else None
+            old = float(snap.values[tn.index]) if tn is not None else None
+            adapter.audit.record(AuditRecord(
+                interface="opcua", action=AuditAction.WRITE, target=tn.tag.key if tn else wv.NodeId.to_string(),
+                user=_user_name(self.user), client=_peer(self.name), old=old, new=new, result=results[-1].name))
+        bad = sum(1 for r in results if not r.is_good())
+        if bad:
+            adapter.guard.refuse(Rejection.WRITE, f"session={self.name} items={len(results)} refused={bad} "
+                                 f"first={results[next(i for i, r in enumerate(results) if not r.is_good())].name}",
+                                 n=bad)
         return results
+
+    async def browse(self, params: ua.BrowseParameters) -> list[ua.BrowseResult]:
+        self.adapter._check_count(len(params.NodesToBrowse), "max_nodes_per_browse", self.name)
+        return await super().browse(params)
+
+    async def history_read(self, params: ua.HistoryReadParameters) -> list[ua.HistoryReadResult]:
+        adapter = self.adapter
+        adapter._check_count(len(params.NodesToRead), "max_nodes_per_history_read", self.name)
+        details = params.HistoryReadDetails
+        if adapter.events is not None and isinstance(details, ua.ReadEventDetails):
+            return await adapter.events.read(details, list(params.NodesToRead))
+        if adapter.processed is not None and (
+                isinstance(details, ua.ReadProcessedDetails | ua.ReadAtTimeDetails) or is_reverse_raw(details)):
+            return await adapter.processed.read(details, list(params.NodesToRead))
+        return await super().history_read(params)
 
     async def call(self, params: list[ua.CallMethodRequest]) -> list[ua.CallMethodResult]:
         role = _role_of(self.user)
@@ -152,8 +302,12 @@ class _Session(InternalSession):
             need = self.adapter._method_roles.get(req.MethodId)
             if need is not None and role < need:
                 out.append(ua.CallMethodResult(StatusCode=_status(_BAD_USER_ACCESS_DENIED)))
-                continue
-            out.extend(await super().call([req]))
+            else:
+                out.extend(await super().call([req]))
+            args = [a.Value for a in req.InputArguments or []]
+            self.adapter.audit.record(AuditRecord(
+                interface="opcua", action=AuditAction.CALL, target=req.MethodId.to_string(),
+                user=_user_name(self.user), client=_peer(self.name), new=args, result=out[-1].StatusCode.name))
         return out
 
 
@@ -167,14 +321,25 @@ class OpcUaAdapter:
 
     def __init__(self, tagmap: TagMap, plc: PlcLike, host: str = "127.0.0.1", port: int = 0,
                  security: SecurityConfig | None = None, *, path: str = "/plc-emulator/",
-                 freeze_gc: bool = False) -> None:
+                 freeze_gc: bool = False, limits: OpcUaLimits | None = None,
+                 audit: AuditLog | None = None) -> None:
         self.tagmap = tagmap
         self.plc = plc
         self.host = host
         self._port = port
         self.security = security or SecurityConfig()
         self.path = path if path.startswith("/") else f"/{path}"
-        self.server = Server(user_manager=_Users(self.security))
+        self.limits = limits or OpcUaLimits()
+        self.audit = audit if audit is not None else AuditLog()
+        self.audit_events: AuditEvents | None = None
+        self.guard = Guard(limits=self.limits)
+        self.login_guard = LoginGuard()
+        self.min_publishing_interval_ms = max(50.0, tagmap.scan_period * 1000.0)
+        self._sessions: weakref.WeakSet[_Session] = weakref.WeakSet()
+        self._pending_logins = 0
+        self._hash_pool: Any = None
+        self.server = _PlcServer(user_manager=_Users(self.security, self.guard))
+        self.server.guard = self.guard
         self.namespace_index = 0
         self.plant_nodeid: ua.NodeId | None = None
         self.tags: list[TagNode] = []
@@ -195,6 +360,9 @@ class OpcUaAdapter:
         self.coalesced_scans = 0
         self.server_certificate: Path | None = None
         self.conditions: Any = None  # AlarmConditions once started
+        self.trust_list: TrustList | None = None
+        self.processed: ProcessedHistory | None = None
+        self.events: EventHistory | None = None
         self.freeze_gc = freeze_gc
 
     # ------------------------------------------------------------------ public surface
@@ -222,9 +390,105 @@ class OpcUaAdapter:
         nodeid = method.nodeid if isinstance(method, Node) else method
         self._method_roles[nodeid] = role
 
+    def metric_families(self) -> list[Any]:
+        """Prometheus families for /metrics (:mod:`.metrics`)."""
+        from plc_emulator.opcua.metrics import opcua_families
+
+        return opcua_families(self)
+
+    def _admit_items(self, sub: Any, subs: Any, items: list[ua.MonitoredItemCreateRequest]) -> list[bool]:
+        """Which of ``items`` fit the limits: per subscription, per server, and per node (the same node
+        monitored more than ``max_monitored_items_per_node`` times server-wide serves no client)."""
+        lim = self.limits
+        wanted = {it.ItemToMonitor.NodeId for it in items}
+        per_node: dict[ua.NodeId, int] = dict.fromkeys(wanted, 0)
+        total = 0
+        for s in subs:
+            mis = s.monitored_item_srv._monitored_items
+            total += len(mis)
+            for md in mis.values():
+                nid = md.read_value_id.NodeId if md.read_value_id is not None else None
+                if nid in per_node:
+                    per_node[nid] += 1
+        room = min(lim.max_monitored_items_per_subscription - len(sub.monitored_item_srv._monitored_items),
+                   lim.max_monitored_items - total)
+        out: list[bool] = []
+        for it in items:
+            nid = it.ItemToMonitor.NodeId
+            ok = room > 0 and per_node[nid] < lim.max_monitored_items_per_node
+            if ok:
+                room -= 1
+                per_node[nid] += 1
+            out.append(ok)
+        return out
+
+    def _audit_source(self, target: str) -> tuple[ua.NodeId, str]:
+        tn = self._by_key.get(target)
+        if tn is not None:
+            return tn.nodeid, tn.tag.key
+        try:
+            node = ua.NodeId.from_string(target)
+        except (ValueError, TypeError):
+            return ua.NodeId(ua.ObjectIds.Server), target
+        return node, str(node.Identifier)
+
+    def _tag_for(self, name: str) -> TagNode | None:
+        tn = self._by_key.get(name)
+        if tn is None:
+            tn = next((t for t in self.tags if t.tag.signal == name), None)
+        return tn
+
+    def _event_source(self, kind: str, source: str, data: dict[str, Any]) -> tuple[int, ua.NodeId, str, int, str]:
+        """Historian event -> (EventType, SourceNode, SourceName, Severity, ConditionName)."""
+        server = ua.NodeId(ua.ObjectIds.Server)
+        cond = self.conditions.conds.get(source) if kind == "alarm" and self.conditions is not None else None
+        if cond is not None:
+            limit = getattr(cond.d.kind, "is_limit", False)
+            type_id = ua.ObjectIds.ExclusiveLimitAlarmType if limit else ua.ObjectIds.OffNormalAlarmType
+            return type_id, cond.source, cond.source_name, int(cond.d.severity), str(cond.event.ConditionName)
+        tn = self._tag_for(source)
+        node, name = (tn.nodeid, tn.tag.key) if tn is not None else (server, source)
+        if kind in ("command", "audit"):
+            method = data.get("method") or data.get("command") not in (None, "write")
+            type_id = ua.ObjectIds.AuditUpdateMethodEventType if method else ua.ObjectIds.AuditWriteUpdateEventType
+            return type_id, node, name, 100, ""
+        if kind == "alarm":
+            return ua.ObjectIds.AlarmConditionType, node, name, 500, source
+        return ua.ObjectIds.DeviceFailureEventType, node, name, 700, ""
+
+    def _contains(self, read: ua.NodeId, source: ua.NodeId) -> bool:
+        """Is ``source`` the node read or below it (Server and the plant object contain everything)?"""
+        if read == source or read == ua.NodeId(ua.ObjectIds.Server) or read == self.plant_nodeid:
+            return True
+        ident = read.Identifier
+        return (isinstance(ident, str) and isinstance(source.Identifier, str) and read.NamespaceIndex ==
+                source.NamespaceIndex and source.Identifier.startswith(ident + "."))
+
+    def _check_count(self, n: int, limit_name: str, who: object) -> None:
+        """BadTooManyOperations for a request of more than the limit's items (service fault)."""
+        limit = int(getattr(self.limits, limit_name))
+        if n > limit:
+            self.guard.refuse(Rejection.TOO_MANY_OPERATIONS, f"session={who} items={n} limit={limit} "
+                              f"({limit_name})")
+            raise ServiceError(ua.StatusCodes.BadTooManyOperations)
+
+    def _channel_is_none(self, peer: object) -> bool:
+        """True if the client at ``peer`` talks over a SecurityPolicy None channel (unknown: False)."""
+        bserver = self.server.bserver
+        for proto in bserver.clients if bserver is not None else ():
+            if proto.peer_name == peer and proto.processor is not None:
+                policy = proto.processor._connection.security_policy
+                return bool(policy.URI == SecurityPolicyNone.URI)
+        return False
+
     def set_history_storage(self, storage: Any) -> None:
-        """HistoryRead backend (an asyncua HistoryStorageInterface); call before start."""
+        """HistoryRead backend (an asyncua HistoryStorageInterface); call before start. A storage with a
+        ``path`` (the historian file) also serves ReadProcessed, ReadAtTime and reverse raw reads."""
         self.server.iserver.history_manager.set_storage(storage)
+        path = getattr(storage, "path", None)
+        if path is not None:
+            self.processed = ProcessedHistory(path, self.tagmap)
+            self.events = EventHistory(path, self._event_source, self._contains)
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -246,6 +510,9 @@ class OpcUaAdapter:
 
         self.conditions = AlarmConditions(self, self.tagmap, self.plc)
         await self.conditions.attach()
+        self.audit_events = AuditEvents(self.server, self._audit_source)
+        await self.audit_events.start()
+        self.audit.add_sink(self.audit_events)
         await self.server.start()
         self._started = True
         # whatever changed since the snapshot the nodes were built from
@@ -255,6 +522,11 @@ class OpcUaAdapter:
             # full collection walks them all (a 0.5 s pause at 10,000 tags). For the one server of a
             # process (plc-emulator run), not for tests that start many.
             gc.freeze()
+        sec = self.security
+        if sec.anonymous and "None" in sec.policies and sec.effective_anonymous_role >= Role.OPERATOR:
+            log.warning("opcua.anonymous_can_write role=%s: anonymous clients can change the process over "
+                        "the unencrypted None endpoint (use --opcua-anonymous-role viewer, or leave None out "
+                        "of --opcua-security)", sec.effective_anonymous_role.name.lower())
         self.build_seconds = loop.time() - t0
         log.info("opcua.started endpoint=%s tags=%d seconds=%.2f", self.endpoint, len(self.tags),
                  self.build_seconds)
@@ -267,6 +539,7 @@ class OpcUaAdapter:
         server.set_server_name(f"plc-emulator {self.tagmap.name}")
         await server.set_application_uri(self.tagmap.opcua.application_uri)
         self._configure_security()
+        self._configure_limits()
         await self._load_pki()
         self.namespace_index = await server.register_namespace(self.tagmap.opcua.namespace_uri)
         snap = self.plc.snapshot
@@ -283,6 +556,12 @@ class OpcUaAdapter:
                 self._runtime_cols.setdefault(tn.tag.signal, i)
         await self._add_simulation()
         await self._add_diagnostics(snap)
+        await self._advertise_limits()
+        await add_history_configuration(server, self.tagmap, self.namespace_index,
+                                        {tn.tag.opcua.node_id: tn.nodeid for tn in self.tags})
+        if self.events is not None:  # the Server object: SubscribeToEvents | HistoryRead (event history)
+            await server.nodes.server.write_attribute(ua.AttributeIds.EventNotifier,
+                                                      ua.DataValue(ua.Variant(5, ua.VariantType.Byte)))
         iserver = server.iserver
 
         def create_session(name: str, user: User = User(role=UserRole.Anonymous),  # noqa: B008
@@ -293,6 +572,92 @@ class OpcUaAdapter:
             return session
 
         iserver.create_session = create_session  # type: ignore[method-assign]
+
+    def _configure_limits(self) -> None:
+        """Transport and service limits into asyncua; the login check off the event loop."""
+        lim = self.limits
+        tl = self.server.limits
+        tl.max_recv_buffer = tl.max_send_buffer = lim.max_chunk_size
+        tl.max_message_size = lim.max_message_size
+        tl.max_chunk_count = lim.max_chunk_count
+        iserver = self.server.iserver
+        iserver.max_subscriptions = lim.max_subscriptions
+        iserver.max_connections = lim.max_sessions * 2  # sockets: sessions plus discovery connections
+        iserver.max_monitored_item_queue_size = 100
+        if self.security.password_users:
+            self.guard.check_login = self._check_login
+
+    async def _advertise_limits(self) -> None:
+        """ServerCapabilities and OperationLimits (Part 5 6.3.2, 6.3.11) as the limits enforced."""
+        lim = self.limits
+        ids = ua.ObjectIds
+        values: list[tuple[int, int, ua.VariantType]] = [
+            (ids.Server_ServerCapabilities_MaxSessions, lim.max_sessions, ua.VariantType.UInt32),
+            (ids.Server_ServerCapabilities_MaxSubscriptions, lim.max_subscriptions, ua.VariantType.UInt32),
+            (ids.Server_ServerCapabilities_MaxSubscriptionsPerSession, lim.max_subscriptions_per_session,
+             ua.VariantType.UInt32),
+            (ids.Server_ServerCapabilities_MaxMonitoredItems, lim.max_monitored_items, ua.VariantType.UInt32),
+            (ids.Server_ServerCapabilities_MaxMonitoredItemsPerSubscription,
+             lim.max_monitored_items_per_subscription, ua.VariantType.UInt32),
+            (ids.Server_ServerCapabilities_MaxMonitoredItemsQueueSize, 100, ua.VariantType.UInt32),
+            (ids.Server_ServerCapabilities_MaxByteStringLength, lim.max_message_size, ua.VariantType.UInt32),
+            (ids.Server_ServerCapabilities_MaxStringLength, lim.max_message_size, ua.VariantType.UInt32),
+        ]
+        ol = {
+            "MaxNodesPerRead": lim.max_nodes_per_read, "MaxNodesPerWrite": lim.max_nodes_per_write,
+            "MaxNodesPerBrowse": lim.max_nodes_per_browse, "MaxNodesPerMethodCall": lim.max_nodes_per_method_call,
+            "MaxNodesPerTranslateBrowsePathsToNodeIds": lim.max_nodes_per_translate,
+            "MaxNodesPerRegisterNodes": lim.max_nodes_per_register,
+            "MaxNodesPerHistoryReadData": lim.max_nodes_per_history_read,
+            "MaxNodesPerHistoryReadEvents": lim.max_nodes_per_history_read,
+            "MaxMonitoredItemsPerCall": lim.max_monitored_items_per_call,
+            "MaxNodesPerNodeManagement": lim.max_nodes_per_node_management,
+        }
+        for name, value in ol.items():
+            values.append((getattr(ids, f"Server_ServerCapabilities_OperationLimits_{name}"), value,
+                           ua.VariantType.UInt32))
+        aspace = self.server.iserver.aspace
+        for node_id, value, vtype in values:
+            nid = ua.NodeId(node_id)
+            if nid in aspace:
+                await self.server.write_attribute_value(nid, ua.DataValue(ua.Variant(min(value, 2**32 - 1),
+                                                                                     vtype)))
+
+    async def _check_login(self, user: str, password: str, peer: str) -> bool:
+        """Password check in a worker thread, with backoff; unknown users cost as much as known ones."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        delay = self.login_guard.delay(user, peer)
+        if delay > 0:  # backing off: refused after the delay, no hash computed (right password too)
+            self.guard.refuse(Rejection.LOGIN_BACKOFF, f"peer={peer} wait={delay:.1f}s")
+            await asyncio.sleep(delay)
+            return False
+        if self._pending_logins >= self.limits.max_pending_logins:
+            self.guard.refuse(Rejection.LOGIN_BACKOFF, f"peer={peer} pending={self._pending_logins}")
+            self.login_guard.failed(user, peer)
+            return False
+        record = self.security.users.get(user)
+        # an unknown user is checked against a real user's hash: same cost, same answer time
+        stored = record.password_hash if record is not None and record.password_hash else self._decoy_hash
+        if self._hash_pool is None:
+            self._hash_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opcua-login")
+        self._pending_logins += 1
+        try:
+            ok = await asyncio.get_running_loop().run_in_executor(self._hash_pool, verify_password, password,
+                                                                  stored)
+        finally:
+            self._pending_logins -= 1
+        ok = ok and record is not None and bool(record.password_hash)
+        if ok:
+            self.login_guard.succeeded(user)
+        else:
+            self.login_guard.failed(user, peer)
+            self.guard.refuse(Rejection.LOGIN, f"peer={peer}")
+        return ok
+
+    @property
+    def _decoy_hash(self) -> str:
+        return next(u.password_hash for u in self.security.users.values() if u.password_hash)
 
     def _configure_security(self) -> None:
         sec = self.security
@@ -305,8 +670,10 @@ class OpcUaAdapter:
         tokens: list[type] = []
         if sec.anonymous:
             tokens.append(ua.AnonymousIdentityToken)
-        if sec.users:
+        if sec.password_users:
             tokens.append(ua.UserNameIdentityToken)
+        if sec.cert_users:
+            tokens.append(ua.X509IdentityToken)
         if not tokens:
             raise ConfigError("anonymous login is off and no users file is given: nobody could log in "
                               "(give --opcua-users FILE or allow anonymous)")
@@ -331,15 +698,24 @@ class OpcUaAdapter:
             raise ConfigError(f"cannot load OPC UA certificate {pki.cert_path} / key {pki.key_path}: "
                               f"{exc}") from None
         if not self.security.trust_all:
-            self.server.set_certificate_validator(_TrustList(pki.trusted_dir).validate)
+            self.trust_list = TrustList(pki.cert_path.parent.parent)
+            self.server.set_certificate_validator(self.trust_list.validate)
 
     async def stop(self) -> None:
         self._closed = True
         if self.conditions is not None:
             await self.conditions.close()
+        if self.audit_events is not None:
+            await self.audit_events.stop()
         if self._started:
             self._started = False
             await self.server.stop()
+        if self._hash_pool is not None:
+            self._hash_pool.shutdown(wait=False, cancel_futures=True)
+        if self.processed is not None:
+            self.processed.close()
+        if self.events is not None:
+            self.events.close()
 
     # ------------------------------------------------------------------ scans in
     def _on_snapshot(self, snap: Snapshot) -> None:
@@ -386,8 +762,8 @@ class OpcUaAdapter:
             return _BAD_TYPE_MISMATCH
         try:
             cmd = validate_write(tn.tag, value, source="opcua", role=role.name.lower())
-        except WriteRejected as exc:
-            log.info("opcua.write_rejected tag=%s reason=%s detail=%s", exc.tag, exc.reason.name, exc.detail)
+        except WriteRejected as exc:  # counted and logged (rate-limited) per request by the session
+            log.debug("opcua.write_rejected tag=%s reason=%s detail=%s", exc.tag, exc.reason.name, exc.detail)
             return exc.opcua_status
         try:
             self.plc.submit(cmd)
@@ -565,28 +941,6 @@ class OpcUaAdapter:
                 self._publisher.notify(attr, dv)
             n += 1
         return n
-
-
-class _TrustList:
-    """Client certificates must be in the trust-list folder (re-read for each new session, so a
-    certificate dropped into ``trusted/`` works without a restart; an empty folder trusts nobody)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    async def validate(self, cert: Any, app_description: ua.ApplicationDescription) -> None:
-        from asyncua.common.utils import ServiceError
-        from asyncua.crypto.truststore import TrustStore
-        from asyncua.crypto.validator import CertificateValidator, CertificateValidatorOptions
-
-        store = TrustStore([self.folder], [])
-        try:
-            await store.load()
-        except (ValueError, OSError):  # empty or unreadable folder: nobody is trusted
-            log.warning("opcua.certificate_untrusted trust_list=%s (empty or unreadable)", self.folder)
-            raise ServiceError(ua.StatusCodes.BadCertificateUntrusted) from None
-        opts = CertificateValidatorOptions.TRUSTED_VALIDATION | CertificateValidatorOptions.PEER_CLIENT
-        await CertificateValidator(opts, store).validate(cert, app_description)
 
 
 def _arity(args: tuple[ua.Variant, ...], n: int) -> int:

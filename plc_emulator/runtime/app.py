@@ -29,6 +29,7 @@ from typing import Any, TextIO, TypeVar
 
 import structlog
 
+from plc_emulator.audit import AuditLog, AuditRecord
 from plc_emulator.errors import EmulatorError
 from plc_emulator.http import HealthCheck, HttpServer, HttpSettings
 from plc_emulator.image.snapshot import Snapshot
@@ -71,6 +72,7 @@ class AppContext:
     metrics: Metrics
     ready: list[str]  # "name=host:port" parts of the ready line
     health_checks: list[tuple[str, HealthCheck]]
+    audit: AuditLog = field(default_factory=AuditLog)  # client writes/calls of every interface
 
     def add_health_check(self, name: str, check: HealthCheck) -> None:
         self.health_checks.append((name, check))
@@ -109,7 +111,7 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Ca
 
 async def _start_historian(stack: AsyncExitStack, ctx: AppContext) -> None:
     """Historian + recorder (+ one forwarder per sink of ``config.upstream``) under ``DATA_DIR``."""
-    from historian import HistorianError
+    from historian import Event, HistorianError
     from plc_emulator.runtime.recorder import HistorianService
 
     extras = ctx.config.extras
@@ -125,6 +127,13 @@ async def _start_historian(stack: AsyncExitStack, ctx: AppContext) -> None:
     if service.forwarders:
         ctx.add_health_check("upstream", service.upstream_health)
     ctx.add_metrics(service.metric_families)
+
+    def audit_to_historian(rec: AuditRecord) -> None:  # simulated time, like every other stored event
+        if service.historian is not None:
+            service.historian.record_event(Event(time=ctx.plc.snapshot.sim_time, kind="audit", source=rec.target,
+                                                 data=rec.as_dict()))
+
+    ctx.audit.add_sink(audit_to_historian)
 
 
 async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
@@ -168,12 +177,13 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
 
                 ua_port = int(opcua_cfg["port"])
                 adapter = OpcUaAdapter(tagmap, plc, host=host, port=ua_port, security=opcua_cfg["security"],
-                                       freeze_gc=True)
+                                       freeze_gc=True, audit=ctx.audit)
                 if config.extras.get("historian") is not False:  # HistoryRead from the historian store
                     from plc_emulator.opcua.history import HistorianHistory
 
                     adapter.set_history_storage(HistorianHistory(config.data_dir / "historian.db", tagmap))
                 opcua = await _enter(servers, "opcua", host, ua_port, adapter)
+                ctx.add_metrics(adapter.metric_families)
                 ctx.ready.append(f"opcua={host}:{opcua.port}")
 
             historian_db = None if config.extras.get("historian") is False else config.data_dir / "historian.db"

@@ -42,3 +42,19 @@ def test_unreadable_certificate_is_one_line(tmp_path: Path) -> None:
     assert res.returncode == 1
     assert "cert.der is not a valid DER certificate" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_anonymous_role_flag_and_warning(tmp_path: Path) -> None:
+    base = [sys.executable, "-c", CODE, "run", str(DEFAULT_TAGMAP), "--data-dir", str(tmp_path), "--modbus-port",
+            "0", "--http-port", "0", "--opcua-port", "0", "--speed", "max", "--duration", "1s"]
+    bad = subprocess.run([*base, "--opcua-anonymous-role", "admin"], capture_output=True, text=True, timeout=60,
+                         check=False)
+    assert bad.returncode == 2
+    assert "--opcua-anonymous-role" in bad.stderr
+    warned = subprocess.run(base, capture_output=True, text=True, timeout=120, check=False)
+    assert warned.returncode == 0, warned.stderr[-2000:]
+    assert "opcua.anonymous_can_write role=operator" in warned.stderr
+    quiet = subprocess.run([*base, "--opcua-anonymous-role", "viewer"], capture_output=True, text=True,
+                           timeout=120, check=False)
+    assert quiet.returncode == 0
+    assert "anonymous_can_write" not in quiet.stderr

@@ -8,7 +8,7 @@ governs both protocols. Credentials:
   ``token_ttl`` seconds; send it as ``Authorization: Bearer <token>``.
 * ``Authorization: Basic`` is accepted only from a loopback peer or over TLS (elsewhere the password
   would cross the network in clear text): 401 otherwise.
-* No credentials: the anonymous role, as on OPC UA (engineer without a users file, viewer with one,
+* No credentials: the anonymous role, as on OPC UA (``--opcua-anonymous-role``, operator by default;
   refused with ``--opcua-no-anonymous``).
 
 Cross-site requests: a state-changing request (POST/PUT/DELETE) must come from the page's own origin

@@ -1,7 +1,7 @@
 """The web HMI in a real Chromium (Debian's, driven by Playwright) against ``plc-emulator run``.
 
-One emulator for the module (Modbus, OPC UA and HTTP on free loopback ports, a users file, so the
-anonymous page is a viewer as on OPC UA); each check is read back over the other protocols with
+One emulator for the module (Modbus, OPC UA and HTTP on free loopback ports, a users file with a
+viewer, an operator and an engineer); each check is read back over the other protocols with
 real clients (pymodbus, asyncua).
 """
 
@@ -130,6 +130,7 @@ def test_page_loads_and_live_values_change_within_a_second(page: Page) -> None:
 
 
 def test_viewer_is_refused_the_write(page: Page, app: App) -> None:
+    login(page, "vic", "viewer-pw")
     before = app.float_at(SP_ADDR)
     page.click('[data-loop="LIC100"]')
     page.fill("#fp-sp-input", "33")

@@ -33,14 +33,18 @@ async def test_snapshot_then_only_what_changed(plant: Rig) -> None:
         assert len(snap["values"]) == len(plant.plc.tagmap.tags)
         t0 = snap["tick"]
         await plant.call("PUT", "/tags/SEP-V100.LIC100_SP", body={"value": 44})
-        await plant.step()
-        kind, ch = await next_event(resp)
+        kind, ch = await next_event(resp)  # PLC memory semantics: the write is served at once, same tick
         assert kind == "changes"
-        assert ch["tick"] == t0 + 1
+        assert ch["tick"] == t0
         assert ch["values"]["SEP-V100.LIC100_SP"] == [44.0, 0]
         assert "PLC.esd_trip" not in ch["values"]  # unchanged tags are not sent
         assert ch["sim"]["paused"] is True
         assert ch["alarms"]["transitions"] == []
+        await plant.step()
+        kind, ch = await next_event(resp)
+        assert kind == "changes"
+        assert ch["tick"] == t0 + 1
+        assert "SEP-V100.LIC100_SP" not in ch["values"]  # the engine took the value already served
         await plant.call("POST", "/faults", body={"action": "trip_pump"})
         await plant.step()
         kind, ch = await next_event(resp)

@@ -14,7 +14,8 @@ temperature, the vibration spectrum), configured in ``pm.residuals.models`` as
    ``g- = max(0, g- - z - k)``, flags bias / drift when either reaches ``h`` (a bias
    jumps it, a drift walks it up); z is clipped to +/-``z_clip`` first. Once per block, the median of the residual's
    squared first differences over ``noise_window``, above ``noise_ratio`` times the learned value
-   (scaled to a median), flags a noise increase. Either test raises ``PM.<signal>.residual``.
+   (scaled to a median), flags a noise increase; the flag stays while the ratio is above half the
+   threshold. Either test raises ``PM.<signal>.residual``.
    The noise test runs on the signals in ``noise_signals``: on the model residual where the signal
    has a model, else on the signal itself (enough when the transmitter noise dominates the
    sample-to-sample change).
@@ -222,5 +223,10 @@ class ResidualBlock:
         with np.errstate(all="ignore"):
             med = np.nanmedian(np.where(enough[None], self._ring, 0.0), axis=0)
         self._ratio = np.where(enough, med / (_MEDIAN_CHI2_1 * self._d2_ref), np.nan)
-        over = enough & (np.nan_to_num(self._ratio) > self.p.noise_ratio)
-        self._last_noise = np.where(over, self.tick, self._last_noise)
+        ratio = np.nan_to_num(self._ratio)
+        over = enough & (ratio > self.p.noise_ratio)
+        # hysteresis: a raised flag stays while the ratio is above half the threshold, so one upset
+        # that lasts gives one alert, not one per hold period
+        held = (self.tick - self._last_noise) < self._hold
+        keep = enough & held & (ratio > 0.5 * self.p.noise_ratio)
+        self._last_noise = np.where(over | keep, self.tick, self._last_noise)

@@ -93,6 +93,7 @@ class ScanCycle:
         self._alarm_sig = tuple(alarm_sig)
         self._mem_cols = [(i, tags[i].signal) for i in mem_tag]
         self.memory = MemoryBlock.for_signals([s for _, s in self._mem_cols], self.dt)
+        self._string_cols = self.image.string_tags
         self._digest = RunDigest(np.asarray(deterministic, dtype=np.intp))
         self.snapshot = self._publish(RuntimeValues(), events=(), commands=())
 
@@ -154,8 +155,9 @@ class ScanCycle:
             values[self._alarm_tag] = self.alarms.signal_vector(self._alarm_sig)
         for i, sig in self._mem_cols:
             values[i] = self.memory.value(sig)
-        holding, inp, coils, discrete = self.image.encode(values, status)
-        digest = self._digest.update(tick, values, status)
+        texts = {i: self.memory.text_of(self.tagmap.tags[i].signal) for i in self._string_cols}
+        holding, inp, coils, discrete = self.image.encode(values, status, texts)
+        digest = self._digest.update(tick, values, status, texts)
         return Snapshot(tick=tick, sim_time=self.sim_time, values=values, status=status, holding=holding,
                         input=inp, coils=coils, discrete=discrete, digest=digest, events=events,
-                        commands=commands, alarms=self.alarms.view())
+                        commands=commands, alarms=self.alarms.view(), texts=texts)

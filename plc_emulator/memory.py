@@ -12,7 +12,9 @@ points"):
   changed for ``.timeout`` seconds (writable, default 10 s) ``.expired`` becomes 1 and a
   ``watchdog_expired`` ground-truth event is recorded (``watchdog_restored`` when it changes again).
   ``.action`` (writable: 0 none, 1 trip the ESD, 2 trip pump P100) is what the PLC does when it
-  expires, at the next scan: the ESD trip raises the ESD alarm like any other trip.
+  expires, at the next scan: the ESD trip raises the ESD alarm like any other trip. An ``alarms:``
+  section on the ``.expired`` tag makes the expiry an alarm of its own: the scan feeds memory
+  signals that alarms watch to the alarm block (``AlarmBlock.extra_signals``).
 * ``hs.<name>.cmd`` / ``.status``: a command/acknowledge handshake. Writing a non-zero command
   sets status BUSY (1) for one scan, then DONE (2); writing 0 acknowledges and returns the status
   to IDLE (0); a different non-zero command while BUSY or DONE (not acknowledged) is a protocol

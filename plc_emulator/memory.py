@@ -4,13 +4,17 @@ Three signal namespaces, bound to tags like engine signals (docs/modbus.md, "Mem
 points"):
 
 * ``mem.<name>``: free memory, no process binding. A write is stored and read back (any kind:
-  analog, counter, discrete, multi-state; any unit). Starts at 0.
+  analog, counter, discrete, multi-state; any unit). Starts at 0. A ``mem.*`` point with a Modbus
+  ``string`` format keeps its text here (``text_of``; written by a command whose ``params["text"]``
+  holds it, journaled like any command); its number is the text's length.
 * ``wd.<name>.counter`` / ``.echo`` / ``.expired`` / ``.timeout``: a watchdog (heartbeat) pair.
   The client writes a changing counter; the PLC echoes it in ``.echo``; when the counter has not
   changed for ``.timeout`` seconds (writable, default 10 s) ``.expired`` becomes 1 and a
   ``watchdog_expired`` ground-truth event is recorded (``watchdog_restored`` when it changes again).
   ``.action`` (writable: 0 none, 1 trip the ESD, 2 trip pump P100) is what the PLC does when it
-  expires, at the next scan: the ESD trip raises the ESD alarm like any other trip.
+  expires, at the next scan: the ESD trip raises the ESD alarm like any other trip. An ``alarms:``
+  section on the ``.expired`` tag makes the expiry an alarm of its own: the scan feeds memory
+  signals that alarms watch to the alarm block (``AlarmBlock.extra_signals``).
 * ``hs.<name>.cmd`` / ``.status``: a command/acknowledge handshake. Writing a non-zero command
   sets status BUSY (1) for one scan, then DONE (2); writing 0 acknowledges and returns the status
   to IDLE (0); a different non-zero command while BUSY or DONE (not acknowledged) is a protocol
@@ -122,6 +126,7 @@ class MemoryBlock:
 
     dt: float
     mem: dict[str, float] = field(default_factory=dict)  # mem.* and comm.* registers
+    text: dict[str, str] = field(default_factory=dict)  # mem.* string points (mem holds the length)
     wd: dict[str, _Watchdog] = field(default_factory=dict)
     hs: dict[str, _Handshake] = field(default_factory=dict)
     actions: list[Command] = field(default_factory=list)  # for the next scan (watchdog actions)
@@ -153,6 +158,9 @@ class MemoryBlock:
             base, _, suffix = rest.rpartition(".")
             if ns == "mem":
                 self.mem[c.target] = float(c.value)
+                text = c.params.get("text")
+                if isinstance(text, str):
+                    self.text[c.target] = text
             elif ns == "comm":
                 if suffix == "fault" and c.value != self.mem.get(c.target, 0.0):
                     events.extend(self._link_fault(base, self.mem.get(c.target, 0.0), c.value, cmds, tick))
@@ -209,6 +217,10 @@ class MemoryBlock:
                 params[_PARAM_NAME[kind]] = param
             out.append(GroundTruthEvent(tick=tick, plant=0, kind="fault_start", target=target, params=params))
         return out
+
+    def text_of(self, signal: str) -> str:
+        """The text of a string point (``mem.*`` with a string Modbus format); '' until written."""
+        return self.text.get(signal, "")
 
     def value(self, signal: str) -> float:
         ns, _, rest = signal.partition(".")

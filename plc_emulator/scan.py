@@ -93,6 +93,8 @@ class ScanCycle:
         self._alarm_sig = tuple(alarm_sig)
         self._mem_cols = [(i, tags[i].signal) for i in mem_tag]
         self.memory = MemoryBlock.for_signals([s for _, s in self._mem_cols], self.dt)
+        self._string_cols = self.image.string_tags
+        self._alarm_mem = self.alarms.block.extra_signals
         self._digest = RunDigest(np.asarray(deterministic, dtype=np.intp))
         self.snapshot = self._publish(RuntimeValues(), events=(), commands=())
 
@@ -131,7 +133,12 @@ class ScanCycle:
     def _publish(self, rt: RuntimeValues, *, events: tuple[GroundTruthEvent, ...],
                  commands: tuple[Command, ...], alarm_commands: tuple[Command, ...] = ()) -> Snapshot:
         out = self.engine.outputs(self.state)
-        self.alarms.step(out.values, out.status, tick=self.tick, commands=alarm_commands)
+        a_values, a_status = out.values, out.status
+        if self._alarm_mem:  # alarms on PLC memory (watchdog expired ...): columns after the engine's
+            extra = np.array([[self.memory.value(s) for s in self._alarm_mem]], dtype=np.float64)
+            a_values = np.concatenate([a_values, extra], axis=1)
+            a_status = np.concatenate([a_status, np.zeros(extra.shape, dtype=np.uint32)], axis=1)
+        self.alarms.step(a_values, a_status, tick=self.tick, commands=alarm_commands)
         values: npt.NDArray[np.float64] = np.zeros(self.n_tags, dtype=np.float64)
         status: npt.NDArray[np.uint32] = np.zeros(self.n_tags, dtype=np.uint32)
         values[self._eng_tag] = out.values[0, self._eng_sig]
@@ -154,8 +161,9 @@ class ScanCycle:
             values[self._alarm_tag] = self.alarms.signal_vector(self._alarm_sig)
         for i, sig in self._mem_cols:
             values[i] = self.memory.value(sig)
-        holding, inp, coils, discrete = self.image.encode(values, status)
-        digest = self._digest.update(tick, values, status)
+        texts = {i: self.memory.text_of(self.tagmap.tags[i].signal) for i in self._string_cols}
+        holding, inp, coils, discrete = self.image.encode(values, status, texts)
+        digest = self._digest.update(tick, values, status, texts)
         return Snapshot(tick=tick, sim_time=self.sim_time, values=values, status=status, holding=holding,
                         input=inp, coils=coils, discrete=discrete, digest=digest, events=events,
-                        commands=commands, alarms=self.alarms.view())
+                        commands=commands, alarms=self.alarms.view(), texts=texts)

@@ -29,7 +29,7 @@ import numpy.typing as npt
 from plc_emulator.alarms.config import AlarmDef, AlarmKind, PmParams, Suppression
 from plc_emulator.alarms.states import HIDDEN, AlarmEvent, AlarmState, transition
 from plc_emulator.commands import Command, CommandKind
-from plc_emulator.engine.catalogue import index_of
+from plc_emulator.engine.catalogue import CATALOGUE, index_of
 from plc_emulator.errors import EmulatorError
 
 __all__ = [
@@ -47,6 +47,7 @@ BOOLS = npt.NDArray[np.bool_]
 I64 = npt.NDArray[np.int64]
 
 _KIND_CODE: Final = {k: i for i, k in enumerate(AlarmKind)}
+_NAMES: Final = {s.name: i for i, s in enumerate(CATALOGUE)}  # engine signal -> column
 _STATE_BY_CODE: Final = {s.value: s for s in AlarmState}
 
 _OPERATOR: Final = {
@@ -140,7 +141,13 @@ class AlarmBlock:
             raise ValueError("duplicate alarm id")
         a = len(self.defs)
         self._kind = np.array([_KIND_CODE[d.kind] for d in self.defs], dtype=np.int8)
-        self._sig = np.array([index_of(d.signal) if d.signal else 0 for d in self.defs], dtype=np.intp)
+        # signals outside the engine catalogue (PLC memory: wd.<name>.expired ...) are extra columns
+        # the caller appends after the catalogue's, in this order (missing ones read 0, Good)
+        self.extra_signals = tuple(dict.fromkeys(d.signal for d in self.defs if d.signal and d.signal not in _NAMES))
+        extra = {sig: len(_NAMES) + k for k, sig in enumerate(self.extra_signals)}
+        self._width = len(_NAMES) + len(self.extra_signals)
+        self._sig = np.array([extra[d.signal] if d.signal in extra else index_of(d.signal) if d.signal else 0
+                              for d in self.defs], dtype=np.intp)
         self._limit = np.array([d.limit for d in self.defs], dtype=np.float64)
         self._deadband = np.array([d.deadband for d in self.defs], dtype=np.float64)
         self._on_ticks = np.array([self._ticks(d.on_delay) + 1 for d in self.defs], dtype=np.int32)
@@ -223,8 +230,12 @@ class AlarmBlock:
         pm_flags: BOOLS | None = None,
         record: bool = True,
     ) -> tuple[tuple[AlarmTransition, ...], tuple[tuple[Command, str], ...]]:
-        """Advance to ``tick``. ``values``/``status`` are engine outputs ``(n, S)`` in catalogue order;
-        ``pm_flags`` is ``(n, len(pm_columns))``. Returns (transitions, rejected (command, reason))."""
+        """Advance to ``tick``. ``values``/``status`` are engine outputs ``(n, S)`` in catalogue order,
+        optionally followed by the ``extra_signals`` columns; ``pm_flags`` is ``(n, len(pm_columns))``.
+        Returns (transitions, rejected (command, reason))."""
+        if values.shape[1] < self._width:  # no PLC memory here (fleet evaluation): extra columns read 0
+            pad = ((0, 0), (0, self._width - values.shape[1]))
+            values, status = np.pad(values, pad), np.pad(status, pad)
         self.tick = int(tick)
         self._record = record
         self._log = []

@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Any, Final
 
 from plc_emulator.engine.catalogue import CATALOGUE, LOOPS, SignalKind
+from plc_emulator.memory import is_memory_signal
 from plc_emulator.tagmap.model import Tag, TagKind, TagMap
 
 __all__ = [
@@ -72,7 +73,7 @@ class AlarmDef:
     id: str
     kind: AlarmKind
     tag: str  # DEVICE.tag key, "" for PM flags that have no tag of their own
-    signal: str  # engine signal the alarm watches ("" for PM flags: fed by the PM rules)
+    signal: str  # engine or PLC memory signal the alarm watches ("" for PM flags: fed by the PM rules)
     limit: float = 0.0  # EU limit; for DISCRETE the abnormal state value; for ROC EU/s
     deadband: float = 0.0
     on_delay: float = 0.0  # s
@@ -88,7 +89,9 @@ class AlarmDef:
 
 def _tag_alarms(tag: Tag) -> list[AlarmDef]:
     lim = tag.alarms
-    if lim is None or _SIGNAL_KIND.get(tag.signal) is None:
+    sig_kind = _SIGNAL_KIND.get(tag.signal)
+    # engine signals, and PLC memory signals (watchdog expired, handshake status ...) fed by the scan
+    if lim is None or (sig_kind is None and not is_memory_signal(tag.signal)):
         return []
     out: list[AlarmDef] = []
     common: dict[str, Any] = {
@@ -142,7 +145,7 @@ def _tag_alarms(tag: Tag) -> list[AlarmDef]:
                 **common,
             )
         )
-    if lim.bad_quality and tag.kind is TagKind.ANALOG and _SIGNAL_KIND[tag.signal] is SignalKind.MEASURED:
+    if lim.bad_quality and tag.kind is TagKind.ANALOG and sig_kind is SignalKind.MEASURED:
         out.append(
             AlarmDef(
                 id=f"{tag.key}.BAD",

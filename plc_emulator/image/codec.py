@@ -17,6 +17,9 @@ Conventions (docs/modbus.md):
   whose bits are separate tags).
 * Each point may name a quality register (``quality_address``) in its own table; points in the bit
   tables put theirs in the holding registers. The word is :func:`~plc_emulator.image.quality.quality_words`.
+* string: fixed-length 7-bit ASCII, two characters per register, high byte first (``high_first``)
+  or low byte first (``low_first``), padded with NUL; the text lives in the memory point store and
+  reaches the image through ``Snapshot.texts`` (the value column carries its length).
 * Reads may span gaps between points (they read 0); writes must cover whole writable points.
 """
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import math
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
@@ -35,8 +38,8 @@ import numpy.typing as npt
 from plc_emulator.commands import Command
 from plc_emulator.errors import Rejection, WriteRejected
 from plc_emulator.image.quality import quality_words
-from plc_emulator.image.writes import validate_write
-from plc_emulator.tagmap.model import Access, ModbusPoint, Table, Tag, TagMap, ValueFormat, WordOrder
+from plc_emulator.image.writes import validate_text_write, validate_write
+from plc_emulator.tagmap.model import Access, ByteOrder, ModbusPoint, Table, Tag, TagMap, ValueFormat, WordOrder
 
 __all__ = [
     "BIT_TABLES",
@@ -47,6 +50,8 @@ __all__ = [
     "decode_words",
     "encode_words",
     "mirrors_of",
+    "string_text",
+    "string_words",
 ]
 
 F64 = npt.NDArray[np.float64]
@@ -248,6 +253,28 @@ def decode_words(words: Sequence[int], point: ModbusPoint, eu_range: tuple[float
     return eu_lo + (raw - rr[0]) * (eu_hi - eu_lo) / (rr[1] - rr[0])
 
 
+def string_words(text: str, registers: int, order: ByteOrder) -> list[int]:
+    """ASCII ``text`` -> ``registers`` words, NUL-padded (longer text is cut: callers validate first)."""
+    raw = text.encode("ascii", "replace")[: 2 * registers].ljust(2 * registers, b"\0")
+    hi, lo = (raw[0::2], raw[1::2]) if order is ByteOrder.HIGH_FIRST else (raw[1::2], raw[0::2])
+    return [(a << 8) | b for a, b in zip(hi, lo, strict=True)]
+
+
+def string_text(words: Sequence[int], order: ByteOrder) -> str:
+    """Registers -> the text up to the NUL padding; raises ValueError for bytes outside ASCII or a
+    NUL followed by text (the padding must be trailing)."""
+    raw = bytearray()
+    for w in words:
+        hi, lo = (int(w) >> 8) & 0xFF, int(w) & 0xFF
+        raw += bytes((hi, lo) if order is ByteOrder.HIGH_FIRST else (lo, hi))
+    text = raw.rstrip(b"\0")
+    for i, b in enumerate(text):
+        if b == 0 or b > 0x7F:
+            raise ValueError(f"ASCII text only: byte {b:#04x} at offset {i}"
+                             + (" (NUL is padding at the end only)" if b == 0 else ""))
+    return text.decode("ascii")
+
+
 # --------------------------------------------------------------------------- the image
 
 
@@ -352,8 +379,12 @@ class RegisterImage:
         gbits: dict[Table, tuple[list[int], list[int]]] = {}
         gqual: dict[Table, tuple[list[int], list[int]]] = {}
         gpacked: dict[Table, list[PointRef]] = {}
+        self._gstring: list[PointRef] = []
         for r in self.points:
             fmt = r.point.format
+            if fmt is ValueFormat.STRING and r.role is not PointRole.QUALITY:
+                self._gstring.append(r)
+                continue
             if r.role is PointRole.QUALITY:
                 t, a = gqual.setdefault(r.table, ([], []))
             elif r.point.bit is not None:
@@ -384,8 +415,15 @@ class RegisterImage:
 
     # ------------------------------------------------------------------ per scan
 
-    def encode(self, values: F64, status: npt.NDArray[np.uint32]) -> tuple[U16, U16, BOOLS, BOOLS]:
-        """Tag values (EU) and StatusCodes in tag-map order -> (holding, input, coils, discrete)."""
+    @property
+    def string_tags(self) -> tuple[int, ...]:
+        """Tag indices of the string points (their text comes from ``Snapshot.texts``)."""
+        return tuple(r.tag_index for r in self._gstring)
+
+    def encode(self, values: F64, status: npt.NDArray[np.uint32],
+               texts: Mapping[int, str] | None = None) -> tuple[U16, U16, BOOLS, BOOLS]:
+        """Tag values (EU), StatusCodes and string texts (tag index -> text) in tag-map order ->
+        (holding, input, coils, discrete)."""
         v = np.asarray(values, dtype=np.float64)
         regs: dict[Table, U16] = {
             Table.HOLDING_REGISTER: np.zeros(self.sizes[Table.HOLDING_REGISTER], dtype=np.uint16),
@@ -411,15 +449,19 @@ class RegisterImage:
         for p in self._gpacked:
             on = (np.abs(v[p.tags]) > 0).astype(np.uint16)  # NaN -> 0
             np.bitwise_or.at(regs[p.table], p.addr, (on << p.shift).astype(np.uint16))
+        for r in self._gstring:
+            text = texts.get(r.tag_index, "") if texts else ""
+            regs[r.table][r.address : r.address + r.count] = string_words(text, r.count, r.point.byte_order)
         s = np.asarray(status, dtype=np.uint32)
         for q in self._gqual:
             regs[q.table][q.addr] = quality_words(s[q.tags])
         return (regs[Table.HOLDING_REGISTER], regs[Table.INPUT_REGISTER], bits[Table.COIL],
                 bits[Table.DISCRETE_INPUT])
 
-    def patch(self, tables: tuple[U16, U16, BOOLS, BOOLS],
-              updates: dict[int, float]) -> tuple[U16, U16, BOOLS, BOOLS]:
-        """Copies of the four tables with the points of ``updates`` (tag index -> EU) re-encoded.
+    def patch(self, tables: tuple[U16, U16, BOOLS, BOOLS], updates: dict[int, float],
+              texts: Mapping[int, str] | None = None) -> tuple[U16, U16, BOOLS, BOOLS]:
+        """Copies of the four tables with the points of ``updates`` (tag index -> EU) and of ``texts``
+        (tag index -> string text) re-encoded.
 
         The per-point path of :meth:`encode` (same codecs), for a few points between scans; quality
         words are untouched. Tables without a touched point are returned as they are.
@@ -428,8 +470,17 @@ class RegisterImage:
             (Table.HOLDING_REGISTER, Table.INPUT_REGISTER, Table.COIL, Table.DISCRETE_INPUT), tables,
             strict=True))
         copied: set[Table] = set()
+        for index, text in (texts or {}).items():
+            for r in self._value_refs.get(index, ()):
+                if r.point.format is ValueFormat.STRING:
+                    if r.table not in copied:
+                        out[r.table] = out[r.table].copy()
+                        copied.add(r.table)
+                    out[r.table][r.address : r.address + r.count] = string_words(text, r.count, r.point.byte_order)
         for index, value in updates.items():
             for r in self._value_refs.get(index, ()):
+                if r.point.format is ValueFormat.STRING:
+                    continue  # its value column is the text's length; the text comes from ``texts``
                 if r.table not in copied:
                     out[r.table] = out[r.table].copy()
                     copied.add(r.table)
@@ -523,6 +574,14 @@ class RegisterImage:
                     Rejection.TYPE_MISMATCH, ref.tag.key,
                     f"write covers part of a {ref.count}-register point at {ref.address}",
                 )
+            if ref.point.format is ValueFormat.STRING:
+                try:
+                    text = string_text(words[a - address : a - address + ref.count], ref.point.byte_order)
+                except ValueError as e:
+                    raise WriteRejected(Rejection.TYPE_MISMATCH, ref.tag.key, str(e)) from None
+                cmds.append(validate_text_write(ref.tag, text, source="modbus", role=role))
+                a += ref.count
+                continue
             value = self.decode_point(ref, words[a - address : a - address + ref.count])
             if not math.isfinite(value):
                 raise WriteRejected(Rejection.TYPE_MISMATCH, ref.tag.key, f"not finite (got {value})")

@@ -36,26 +36,36 @@ class WriteOverlay:
                 cols.setdefault(tag.signal, []).append(i)
         self._cols = {k: tuple(v) for k, v in cols.items()}
 
-    def updates(self, cmds: Iterable[Command]) -> dict[int, float]:
-        """Tag column -> value of every write in ``cmds`` (later writes win)."""
+    def updates(self, cmds: Iterable[Command]) -> tuple[dict[int, float], dict[int, str]]:
+        """Tag column -> value, and string column -> text, of every write in ``cmds`` (later writes win)."""
         out: dict[int, float] = {}
+        texts: dict[int, str] = {}
         for c in cmds:
             if c.kind is CommandKind.WRITE:
+                text = c.params.get("text")
                 for i in self._cols.get(c.target, ()):
                     out[i] = float(c.value)
-        return out
+                    if isinstance(text, str):
+                        texts[i] = text
+        return out, texts
 
     def apply(self, snap: Snapshot, cmds: Iterable[Command]) -> Snapshot:
         """``snap`` with the written values in place (``snap`` itself when nothing is a tag write)."""
-        return self.set_values(snap, self.updates(cmds))
+        values, texts = self.updates(cmds)
+        return self.set_values(snap, values, texts)
 
-    def set_values(self, snap: Snapshot, updates: dict[int, float]) -> Snapshot:
-        """``snap`` with tag column -> value ``updates`` in place (``snap`` itself if none differs)."""
+    def set_values(self, snap: Snapshot, updates: dict[int, float],
+                   texts: dict[int, str] | None = None) -> Snapshot:
+        """``snap`` with tag column -> value ``updates`` and string column -> ``texts`` in place
+        (``snap`` itself if none differs)."""
         upd = {i: v for i, v in updates.items() if snap.values[i] != v}
-        if not upd:
+        txt = {i: t for i, t in (texts or {}).items() if snap.texts.get(i, "") != t}
+        if not upd and not txt:
             return snap
         values = snap.values.copy()
         for i, v in upd.items():
             values[i] = v
-        h, inp, c, d = self.image.patch((snap.holding, snap.input, snap.coils, snap.discrete), upd)
-        return dataclasses.replace(snap, values=values, holding=h, input=inp, coils=c, discrete=d)
+        h, inp, c, d = self.image.patch((snap.holding, snap.input, snap.coils, snap.discrete), upd, txt)
+        all_texts = {**snap.texts, **txt} if txt else snap.texts
+        return dataclasses.replace(snap, values=values, holding=h, input=inp, coils=c, discrete=d,
+                                   texts=all_texts)

@@ -38,12 +38,14 @@ class Snapshot:
     alarms: Mapping[str, Any] = field(default_factory=dict)  # alarm block view (filled by the alarms issue)
     events: tuple[Any, ...] = ()  # engine ground-truth events of this tick (GroundTruthEvent)
     commands: tuple[Any, ...] = ()  # commands applied at the start of this tick (Command)
+    texts: Mapping[int, str] = field(default_factory=dict)  # string points: tag index -> text (values: length)
 
 
 class RunDigest:
     """SHA-256 over the deterministic part of every snapshot, in tick order.
 
-    Per tick it hashes ``tick`` (u64 LE), then the values (f64 LE) and statuses (u32 LE) of the
+    Per tick it hashes ``tick`` (u64 LE), the texts of string points (index u32 LE, length u32 LE,
+    ASCII bytes, in tag order), then the values (f64 LE) and statuses (u32 LE) of the
     deterministic columns (every tag except wall-clock runtime diagnostics). Same tag map, seed and
     commands give the same digest whatever the pacing.
     """
@@ -52,8 +54,11 @@ class RunDigest:
         self._cols = deterministic_columns
         self._h = hashlib.sha256()
 
-    def update(self, tick: int, values: F64, status: U32) -> str:
+    def update(self, tick: int, values: F64, status: U32, texts: Mapping[int, str] | None = None) -> str:
         self._h.update(struct.pack("<Q", tick))
+        for i, text in sorted((texts or {}).items()):  # string points (maps without any hash as before)
+            raw = text.encode("ascii", "replace")
+            self._h.update(struct.pack("<II", i, len(raw)) + raw)
         self._h.update(np.ascontiguousarray(values[self._cols], dtype="<f8").tobytes())
         self._h.update(np.ascontiguousarray(status[self._cols], dtype="<u4").tobytes())
         return self._h.hexdigest()

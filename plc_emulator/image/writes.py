@@ -15,9 +15,9 @@ from plc_emulator.commands import Command, CommandKind
 from plc_emulator.engine.catalogue import ValueType
 from plc_emulator.errors import Rejection, WriteRejected
 from plc_emulator.signals import lookup
-from plc_emulator.tagmap.model import Access, Tag, TagKind
+from plc_emulator.tagmap.model import Access, Tag, TagKind, ValueFormat
 
-__all__ = ["ROLES", "validate_write"]
+__all__ = ["ROLES", "validate_text_write", "validate_write"]
 
 # User roles of OPC UA sessions and Modbus listeners: viewers read only, operators write process
 # points (setpoints, modes, outputs, commands, acknowledgements), engineers also drive the
@@ -38,6 +38,41 @@ def _vtype(tag: Tag) -> ValueType:
     return ValueType.FLOAT
 
 
+def is_string(tag: Tag) -> bool:
+    return tag.modbus is not None and tag.modbus.format is ValueFormat.STRING
+
+
+def _check_access(tag: Tag, role: str | None) -> None:
+    key = tag.key
+    if role is not None:
+        if role not in ROLES or role == "viewer":
+            raise WriteRejected(Rejection.ACCESS_DENIED, key, f"role {role!r} may not write")
+        if role != "engineer" and tag.signal.startswith(_ENGINEER_ONLY_PREFIXES):
+            raise WriteRejected(Rejection.ACCESS_DENIED, key, f"role {role!r} may not write {tag.signal}")
+    if tag.access is not Access.RW:
+        raise WriteRejected(Rejection.NOT_WRITABLE, key, "read-only point")
+
+
+def validate_text_write(tag: Tag, text: str, source: str = "modbus", role: str | None = None) -> Command:
+    """A client write of ``text`` to a string point -> its Command (value = length, params["text"]).
+
+    Same role and access checks as :func:`validate_write`; ``text`` must be 7-bit ASCII without NUL
+    and fit the point (2 characters per register), else TYPE_MISMATCH / OUT_OF_RANGE.
+    """
+    _check_access(tag, role)
+    if not is_string(tag) or tag.modbus is None:
+        raise WriteRejected(Rejection.TYPE_MISMATCH, tag.key, "not a string point")
+    bad = next((i for i, ch in enumerate(text) if not 0 < ord(ch) < 0x80), None)
+    if bad is not None:
+        raise WriteRejected(Rejection.TYPE_MISMATCH, tag.key,
+                            f"ASCII text only: character {ord(text[bad]):#04x} at offset {bad}")
+    if len(text) > 2 * tag.modbus.length:
+        raise WriteRejected(Rejection.OUT_OF_RANGE, tag.key,
+                            f"at most {2 * tag.modbus.length} characters (got {len(text)})")
+    return Command(kind=CommandKind.WRITE, target=tag.signal, value=float(len(text)), params={"text": text},
+                   source=source)
+
+
 def _fmt(value: float) -> str:
     return f"{value:g}"
 
@@ -50,13 +85,9 @@ def validate_write(tag: Tag, value: object, source: str = "opcua", role: str | N
     integer) or OUT_OF_RANGE (outside the write limits, or not a state index).
     """
     key = tag.key
-    if role is not None:
-        if role not in ROLES or role == "viewer":
-            raise WriteRejected(Rejection.ACCESS_DENIED, key, f"role {role!r} may not write")
-        if role != "engineer" and tag.signal.startswith(_ENGINEER_ONLY_PREFIXES):
-            raise WriteRejected(Rejection.ACCESS_DENIED, key, f"role {role!r} may not write {tag.signal}")
-    if tag.access is not Access.RW:
-        raise WriteRejected(Rejection.NOT_WRITABLE, key, "read-only point")
+    _check_access(tag, role)
+    if is_string(tag):
+        raise WriteRejected(Rejection.TYPE_MISMATCH, key, "string point: write its text (Modbus FC 16)")
     if isinstance(value, bool):
         number = 1.0 if value else 0.0
     elif isinstance(value, int | float):

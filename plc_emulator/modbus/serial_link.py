@@ -111,7 +111,7 @@ class SerialLink:
             return
         fc = req.pdu[0]
         how = route(req.unit, fc, self.service.unit_ids)
-        if how is Route.IGNORE:
+        if how is Route.IGNORE or req.unit in self.service.down_units:  # a dead slave stays silent
             stats.skipped_frames += 1
             return
         fault = self.faults.lookup("rtu", req.unit) if self.faults else None

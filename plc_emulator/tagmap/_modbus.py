@@ -8,7 +8,16 @@ from dataclasses import dataclass
 from yaml.nodes import Node
 
 from plc_emulator.tagmap._reader import BAD, Fields, Reader, show
-from plc_emulator.tagmap.model import WORD_ORDER_64, Access, ModbusPoint, Table, TagKind, ValueFormat, WordOrder
+from plc_emulator.tagmap.model import (
+    WORD_ORDER_64,
+    Access,
+    ByteOrder,
+    ModbusPoint,
+    Table,
+    TagKind,
+    ValueFormat,
+    WordOrder,
+)
 
 __all__ = ["MIRROR_KEYS", "POINT_KEYS", "AddressBook", "TagFacts", "parse_point", "parse_ref", "ref_text"]
 
@@ -22,10 +31,13 @@ POINT_KEYS = (
     "quality_address",
     "quality_ref",
     "bit",
+    "registers",
+    "byte_order",
 )
 MIRROR_KEYS = ("table", "address", "ref", "format", "word_order", "raw_range", "bit")
 
 MAX_ADDRESS = 65535
+MAX_STRING_REGISTERS = 123  # what one FC 16 request can write
 _PREFIX = {Table.COIL: 0, Table.DISCRETE_INPUT: 1, Table.INPUT_REGISTER: 3, Table.HOLDING_REGISTER: 4}
 _BY_PREFIX = {v: k for k, v in _PREFIX.items()}
 _READ_ONLY = (Table.DISCRETE_INPUT, Table.INPUT_REGISTER)
@@ -74,6 +86,7 @@ class TagFacts:
     kind: TagKind | None
     access: Access | None
     range: tuple[float, float] | None
+    signal: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -232,6 +245,8 @@ def parse_point(
         ok = _check_format(r, f, table, fmt, tag, mirror=mirror, where_node=where[2]) and ok
     bit = _bit(r, f, table, fmt)
     ok = ok and bit is not False
+    text = _string(r, f, fmt, tag, mirror=mirror)
+    ok = ok and text is not None
 
     if not ok or where is None or fmt is None or table is None:
         return None
@@ -244,6 +259,8 @@ def parse_point(
         word_order=order if fmt in _WIDE else WordOrder.ABCD,
         raw_range=raw,
         bit=bit if isinstance(bit, int) and not isinstance(bit, bool) else None,
+        length=text[0] if text else 0,
+        byte_order=text[1] if text else ByteOrder.HIGH_FIRST,
     )
     if address + point.count - 1 > MAX_ADDRESS:
         r.err(
@@ -299,6 +316,33 @@ def _bit(r: Reader, f: Fields, table: Table | None, fmt: ValueFormat | None) -> 
         r.err(node, f.at("bit"), "bit applies to bool points in a register table (status words)")
         return False
     return n
+
+
+def _string(r: Reader, f: Fields, fmt: ValueFormat | None, tag: TagFacts, *,
+            mirror: bool) -> tuple[int, ByteOrder] | None:
+    """``registers:`` and ``byte_order:`` of a string point ((0, HIGH_FIRST) for other formats); None when wrong."""
+    n_node, o_node = f.get("registers"), f.get("byte_order")
+    if fmt is not ValueFormat.STRING:
+        for key, node in (("registers", n_node), ("byte_order", o_node)):
+            if node is not None:
+                r.err(node, f.at(key), "applies to string points only")
+                return None
+        return 0, ByteOrder.HIGH_FIRST
+    if mirror:
+        r.err(f.values["format"], f.at("format"), "a string has no mirrors")
+        return None
+    if tag.signal is not None and not tag.signal.startswith("mem."):
+        r.err(f.values["format"], f.at("format"),
+              f"strings are free memory points: bind the tag to mem.<name> (got {tag.signal})")
+        return None
+    if n_node is None:
+        r.err(f.values["format"], f.at("format"), "a string needs registers: N (2 characters per register)")
+        return None
+    n = r.integer(n_node, f.at("registers"), lo=1, hi=MAX_STRING_REGISTERS)
+    order = ByteOrder.HIGH_FIRST if o_node is None else r.choice(o_node, f.at("byte_order"), ByteOrder)
+    if n is None or order is None:
+        return None
+    return n, order
 
 
 def _quality(r: Reader, f: Fields, table: Table, tag: TagFacts, book: AddressBook) -> int | None:

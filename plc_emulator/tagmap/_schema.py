@@ -15,7 +15,7 @@ from typing import Any
 from plc_emulator.tagmap._alarms import PRIORITY_KEYS
 from plc_emulator.tagmap._modbus import MIRROR_KEYS
 from plc_emulator.tagmap._tags import KNOWN_UNITS, TAG_REQUIRED
-from plc_emulator.tagmap.model import WORD_ORDER_64, Access, Table, TagKind, ValueFormat, WordOrder
+from plc_emulator.tagmap.model import WORD_ORDER_64, Access, ByteOrder, Table, TagKind, ValueFormat, WordOrder
 
 __all__ = ["build_schema"]
 
@@ -73,6 +73,10 @@ def build_schema() -> dict[str, Any]:
         "quality_ref": dict(refnum, description="reference number of the quality register"),
         "bit": {"type": "integer", "minimum": 0, "maximum": 15,
                 "description": "bool packed into this bit of a register (status word)"},
+        "registers": {"type": "integer", "minimum": 1, "maximum": 123,
+                      "description": "string points: registers of the text, 2 ASCII characters each"},
+        "byte_order": _enum(ByteOrder, "string points: which character a register's high byte carries "
+                            "(high_first: 'AB' = 0x4142; low_first: 0x4241); default high_first"),
     }
     addr_choice = [
         {"required": ["ref"], "not": {"required": ["address"]}},

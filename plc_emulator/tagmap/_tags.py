@@ -178,7 +178,7 @@ def _parse_tag(
         got = r.integer(f.values["precision"], f.at("precision"), lo=0, hi=10)
         precision = precision if got is None else got
 
-    facts = TagFacts(key=key, kind=kind, access=access, range=rng)
+    facts = TagFacts(key=key, kind=kind, access=access, range=rng, signal=spec.name if spec else None)
     modbus: ModbusPoint | None = None
     if "modbus" in f:
         modbus = parse_point(

@@ -14,8 +14,23 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
-    "WORD_ORDER_64", "Access", "AlarmLimits", "Device", "HistorianPoint", "HistorianSettings", "Location",
-    "ModbusPoint", "ModbusSettings", "OpcUaPoint", "OpcUaSettings", "Table", "Tag", "TagKind", "TagMap", "ValueFormat",
+    "WORD_ORDER_64",
+    "Access",
+    "AlarmLimits",
+    "ByteOrder",
+    "Device",
+    "HistorianPoint",
+    "HistorianSettings",
+    "Location",
+    "ModbusPoint",
+    "ModbusSettings",
+    "OpcUaPoint",
+    "OpcUaSettings",
+    "Table",
+    "Tag",
+    "TagKind",
+    "TagMap",
+    "ValueFormat",
     "WordOrder",
 ]
 
@@ -49,9 +64,13 @@ class ValueFormat(StrEnum):
     INT16 = "int16"  # scaled: raw_range <-> EU range
     UINT16 = "uint16"  # scaled: raw_range <-> EU range
     BOOL = "bool"  # coils / discrete inputs (or 0/1 in a register, or one bit of a register)
+    STRING = "string"  # fixed-length ASCII text of ModbusPoint.length registers (free memory points only)
 
     @property
     def registers(self) -> int:
+        """Registers of a number format (a string's count is its point's ``length``: 0 here)."""
+        if self is ValueFormat.STRING:
+            return 0
         if self in (ValueFormat.FLOAT64, ValueFormat.INT64, ValueFormat.UINT64):
             return 4
         return 2 if self in (ValueFormat.FLOAT32, ValueFormat.INT32, ValueFormat.UINT32) else 1
@@ -75,6 +94,13 @@ _NAME64: dict[WordOrder, str] = {WordOrder.ABCD: "ABCDEFGH", WordOrder.CDAB: "GH
 WORD_ORDER_64: dict[str, WordOrder] = {v: k for k, v in _NAME64.items()}
 
 
+class ByteOrder(StrEnum):
+    """Which character of a pair a string register carries in its high byte (PLCs differ)."""
+
+    HIGH_FIRST = "high_first"  # 'AB' -> 0x4142 (Modicon, most PLCs)
+    LOW_FIRST = "low_first"  # 'AB' -> 0x4241 (byte-swapped, e.g. some Siemens/Allen-Bradley drivers)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Location:
     file: str
@@ -94,16 +120,22 @@ class ModbusPoint:
     raw_range: tuple[int, int] | None = None  # int16/uint16 scaling: raw_lo..raw_hi <-> EU range
     quality_address: int | None = None  # register (same table) holding the OPC DA quality word
     bit: int | None = None  # bool packed into bit 0..15 of a register (status words)
+    length: int = 0  # string points: registers of the text (2 ASCII characters each)
+    byte_order: ByteOrder = ByteOrder.HIGH_FIRST  # string points: character order within a register
 
     @property
     def order_name(self) -> str:
-        """The word order as users write it for this point's width ('' for one-register points)."""
+        """The word (string: byte) order as users write it for this point ('' for one-register points)."""
+        if self.format is ValueFormat.STRING:
+            return self.byte_order.value
         n = self.format.registers
         return self.word_order.value if n == 2 else self.word_order.name64 if n == 4 else ""
 
     @property
     def count(self) -> int:
         """Registers (or bits) the value occupies."""
+        if self.format is ValueFormat.STRING:
+            return self.length
         return 1 if self.format is ValueFormat.BOOL else self.format.registers
 
 

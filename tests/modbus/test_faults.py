@@ -220,3 +220,57 @@ events:
     with pytest.raises(ScenarioError) as ei:
         loads_scenario("events:\n  - {at: 1s, action: inject_fault, target: modbus.tcp, params: {kind: freeze}}\n")
     assert "must be one of delay, drop, exception, close, stop_listening, corrupt_crc" in str(ei.value)
+
+
+
+async def _ask(r: asyncio.StreamReader, w: asyncio.StreamWriter, frame: bytes, rtu: bool) -> bytes | None:
+    """Send one request; its whole answer (MBAP or RTU), or None when nothing comes within 0.3 s."""
+    w.write(frame)
+    try:
+        head = await asyncio.wait_for(r.readexactly(3 if rtu else 7), 0.3)
+    except TimeoutError:
+        return None
+    if not rtu:
+        return head + await asyncio.wait_for(r.readexactly(struct.unpack(">H", head[4:6])[0] - 1), 5)
+    rest = 2 if head[1] & 0x80 else head[2] + 2
+    return head + await asyncio.wait_for(r.readexactly(rest), 5)
+
+
+async def test_what_each_unit_id_gets_on_tcp_and_rtu_over_tcp(rig: Rig) -> None:
+    """docs/modbus.md "Unit ids": the table, row by row, on raw frames (configured units 1 and 2)."""
+    read = struct.pack(">BHH", 3, ADDR, 2)
+    write = struct.pack(">BHH", 6, ADDR, 0)  # writing 0: allowed by the register's write limits
+
+    def mbap(unit: int, pdu: bytes) -> bytes:
+        return struct.pack(">HHHB", 7, 0, len(pdu) + 1, unit) + pdu
+
+    tcp = await asyncio.open_connection("127.0.0.1", rig.mb.port)
+    rtu = await asyncio.open_connection("127.0.0.1", rig.mb.listener("rtu-tcp").port)
+    try:
+        async def tcp_pdu(unit: int) -> bytes:
+            resp = await _ask(*tcp, mbap(unit, read), rtu=False)
+            assert resp is not None
+            return resp[7:9]  # function code and byte count / exception code
+
+        async def rtu_head(unit: int, pdu: bytes = read) -> bytes | None:
+            resp = await _ask(*rtu, rtu_frame(unit, pdu), rtu=True)
+            if resp is not None:
+                assert check_frame(resp) is not None
+            return None if resp is None else resp[:3]
+
+        for unit in (1, 2, 0, 255):  # configured units; 0 and 255 address the device itself on TCP
+            assert await tcp_pdu(unit) == bytes((3, 4)), unit
+        assert await tcp_pdu(9) == bytes((0x83, 0x0A))  # unknown unit: gateway path unavailable
+        for unit in (1, 2):
+            assert await rtu_head(unit) == bytes((unit, 3, 4)), unit
+        assert await rtu_head(9) is None  # unknown slave on RTU: silence, as on a serial line
+        assert await rtu_head(255) is None
+        assert await rtu_head(0) is None  # a broadcast read is ignored
+        assert await rtu_head(0, write) is None  # a broadcast write is executed, never answered
+        await rig.fault("modbus.unit.2", "close")
+        assert await tcp_pdu(2) == bytes((0x83, 0x0B))  # configured unit behind a faulted link
+        assert await rtu_head(2) == bytes((2, 0x83, 0x0B))
+        await rig.fault("modbus.unit.2", None)
+    finally:
+        for _, w in (tcp, rtu):
+            w.close()

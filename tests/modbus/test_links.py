@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import shutil
 import ssl
 import struct
@@ -179,6 +180,15 @@ async def test_rtu_on_a_pty_with_timed_writes(plc: PlcRuntime) -> None:
             os.write(master, read)
             assert await _read_exactly(master, 9) == resp
             assert mb.stats.crc_errors == 3
+            # a slave behind a faulted link (modbus.unit.1 close) is silent on a serial line
+            mb.service.down_units.add(1)
+            os.write(master, read)
+            await asyncio.sleep(0.05)
+            mb.service.down_units.discard(1)
+            os.write(master, read)
+            assert await _read_exactly(master, 9) == resp  # only this one was answered
+            await asyncio.sleep(0.02)
+            assert not select.select([master], [], [], 0)[0]
     finally:
         os.close(master)
         os.close(slave)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import subprocess
 import sys
@@ -97,3 +98,20 @@ class TestValidate:
             f"{f}:17:15: devices.SEP-V100.tags.inlet_pressure.kind: must be one of "
             'analog, discrete, multistate, counter (got "analogue")'
         )
+
+
+def test_output_cut_short_by_the_reader_is_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`plc-emulator map ... | head -1`: the reader closes the pipe early; status 0, no BrokenPipeError."""
+    import io
+    import os
+
+    r, w = os.pipe()
+    os.close(r)  # the reader is gone before the first line: every flush raises EPIPE
+    out = io.TextIOWrapper(os.fdopen(w, "wb"), line_buffering=True)
+    monkeypatch.setattr("sys.stdout", out)
+    try:
+        assert main(["map", str(DEFAULT_TAGMAP), "--format", "csv"]) == 0
+    finally:
+        monkeypatch.undo()
+        with contextlib.suppress(OSError):
+            out.close()

@@ -24,7 +24,7 @@ from historian._model import (
 from historian._mqtt import MqttSink, parse_mqtt_url
 from historian._policy import Backoff, TokenBucket
 from historian._sink import Batch, ForwardRow, Sink, SinkSession, SinkUnavailable
-from historian._store import Cursor, Gap, Store
+from historian._store import Cursor, Gap, Store, check_database, move_aside, newest_time
 from historian._writer import Historian, HistorianMetrics
 
 __all__ = [
@@ -52,5 +52,8 @@ __all__ = [
     "StoredSample",
     "TagInfo",
     "TokenBucket",
+    "check_database",
+    "move_aside",
+    "newest_time",
     "parse_mqtt_url",
 ]

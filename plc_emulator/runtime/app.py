@@ -114,13 +114,35 @@ async def _start_historian(stack: AsyncExitStack, ctx: AppContext) -> None:
     if extras.get("historian") is False:
         return
     service = HistorianService(ctx.tagmap, ctx.plc, data_dir=ctx.config.data_dir,
-                               mqtt_url=extras.get("mqtt_url"), retention_hours=extras.get("retention_hours"))
+                               mqtt_url=extras.get("mqtt_url"), retention_hours=extras.get("retention_hours"),
+                               repair=bool(extras.get("repair", False)))
     try:
         await stack.enter_async_context(service)
     except HistorianError as exc:
         raise StartupError(f"historian: {exc}") from None
     ctx.add_health_check("historian", service.health)
     ctx.add_metrics(service.metric_families)
+
+
+def _checkpoint_metrics(plc: PlcRuntime) -> Callable[[], list[Any]]:
+    def families() -> list[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        w = plc.checkpoints
+        if w is None:
+            return []
+        st = w.stats
+        return [
+            CounterMetricFamily("plc_checkpoints_written", "Checkpoints written", value=st.written),
+            CounterMetricFamily("plc_checkpoint_failures", "Checkpoint writes that failed", value=st.failed),
+            GaugeMetricFamily("plc_checkpoint_capture_seconds", "Last capture on the scan thread",
+                              value=st.last_capture_s),
+            GaugeMetricFamily("plc_checkpoint_write_seconds", "Last encode+write+fsync+rename",
+                              value=st.last_write_s),
+            GaugeMetricFamily("plc_checkpoint_bytes", "Size of the last checkpoint", value=st.last_bytes),
+        ]
+
+    return families
 
 
 async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
@@ -138,6 +160,7 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
     plc = PlcRuntime(tagmap, dataclasses.replace(config.runtime, paused=True))
     metrics = Metrics(plc)
     ctx = AppContext(tagmap=tagmap, config=config, plc=plc, metrics=metrics, ready=[], health_checks=[])
+    ctx.add_metrics(_checkpoint_metrics(plc))
     host = config.host
     try:
         async with AsyncExitStack() as outer:

@@ -436,5 +436,6 @@ class Historian:
 
 
 def _damaged(path: Path, verdict: str) -> str:
+    verdict = " ".join(verdict.replace("*** in database main ***", "").split())  # one line
     return (f"{path} is damaged (quick_check: {verdict[:200]}); it was not written into: start with --repair "
             f"to move it aside and begin a new one")

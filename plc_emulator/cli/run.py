@@ -207,8 +207,10 @@ def _restart(args: argparse.Namespace, tagmap: Any, data_dir: Path) -> dict[str,
     db = data_dir / "historian.db"
     try:
         floor = newest_time(db) if db.exists() and not args.repair else None
-    except HistorianError as exc:
-        raise BadInput(f"{exc}") from None
+    except HistorianError as exc:  # a damaged file: exit 1 like any historian start-up failure
+        from plc_emulator.runtime.app import StartupError
+
+        raise StartupError(f"historian: {exc}") from None
     start_tick = restore.tick if restore is not None else 0
     if pinned is not None and floor is not None and pinned + (start_tick + 1) * tagmap.scan_period <= floor:
         raise BadInput(f"pinned epoch {_iso(pinned)} puts tick {start_tick + 1} at or before the newest sample in "

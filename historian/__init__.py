@@ -9,6 +9,7 @@ SQLite (WAL), forwards them to sinks (MQTT) with a durable per-sink cursor, and 
     task = asyncio.create_task(fwd.run()); ...; fwd.stop(); hist.close()
 """
 
+from historian._crash import crash_point
 from historian._forward import Forwarder, ForwardMetrics
 from historian._model import (
     Event,
@@ -53,6 +54,7 @@ __all__ = [
     "TagInfo",
     "TokenBucket",
     "check_database",
+    "crash_point",
     "move_aside",
     "newest_time",
     "parse_mqtt_url",

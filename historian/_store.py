@@ -21,6 +21,7 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from historian._crash import crash_point
 from historian._model import HistorianError, QuarantineEntry, StoredEvent, StoredSample, TagInfo
 
 __all__ = ["Cursor", "Gap", "Store", "check_database", "move_aside", "newest_time"]
@@ -205,6 +206,7 @@ class Store:
                 )
             if meta:
                 self._db.executemany("INSERT OR REPLACE INTO metadata VALUES (?, ?)", list(meta.items()))
+            crash_point("historian-commit")
 
     def _insert_samples(self, samples: Sequence[tuple[int, int, float, float, int]]) -> None:
         # Multi-row INSERTs: one sqlite3_step (one GIL release) per _CHUNK rows instead of per row, so

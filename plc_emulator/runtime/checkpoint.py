@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import structlog
 
+from historian import crash_point
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.engine.catalogue import index_of
 from plc_emulator.engine.types import EngineState, copy_rng
@@ -191,6 +192,7 @@ def write_atomic(path: Path, data: bytes) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+    crash_point("checkpoint-rename")
     os.replace(tmp, path)
     dfd = os.open(path.parent, os.O_RDONLY)
     try:

@@ -211,7 +211,7 @@ def check_compatible(ck: Checkpoint, cycle: ScanCycle) -> None:
             f"this one {tm.sha256[:12]}...); {fix}")
     if h.get("engine_format") != ENGINE_FORMAT or float(h.get("dt", 0)) != cycle.dt:
         raise CheckpointError(f"{ck.path}: checkpoint engine format/scan period differ from this build; {fix}")
-    want = {f"engine/{k}": v for k, v in cycle.state.arrays.items()}
+    want: dict[str, np.ndarray[Any, Any]] = {f"engine/{k}": v for k, v in cycle.state.arrays.items()}
     want["engine.status"] = cycle.state.status
     for name, ref in want.items():
         got = ck.arrays.get(name)

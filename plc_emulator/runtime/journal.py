@@ -24,7 +24,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeGuard
 
 from plc_emulator.commands import Command, JournalEntry, command_from_json, command_to_json
 from plc_emulator.errors import EmulatorError
@@ -154,11 +154,11 @@ def _header_from(obj: Any, path: str) -> JournalHeader:
 MAX_TICK = 2**53  # ticks are exact integers in a float64 up to here
 
 
-def _is_int(v: object) -> bool:
+def _is_int(v: object) -> TypeGuard[int]:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _is_number(v: object) -> bool:
+def _is_number(v: object) -> TypeGuard[int | float]:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 

@@ -164,7 +164,7 @@ def _opcua_extras(args: argparse.Namespace, tagmap: Any, data_dir: Path) -> dict
         policies = parse_policies(str(env_or(getattr(args, "opcua_security", None), "OPCUA_SECURITY", "all")))
         users_file = getattr(args, "opcua_users", None)
         if users_file:
-            check_text_file(users_file, "--opcua-users file")
+            check_text_file(users_file, "users file")
         users = load_users(users_file) if users_file else {}
     except ConfigError as exc:
         raise BadInput(str(exc)) from None

@@ -149,7 +149,7 @@ class TestSpecialFilesAndRanges:
         status, err = _cli(capsys, "run", str(DEFAULT_TAGMAP), "--data-dir", str(tmp_path / "d"),
                            "--opcua-users", str(users))
         assert status == 2
-        assert err.strip().startswith(f"plc-emulator: error: --opcua-users file {users} is not UTF-8 text")
+        assert err.strip().startswith(f"plc-emulator: error: users file {users} is not UTF-8 text")
 
     def test_bad_epoch_flag(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         status, err = _cli(capsys, "run", str(DEFAULT_TAGMAP), "--data-dir", str(tmp_path), "--epoch", "soon")

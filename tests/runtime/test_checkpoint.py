@@ -186,3 +186,67 @@ def test_capture_is_under_a_millisecond_at_n1(tagmap: TagMap) -> None:
         capture(cycle, wall_time=WALL, memory={})
         times.append(time.perf_counter() - t0)
     assert statistics.median(times) < 0.001
+
+
+class TestCli:
+    def test_pinned_epoch_before_the_newest_sample_is_refused(self, tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+        from historian import Historian
+
+        with Historian(tmp_path / "historian.db") as hist:
+            hist.record_value("SEP-V100.inlet_pressure", WALL, 1000.0)
+            assert hist.flush(5)
+        tagmap_path = str(Path(__file__).parents[2] / "tag_maps" / "separation_train.yaml")
+        assert main(["run", tagmap_path, "--data-dir", str(tmp_path), "--epoch", "2026-01-01T00:00:00Z"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1
+        assert "pinned epoch 2026-01-01T00:00:00Z puts tick 1 at or before the newest sample" in err[0]
+        assert "time in the store never goes backwards" in err[0]
+
+    def test_start_flags_reach_the_runtime(self, tagmap: TagMap, checkpoint_file: Path, tmp_path: Path) -> None:
+        from plc_emulator.cli import build_parser
+        from plc_emulator.cli.run import _restart
+
+        (tmp_path / "plc.checkpoint").write_bytes(checkpoint_file.read_bytes())
+        parse = build_parser().parse_args
+        got = _restart(parse(["run", "x.yaml", "--start", "cold", "--checkpoint-interval", "2s"]), tagmap, tmp_path)
+        assert got["start_mode"] is StartMode.COLD
+        assert got["restore"].tick == 50
+        assert got["checkpoint_interval"] == 2.0
+        assert got["epoch"].pinned is None  # the shipped map does not pin: wall clock
+        assert _restart(parse(["run", "x.yaml"]), tagmap, tmp_path)["start_mode"] is StartMode.WARM
+        assert _restart(parse(["run", "x.yaml", "--reset-plant"]), tagmap, tmp_path)["restore"] is None
+        off = _restart(parse(["run", "x.yaml", "--checkpoint-interval", "0"]), tagmap, tmp_path)
+        assert off["checkpoint_path"] is None
+
+    @pytest.mark.slow
+    def test_cold_start_flag_resets_through_the_real_run(self, tmp_path: Path) -> None:
+        """``--start cold`` on a DATA_DIR whose checkpoint holds a changed setpoint: the restart writes the
+        initial values back at the first tick (journaled, source restart); ``--start hot`` writes none."""
+        import json
+        import subprocess
+
+        from tests.conftest import DEFAULT_TAGMAP
+        from tests.runtime._proc import CLI, clean_env
+
+        scenario = tmp_path / "s.yaml"
+        scenario.write_text("events:\n  - {at: 1s, action: write, target: LIC100.sp, value: 61}\n")
+        base = [CLI, "run", str(DEFAULT_TAGMAP), "--data-dir", str(tmp_path / "d"), "--host", "127.0.0.1",
+                "--modbus-port", "0", "--http-port", "0", "--opcua-port", "0", "--speed", "max",
+                "--log-level", "error"]
+
+        def run(*extra: str) -> None:
+            res = subprocess.run([*base, *extra], capture_output=True, text=True, timeout=120, env=clean_env(),
+                                 check=False)
+            assert res.returncode == 0, res.stderr
+
+        run("--duration", "3s", "--scenario", str(scenario))
+        assert read_checkpoint(tmp_path / "d" / "plc.checkpoint").header["memory"]["SEP-V100.LIC100_SP"] == 61.0
+        run("--duration", "1s", "--start", "hot", "--journal", str(tmp_path / "hot.jsonl"))
+        run("--duration", "1s", "--start", "cold", "--journal", str(tmp_path / "cold.jsonl"))
+        hot = [json.loads(x) for x in (tmp_path / "hot.jsonl").read_text().splitlines()[1:]]
+        cold = [json.loads(x) for x in (tmp_path / "cold.jsonl").read_text().splitlines()[1:]]
+        assert [c for c in hot if c.get("source") == "restart"] == []
+        resets = {c["target"]: c["value"] for c in cold if c.get("source") == "restart"}
+        assert resets == {"LIC100.sp": 50.0}
+        assert json.loads((tmp_path / "cold.jsonl").read_text().splitlines()[0])["start_mode"] == "cold"

@@ -200,16 +200,18 @@ class PlcRuntime:
             self._restart_cmds = restore(cycle, ck, self.config.start_mode)
         return cycle
 
-    def _first_scan(self) -> None:
+    def _first_scan(self) -> bool:
         """Before the first tick: a wall-clock run takes the clock now (never behind what was
-        published), the journal gets its header, a restart is logged."""
+        published), the journal gets its header, a restart is logged. True if the cycle was rebuilt."""
         self._first_scan_done = True
+        rebuilt = False
         plan = self.config.epoch
         if plan is not None and plan.pinned is None:
             epoch = self._epoch_now(self._snapshot.sim_time)
             if epoch > self.cycle.tagmap.epoch:
                 self.cycle = self._build_cycle(epoch)
                 self._snapshot = self.cycle.snapshot
+                rebuilt = True
         self._begin_journal()
         ck = self.config.restore
         if ck is not None:
@@ -218,6 +220,7 @@ class PlcRuntime:
                      resets=len(self._restart_cmds))
         for cb in self._epoch_callbacks:
             cb(self.cycle.tagmap.epoch, self.cycle.tick, self.cycle.sim_time)
+        return rebuilt
 
     def _begin_journal(self) -> None:
         if self._journal is None:
@@ -509,9 +512,10 @@ class PlcRuntime:
             if batch.republish:
                 self._do_republish()
                 continue
-            if not self._first_scan_done:  # simulated time starts at the wall clock now
-                self._first_scan()
-                batch.start, batch.planned = clock(), None
+            if not self._first_scan_done and self._first_scan():  # simulated time starts at the wall clock now
+                batch.start = clock()  # the rebuild is not this scan's time; pace on from here
+                if batch.planned is not None:
+                    batch.planned = batch.start
                 with self._cond:
                     self._repace = True
             if self._restart_cmds:

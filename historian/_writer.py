@@ -128,6 +128,7 @@ class Historian:
         self._write_errors = 0
         self._damaged = ""
         self._stop_at: float | None = None
+        self._view = threading.Lock()  # writer: pop -> held; metrics(): a consistent count
         self._max_time = self._store.newest_time()
         self._thread = threading.Thread(target=self._run, name="historian[writer]", daemon=True)
         self._thread.start()
@@ -223,12 +224,13 @@ class Historian:
         self._wake.set()
 
     def metrics(self) -> HistorianMetrics:
-        held = self._held
-        n_held = len(held[0]) if held is not None else 0
-        queued = len(self._q)
-        # rows given a seq but neither committed nor waiting were dropped by the full queue; their
-        # gap record is written with the next commit, the count is exact now
-        pending_drop = max(0, self._next_seq - 1 - self._written_seq - n_held - queued)
+        with self._view:
+            held = self._held
+            n_held = len(held[0]) if held is not None else 0
+            queued = len(self._q)
+            # rows given a seq but neither committed nor waiting were dropped by the full queue; their
+            # gap record is written with the next commit, the count is exact now
+            pending_drop = max(0, self._next_seq - 1 - self._written_seq - n_held - queued)
         return HistorianMetrics(
             queued=queued,
             committed_rows=self._committed_rows,
@@ -319,13 +321,14 @@ class Historian:
         limit = self.config.max_rows_per_commit
         while True:
             if self._held is None:
-                rows = self._pop(limit)
-                events = self._pop_events()
-                with self._lock:
-                    tags, self._new_tags = self._new_tags, []
-                if not (rows or events or tags):
-                    return True
-                self._held = (rows, events, tags)
+                with self._view:  # metrics() never sees rows between the queue and the held batch
+                    rows = self._pop(limit)
+                    events = self._pop_events()
+                    with self._lock:
+                        tags, self._new_tags = self._new_tags, []
+                    if not (rows or events or tags):
+                        return True
+                    self._held = (rows, events, tags)
             rows, events, tags = self._held
             try:
                 self._commit(rows, events, tags)
@@ -392,8 +395,14 @@ class Historian:
         self._store.write_batch(rows, events, tags, gaps, meta)
         if "max_time" in meta:
             self._max_time = float(meta["max_time"])
-        if gaps:
+        with self._view:  # one step for metrics(): the batch leaves "held", its gaps join the count
+            self._held = None
             self._dropped_queue += n
+            if rows:
+                with self._committed:
+                    self._written_seq = rows[-1][0]
+                    self._committed.notify_all()
+        if gaps:
             _log.warning(
                 "historian.queue_full",
                 dropped=n,
@@ -403,10 +412,6 @@ class Historian:
         self._commits += 1
         self._committed_rows += len(rows)
         self._last_commit = self._mono()
-        if rows:
-            with self._committed:
-                self._written_seq = rows[-1][0]
-                self._committed.notify_all()
 
     def _maintain(self) -> None:
         """Retention then size cap, in small transactions so the writer is never blocked for long."""

@@ -9,6 +9,7 @@ SQLite (WAL), forwards them to sinks (MQTT) with a durable per-sink cursor, and 
     task = asyncio.create_task(fwd.run()); ...; fwd.stop(); hist.close()
 """
 
+from historian._crash import crash_point
 from historian._forward import Forwarder, ForwardMetrics
 from historian._model import (
     Event,
@@ -26,7 +27,7 @@ from historian._policy import Backoff, TokenBucket
 from historian._sink import Batch, ForwardRow, Sink, SinkSession, SinkUnavailable
 from historian._sparkplug import SparkplugSink
 from historian._spb_codec import DataType, DeviceDef, MetricDef, NodeDef
-from historian._store import Cursor, Gap, Store
+from historian._store import Cursor, Gap, Store, check_database, move_aside, newest_time
 from historian._transport import MqttEndpoint, mqtt_endpoint, parse_mqtt_url
 from historian._writer import Historian, HistorianMetrics
 
@@ -61,6 +62,10 @@ __all__ = [
     "StoredSample",
     "TagInfo",
     "TokenBucket",
+    "check_database",
+    "crash_point",
+    "move_aside",
     "mqtt_endpoint",
+    "newest_time",
     "parse_mqtt_url",
 ]

@@ -105,6 +105,9 @@ class HistorianConfig:
     maintenance_interval: float = 10.0  # s between retention / size-cap passes
     delete_batch: int = 5_000  # rows per delete transaction (keeps writer pauses short)
     vacuum_pages: int = 2_000  # pages reclaimed per incremental_vacuum step
+    retry_min: float = 0.1  # s: first wait after a failed commit (disk full, I/O error, locked)
+    retry_max: float = 1.0  # s: longest wait between retries, so writing resumes soon after the cause goes
+    full_check_bytes: int = 1 << 30  # PRAGMA quick_check before opening below this; above, in the background
 
     def __post_init__(self) -> None:
         for name in (

@@ -11,6 +11,7 @@ few commits. ``auto_vacuum=INCREMENTAL`` lets retention hand pages back in small
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import struct
@@ -20,9 +21,10 @@ from itertools import chain
 from pathlib import Path
 from typing import Any
 
+from historian._crash import crash_point
 from historian._model import HistorianError, QuarantineEntry, StoredEvent, StoredSample, TagInfo
 
-__all__ = ["Cursor", "Gap", "Store"]
+__all__ = ["Cursor", "Gap", "Store", "check_database", "move_aside", "newest_time"]
 
 SCHEMA_VERSION = "1"
 
@@ -144,6 +146,22 @@ class Store:
     def integrity_check(self) -> str:
         return "; ".join(str(r[0]) for r in self._db.execute("PRAGMA integrity_check").fetchall())
 
+    def quick_check(self) -> str:
+        """``ok`` or the first problems PRAGMA quick_check finds (a page-level scan of every b-tree)."""
+        try:
+            rows = self._db.execute("PRAGMA quick_check(5)").fetchall()
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        return "; ".join(str(r[0]) for r in rows)
+
+    def newest_time(self) -> float | None:
+        """Newest sample time ever committed (the writer keeps it in metadata; old files: a scan)."""
+        kept = self.get_meta("max_time")
+        if kept is not None:
+            return float(kept)
+        row = self._db.execute("SELECT max(t) FROM samples").fetchone()
+        return None if row is None or row[0] is None else float(row[0])
+
     # -- tags -----------------------------------------------------------------------------------
     def tag_ids(self) -> dict[str, int]:
         return {str(n): int(i) for i, n in self._db.execute("SELECT id, name FROM tags")}
@@ -188,6 +206,7 @@ class Store:
                 )
             if meta:
                 self._db.executemany("INSERT OR REPLACE INTO metadata VALUES (?, ?)", list(meta.items()))
+            crash_point("historian-commit")
 
     def _insert_samples(self, samples: Sequence[tuple[int, int, float, float, int]]) -> None:
         # Multi-row INSERTs: one sqlite3_step (one GIL release) per _CHUNK rows instead of per row, so
@@ -238,13 +257,18 @@ class Store:
         ]
 
     def read_raw(
-        self, tag: str, start: float, end: float, *, limit: int = 10_000, continuation: bytes | None = None
+        self, tag: str, start: float, end: float, *, limit: int = 10_000, continuation: bytes | None = None,
+        distinct_times: bool = False,
     ) -> tuple[list[StoredSample], bytes | None]:
         """Samples of ``tag`` with ``start <= time <= end`` in time order.
 
         Returns at most ``limit`` rows and a continuation token when more remain; pass it back to
-        get the next page (the same ``start``/``end``).
+        get the next page (the same ``start``/``end``). ``distinct_times``: one sample per timestamp
+        (the last stored), for readers that page by time (OPC UA); a file written by an old version
+        that rewound its clock on restart can hold several.
         """
+        if distinct_times:
+            return self._read_distinct(tag, start, end, limit), None
         if limit < 1:
             raise HistorianError(f"limit must be >= 1 (got {limit})")
         row = self._db.execute("SELECT id FROM tags WHERE name=?", (tag,)).fetchone()
@@ -277,6 +301,21 @@ class Store:
         ]
         token = encode_token(out[-1].time, out[-1].seq) if len(rows) > limit else None
         return out, token
+
+    def _read_distinct(self, tag: str, start: float, end: float, limit: int) -> list[StoredSample]:
+        row = self._db.execute("SELECT id FROM tags WHERE name=?", (tag,)).fetchone()
+        if row is None:
+            return []
+        rows = self._db.execute(
+            "SELECT max(seq), t, value, status FROM samples WHERE tag_id=? AND t>=? AND t<=? "
+            "GROUP BY t ORDER BY t LIMIT ?",
+            (int(row[0]), start, end, limit),
+        ).fetchall()
+        return [
+            StoredSample(seq=int(s), tag=tag, time=float(t), value=float(v) if v is not None else float("nan"),
+                         status=int(st))
+            for s, t, v, st in rows
+        ]
 
     def read_events(self, start: float, end: float, *, limit: int = 10_000) -> list[StoredEvent]:
         rows = self._db.execute(
@@ -503,6 +542,61 @@ class _Transaction:
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         if exc_type is None:
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except sqlite3.Error:  # e.g. disk full at commit: leave no transaction open behind
+                self._rollback()
+                raise
         else:
-            self._db.execute("ROLLBACK")
+            self._rollback()
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:  # SQLite may already have rolled back (SQLITE_FULL / IOERR)
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+
+
+def check_database(path: str | Path) -> str:
+    """``ok``, or why ``path`` is not a healthy SQLite database (opened read-only, nothing written)."""
+    p = Path(path)
+    try:
+        db = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=30.0)
+    except sqlite3.Error as exc:
+        return str(exc)
+    try:
+        rows = db.execute("PRAGMA quick_check(5)").fetchall()
+        return "; ".join(str(r[0]) for r in rows)
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    finally:
+        db.close()
+
+
+def newest_time(path: str | Path) -> float | None:
+    """Newest sample time in the historian at ``path`` (None if it has none); read-only."""
+    p = Path(path)
+    try:
+        db = sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=30.0)
+        try:
+            kept = db.execute("SELECT value FROM metadata WHERE key='max_time'").fetchone()
+            if kept is not None:
+                return float(kept[0])
+            row = db.execute("SELECT max(t) FROM samples").fetchone()
+        finally:
+            db.close()
+    except sqlite3.DatabaseError as exc:
+        raise HistorianError(
+            f"{p}: cannot read the historian database ({exc}); start with --repair to move it aside"
+        ) from None
+    return None if row is None or row[0] is None else float(row[0])
+
+
+def move_aside(path: str | Path, stamp: str) -> Path:
+    """Rename a damaged database (and its -wal / -shm files) to ``NAME.damaged-STAMP``; returns the new path."""
+    p = Path(path)
+    target = p.with_name(f"{p.name}.damaged-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        src = Path(f"{p}{suffix}")
+        if src.exists():
+            src.rename(Path(f"{target}{suffix}"))
+    return target

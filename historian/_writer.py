@@ -9,11 +9,22 @@ number becomes a recorded gap (``gaps`` table, reason ``queue_full``) and is cou
 The writer thread commits in batches: as soon as ``batch_size`` rows wait, and otherwise every
 ``commit_interval`` seconds. A crash (kill -9) can lose only rows not yet committed: at most
 ``commit_interval`` seconds of data plus the batch being committed. Every committed row survives.
+
+The writer never dies of a SQLite error (disk full, I/O error, database locked): the batch it could
+not commit stays in memory and is retried with backoff (``retry_min`` doubling to ``retry_max``)
+while the producer keeps queueing; if the outage outlasts the queue, the oldest rows are dropped,
+counted at once (``dropped_queue``) and written to the ``gaps`` table when writing resumes, which it
+does by itself. ``metrics()`` says whether the writer is failing and why.
+
+At start the database is checked (``PRAGMA quick_check``): in full before opening when it is smaller
+than ``full_check_bytes``; above that the writer checks it first and writes nothing until it passes.
+A damaged file is never written into.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -24,7 +35,7 @@ from pathlib import Path
 import structlog
 
 from historian._model import Event, HistorianConfig, HistorianError, Sample, TagInfo
-from historian._store import Gap, Store
+from historian._store import Gap, Store, check_database
 
 __all__ = ["Historian", "HistorianMetrics"]
 
@@ -50,6 +61,10 @@ class HistorianMetrics:
     db_bytes: int  # used bytes of the database file at the last maintenance pass
     writer_alive: bool
     last_error: str
+    writing: bool = True  # False while commits fail (or the start-up check has not passed)
+    write_errors: int = 0  # failed commit attempts (this process)
+    held: int = 0  # rows of the batch waiting to be retried
+    checking: bool = False  # the background quick_check of a large file is running
 
 
 class Historian:
@@ -70,7 +85,18 @@ class Historian:
         self.config = config or HistorianConfig()
         self._clock = clock
         self._mono = monotonic
-        self._store = Store(self.path)
+        self._checked = True
+        if self.path.exists() and self.path.stat().st_size > 0:
+            if self.path.stat().st_size < self.config.full_check_bytes:
+                verdict = check_database(self.path)
+                if verdict != "ok":
+                    raise HistorianError(_damaged(self.path, verdict))
+            else:
+                self._checked = False  # the writer checks it before its first write
+        try:
+            self._store = Store(self.path)
+        except sqlite3.DatabaseError as exc:
+            raise HistorianError(_damaged(self.path, str(exc))) from None
         if metadata:
             self._store.set_meta(**metadata)
         self._tag_ids = self._store.tag_ids()
@@ -97,6 +123,13 @@ class Historian:
         self._size_dropped = 0
         self._db_bytes = self._store.used_bytes()
         self._last_error = ""
+        self._held: tuple[list[Row], list[EventRow], list[tuple[int, TagInfo]]] | None = None
+        self._failing = False
+        self._write_errors = 0
+        self._damaged = ""
+        self._stop_at: float | None = None
+        self._view = threading.Lock()  # writer: pop -> held; metrics(): a consistent count
+        self._max_time = self._store.newest_time()
         self._thread = threading.Thread(target=self._run, name="historian[writer]", daemon=True)
         self._thread.start()
 
@@ -174,7 +207,7 @@ class Historian:
         """Flush, stop the writer thread and close the database."""
         if not self._thread.is_alive():
             return
-        self.flush(timeout)
+        self.flush(min(timeout, 5.0) if self._failing or self._damaged else timeout)
         self._stop = True
         self._wake.set()
         self._thread.join(timeout)
@@ -191,11 +224,18 @@ class Historian:
         self._wake.set()
 
     def metrics(self) -> HistorianMetrics:
+        with self._view:
+            held = self._held
+            n_held = len(held[0]) if held is not None else 0
+            queued = len(self._q)
+            # rows given a seq but neither committed nor waiting were dropped by the full queue; their
+            # gap record is written with the next commit, the count is exact now
+            pending_drop = max(0, self._next_seq - 1 - self._written_seq - n_held - queued)
         return HistorianMetrics(
-            queued=len(self._q),
+            queued=queued,
             committed_rows=self._committed_rows,
             committed_seq=self._written_seq,
-            dropped_queue=self._dropped_queue,
+            dropped_queue=self._dropped_queue + pending_drop,
             dropped_events=self._dropped_events,
             commits=self._commits,
             last_commit_monotonic=self._last_commit,
@@ -203,7 +243,11 @@ class Historian:
             size_cap_dropped=self._size_dropped,
             db_bytes=self._db_bytes,
             writer_alive=self._thread.is_alive(),
-            last_error=self._last_error,
+            last_error=self._damaged or self._last_error,
+            writing=not (self._failing or self._damaged or not self._checked),
+            write_errors=self._write_errors,
+            held=n_held,
+            checking=not self._checked and not self._damaged,
         )
 
     @property
@@ -220,38 +264,97 @@ class Historian:
     def _run(self) -> None:
         cfg = self.config
         next_maintenance = self._mono() + cfg.maintenance_interval
+        wait = cfg.commit_interval
+        retry = cfg.retry_min
         try:
+            if not self._checked and not self._background_check():
+                return
             while True:
-                self._wake.wait(cfg.commit_interval)
+                self._wake.wait(wait)
                 self._wake.clear()
                 stopping = self._stop
                 self._take_gen += 1
-                while True:  # drain in transactions of at most max_rows_per_commit rows
-                    rows = self._pop(cfg.max_rows_per_commit)
-                    events = self._pop_events()
-                    with self._lock:
-                        tags, self._new_tags = self._new_tags, []
-                    if not (rows or events or tags):
-                        break
-                    self._commit(rows, events, tags)
-                    if len(rows) < cfg.max_rows_per_commit:
-                        break
-                if self._maintenance_due or self._mono() >= next_maintenance:
+                ok = self._drain()
+                if ok and (self._maintenance_due or self._mono() >= next_maintenance):
                     self._maintenance_due = False
-                    self._maintain()
+                    self._guarded(self._maintain)
                     next_maintenance = self._mono() + cfg.maintenance_interval
                 with self._committed:
                     self._done_gen += 1
                     self._committed.notify_all()
-                if stopping:
+                if stopping and (ok or self._held is None):
                     break
+                if stopping and self._mono() > self._stop_deadline():
+                    break
+                wait = cfg.commit_interval if ok else retry
+                retry = cfg.retry_min if ok else min(retry * 2, cfg.retry_max)
         except Exception as exc:  # the thread must report, not vanish silently
             self._last_error = f"{type(exc).__name__}: {exc}"
             _log.error("historian.writer_failed", error=self._last_error)
             with self._committed:
                 self._committed.notify_all()
         finally:
+            if self._held is not None or self._q:
+                lost = (len(self._held[0]) if self._held else 0) + len(self._q)
+                _log.error("historian.unwritten", rows=lost, error=self._last_error)
             self._store.close()
+
+    def _stop_deadline(self) -> float:
+        if self._stop_at is None:
+            self._stop_at = self._mono() + 5.0
+        return self._stop_at
+
+    def _background_check(self) -> bool:
+        """Large file: quick_check before the first write; rows wait in memory meanwhile."""
+        verdict = self._store.quick_check()
+        if verdict != "ok":
+            self._damaged = _damaged(self.path, verdict)
+            _log.error("historian.damaged", path=str(self.path), check=verdict)
+            with self._committed:
+                self._committed.notify_all()
+            return False
+        self._checked = True
+        return True
+
+    def _drain(self) -> bool:
+        """Commit what is held, then what is queued; False when a commit failed (kept for retry)."""
+        limit = self.config.max_rows_per_commit
+        while True:
+            if self._held is None:
+                with self._view:  # metrics() never sees rows between the queue and the held batch
+                    rows = self._pop(limit)
+                    events = self._pop_events()
+                    with self._lock:
+                        tags, self._new_tags = self._new_tags, []
+                    if not (rows or events or tags):
+                        return True
+                    self._held = (rows, events, tags)
+            rows, events, tags = self._held
+            try:
+                self._commit(rows, events, tags)
+            except (sqlite3.Error, OSError) as exc:
+                self._failed(exc)
+                return False
+            self._held = None
+            if self._failing:
+                self._failing = False
+                _log.info("historian.writing_again", after_errors=self._write_errors)
+            if len(rows) < limit:
+                return True
+
+    def _failed(self, exc: BaseException) -> None:
+        self._write_errors += 1
+        self._last_error = f"{type(exc).__name__}: {exc}"
+        if not self._failing or self._write_errors % 50 == 0:
+            _log.warning("historian.write_failed", error=self._last_error, errors=self._write_errors,
+                         held=len(self._held[0]) if self._held else 0, queued=len(self._q))
+        self._failing = True
+
+    def _guarded(self, fn: Callable[[], None]) -> None:
+        try:
+            fn()
+        except (sqlite3.Error, OSError) as exc:
+            self._failed(exc)
 
     def _pop(self, n: int) -> list[Row]:
         q = self._q
@@ -283,24 +386,32 @@ class Historian:
                     gaps.append(Gap(first_seq=expect, last_seq=r[0] - 1, reason="queue_full", time=r[2]))
                 expect = r[0] + 1
             meta["last_seq"] = str(rows[-1][0])
+            newest = max(r[2] for r in rows)
+            if self._max_time is None or newest > self._max_time:
+                meta["max_time"] = repr(newest)
+        n = sum(g.count for g in gaps)
         if gaps:
-            n = sum(g.count for g in gaps)
-            self._dropped_queue += n
             meta["queue_dropped"] = str(self._store.meta_int("queue_dropped") + n)
+        self._store.write_batch(rows, events, tags, gaps, meta)
+        if "max_time" in meta:
+            self._max_time = float(meta["max_time"])
+        with self._view:  # one step for metrics(): the batch leaves "held", its gaps join the count
+            self._held = None
+            self._dropped_queue += n
+            if rows:
+                with self._committed:
+                    self._written_seq = rows[-1][0]
+                    self._committed.notify_all()
+        if gaps:
             _log.warning(
                 "historian.queue_full",
                 dropped=n,
                 total=self._dropped_queue,
                 queue_size=self.config.queue_size,
             )
-        self._store.write_batch(rows, events, tags, gaps, meta)
         self._commits += 1
         self._committed_rows += len(rows)
         self._last_commit = self._mono()
-        if rows:
-            with self._committed:
-                self._written_seq = rows[-1][0]
-                self._committed.notify_all()
 
     def _maintain(self) -> None:
         """Retention then size cap, in small transactions so the writer is never blocked for long."""
@@ -327,3 +438,9 @@ class Historian:
         if store.free_pages():
             store.incremental_vacuum(cfg.vacuum_pages)
         self._db_bytes = store.used_bytes()
+
+
+def _damaged(path: Path, verdict: str) -> str:
+    verdict = " ".join(verdict.replace("*** in database main ***", "").split())  # one line
+    return (f"{path} is damaged (quick_check: {verdict[:200]}); it was not written into: start with --repair "
+            f"to move it aside and begin a new one")

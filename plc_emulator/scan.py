@@ -19,6 +19,7 @@ No I/O and no clock: wall-clock diagnostics (scan time, jitter, overruns) come i
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -106,6 +107,16 @@ class ScanCycle:
     def sim_time(self) -> float:
         """Unix seconds of the current tick (epoch + tick * dt, integer ticks so no float drift)."""
         return self.tagmap.epoch + self.tick * self.dt
+
+    def set_epoch(self, epoch: float) -> None:
+        """Move tick 0 to ``epoch`` (Unix s): the live runtime fixes a wall-clock epoch at start."""
+        self.tagmap = dataclasses.replace(self.tagmap, epoch=float(epoch))
+        self.engine.epoch = float(epoch)
+
+    def republish(self, runtime: RuntimeValues | None = None) -> Snapshot:
+        """Publish the current state again without stepping (after a checkpoint restore)."""
+        self.snapshot = self._publish(runtime or RuntimeValues(), events=(), commands=())
+        return self.snapshot
 
     def step(self, commands: Sequence[Command] = (), runtime: RuntimeValues | None = None) -> Snapshot:
         """Apply ``commands`` at the start of the next tick, advance one tick, publish a Snapshot."""

@@ -7,7 +7,12 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["BadInput", "add_db_arg", "db_path", "env_or", "parse_duration"]
+__all__ = ["MAX_RUN_SECONDS", "BadInput", "add_db_arg", "check_text_file", "check_ticks", "db_path", "env_or",
+           "parse_duration"]
+
+# The longest run any command accepts, in simulated time: ten years. Beyond it a typo (1e12 ticks)
+# would otherwise look like a hang.
+MAX_RUN_SECONDS = 10 * 365 * 86400.0
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h|d)?\s*$")
 _SCALE = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
@@ -59,3 +64,29 @@ def db_path(flag: str | None) -> Path:
     if flag:
         return Path(flag)
     return Path(str(env_or(None, "DATA_DIR", "data"))) / "historian.db"
+
+
+def check_ticks(ticks: float, dt: float, what: str) -> float:
+    """``ticks`` if in 0..MAX_RUN_SECONDS/dt, else BadInput naming ``what`` (no run that looks hung)."""
+    limit = int(MAX_RUN_SECONDS / dt)
+    if not 0 <= ticks <= limit:  # NaN, negative, too long
+        raise BadInput(f"{what} is {ticks:g} ticks of {dt:g} s; at most {limit} ticks (10 years) are allowed")
+    return ticks
+
+
+def check_text_file(path: str, what: str) -> None:
+    """A readable regular UTF-8 text file, or one BadInput line (a FIFO would block, binary would crash)."""
+    from plc_emulator.tagmap._loader import special_file_kind
+
+    kind = special_file_kind(path)
+    if kind is not None:
+        raise BadInput(f"{what} {path} is {kind}, not a regular file")
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        byte = data[exc.start]
+        raise BadInput(f"{what} {path} is not UTF-8 text (byte 0x{byte:02x} at offset {exc.start})") from None

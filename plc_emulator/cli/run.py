@@ -19,11 +19,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from plc_emulator.cli._common import BadInput, duration_arg, env_or
+from plc_emulator.cli._common import BadInput, check_text_file, check_ticks, duration_arg, env_or
 from plc_emulator.cli._upstream import add_upstream_arguments, upstream_options
 from plc_emulator.commands import Command
 
-__all__ = ["handler", "parse_speed", "register"]
+START_MODES = ("cold", "warm", "hot")  # plc_emulator.runtime.checkpoint.StartMode values
+CHECKPOINT_NAME = "plc.checkpoint"
+
+__all__ = ["CHECKPOINT_NAME", "handler", "parse_speed", "register"]
 
 
 def parse_speed(text: str) -> float:
@@ -65,6 +68,19 @@ def register(subparsers: Any) -> None:
     p.add_argument("--log-level", default=None,
                    help="debug, info, warning, error (env LOG_LEVEL; default info)")
     add_upstream_arguments(p)
+    rs = p.add_argument_group("time and restarts (docs/runtime.md)")
+    rs.add_argument("--epoch", default=None, metavar="ISO|now",
+                    help="pin simulated time of tick 0 (default: the tag map's epoch: if set, else the wall "
+                         "clock at the first scan, so at speed 1 simulated time is UTC)")
+    rs.add_argument("--start", choices=START_MODES, default=None,
+                    help="PLC memory after a restart: cold (initial values), warm (retained points kept; the "
+                         "default when DATA_DIR has a checkpoint), hot (everything, alarm states too)")
+    rs.add_argument("--reset-plant", action="store_true",
+                    help="start a fresh plant instead of continuing from DATA_DIR's checkpoint")
+    rs.add_argument("--checkpoint-interval", type=duration_arg, default=10.0,
+                    help="wall time between checkpoints (default 10s; one more on SIGTERM); 0 = none")
+    rs.add_argument("--repair", action="store_true",
+                    help="move a damaged historian.db aside (historian.db.damaged-TIME) and start a new one")
     ua = p.add_argument_group("OPC UA (docs/opcua.md)")
     ua.add_argument("--opcua-port", type=int, default=None,
                     help="OPC UA port (env OPCUA_PORT; tag map; default 4840)")
@@ -105,8 +121,8 @@ def _scan_period(fallback: float) -> float:
         ms = float(raw)
     except ValueError:
         raise BadInput(f"POLL_INTERVAL_MS must be a number of milliseconds > 0 (got {raw!r})") from None
-    if not math.isfinite(ms) or ms <= 0:
-        raise BadInput(f"POLL_INTERVAL_MS must be a number of milliseconds > 0 (got {raw!r})")
+    if not math.isfinite(ms) or not 1 <= ms <= 10_000:
+        raise BadInput(f"POLL_INTERVAL_MS must be 1 to 10000 milliseconds (got {raw!r})")
     return ms / 1000.0
 
 
@@ -143,6 +159,8 @@ def _opcua_extras(args: argparse.Namespace, tagmap: Any, data_dir: Path) -> dict
     try:
         policies = parse_policies(str(env_or(getattr(args, "opcua_security", None), "OPCUA_SECURITY", "all")))
         users_file = getattr(args, "opcua_users", None)
+        if users_file:
+            check_text_file(users_file, "users file")
         users = load_users(users_file) if users_file else {}
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
@@ -154,6 +172,60 @@ def _opcua_extras(args: argparse.Namespace, tagmap: Any, data_dir: Path) -> dict
                               trust_all=bool(getattr(args, "opcua_trust_all", False)),
                               anonymous_role=Role.parse(getattr(args, "opcua_anonymous_role", None) or "operator"))
     return {"opcua": {"port": port, "security": security}}
+
+
+def _restart(args: argparse.Namespace, tagmap: Any, data_dir: Path) -> dict[str, Any]:
+    """Epoch plan, checkpoint to continue from, start mode and checkpoint settings (RuntimeConfig fields)."""
+    import time
+
+    from historian import HistorianError, newest_time
+    from plc_emulator.runtime.checkpoint import CheckpointError, StartMode, read_checkpoint
+    from plc_emulator.runtime.epoch import EpochPlan, parse_epoch
+
+    pinned: float | None = tagmap.epoch if tagmap.epoch_pinned else None
+    if args.epoch is not None:
+        try:
+            pinned = parse_epoch(args.epoch, math.floor(time.time() / tagmap.scan_period) * tagmap.scan_period)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+    interval = float(args.checkpoint_interval)
+    if not math.isfinite(interval) or interval < 0:
+        raise BadInput(f"--checkpoint-interval must be >= 0 (got {args.checkpoint_interval!r})")
+    path = data_dir / CHECKPOINT_NAME
+    restore = None
+    if path.exists() and not args.reset_plant:
+        try:
+            restore = read_checkpoint(path)
+        except CheckpointError as exc:
+            raise BadInput(str(exc)) from None
+    if args.start is not None and restore is None and args.start != "cold":
+        print(f"plc-emulator: note: no checkpoint in {data_dir}: --start {args.start} starts a fresh plant",
+              file=sys.stderr)
+    db = data_dir / "historian.db"
+    try:
+        floor = newest_time(db) if db.exists() and not args.repair else None
+    except HistorianError as exc:  # a damaged file: exit 1 like any historian start-up failure
+        from plc_emulator.runtime.app import StartupError
+
+        raise StartupError(f"historian: {exc}") from None
+    start_tick = restore.tick if restore is not None else 0
+    if pinned is not None and floor is not None and pinned + (start_tick + 1) * tagmap.scan_period <= floor:
+        raise BadInput(f"pinned epoch {_iso(pinned)} puts tick {start_tick + 1} at or before the newest sample in "
+                       f"{db} ({_iso(floor)}); time in the store never goes backwards: pin a later --epoch, "
+                       f"use another --data-dir, or drop the pin (wall clock)")
+    return {
+        "epoch": EpochPlan(pinned=pinned, floor=floor if floor is not None else -math.inf),
+        "restore": restore,
+        "start_mode": StartMode(args.start or "warm"),
+        "checkpoint_path": path if interval > 0 else None,
+        "checkpoint_interval": interval if interval > 0 else 10.0,
+    }
+
+
+def _iso(t: float) -> str:
+    import datetime as _dt
+
+    return _dt.datetime.fromtimestamp(t, _dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 def handler(args: argparse.Namespace) -> int:
@@ -194,10 +266,16 @@ def handler(args: argparse.Namespace) -> int:
     if args.duration is not None:
         if args.duration <= 0:
             raise BadInput(f"--duration must be > 0 (got {args.duration:g} s)")
-        stop_at = max(1, round(args.duration / tagmap.scan_period))
+        stop_at = max(1, round(check_ticks(args.duration / tagmap.scan_period, tagmap.scan_period, "--duration")))
+    if args.journal is not None and Path(args.journal).is_dir():
+        raise BadInput(f"--journal {args.journal} is a directory")
+    restart = _restart(args, tagmap, data_dir)
+    if stop_at is not None and restart.get("restore") is not None:
+        stop_at += restart["restore"].tick  # --duration counts from the restart
     runtime = RuntimeConfig(speed=args.speed, paused=args.paused, seed=seed, journal=args.journal,
-                            schedule=schedule, stop_at_tick=stop_at)
+                            schedule=schedule, stop_at_tick=stop_at, **restart)
     extras = _historian_extras(args)
+    extras["repair"] = bool(args.repair)
     extras.update(_opcua_extras(args, tagmap, data_dir))
     extras["modbus"] = modbus_cfg
     config = AppConfig(host=host, modbus_port=modbus_port, http_port=http_port, data_dir=data_dir,

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from plc_emulator.cli._common import BadInput, duration_arg
+from plc_emulator.cli._common import BadInput, check_ticks, duration_arg
 
 __all__ = ["handler", "register", "simulate"]
 
@@ -132,8 +132,8 @@ def handler(args: argparse.Namespace) -> int:
         raise BadInput(f"tag map not found: {args.tagmap}")
     tagmap = load(args.tagmap)
     if args.scan_period is not None:
-        if args.scan_period <= 0:
-            raise BadInput(f"--scan-period must be > 0 (got {args.scan_period:g} s)")
+        if not 0.001 <= args.scan_period <= 10.0:
+            raise BadInput(f"--scan-period must be 1ms to 10s (got {args.scan_period:g} s)")
         tagmap = dataclasses.replace(tagmap, scan_period=float(args.scan_period))
     schedule: dict[int, list[Any]] = {}
     duration = args.duration
@@ -152,7 +152,7 @@ def handler(args: argparse.Namespace) -> int:
     if args.every <= 0:
         raise BadInput(f"--every must be > 0 (got {args.every:g} s)")
     dt = tagmap.scan_period
-    ticks = max(1, round(duration / dt))
+    ticks = max(1, round(check_ticks(duration / dt, dt, "--duration")))
     every = max(1, round(args.every / dt))
     out = Path(args.out) if args.out else None
     if args.plants is not None or (out is not None and out.suffix != ".csv"):

@@ -7,8 +7,10 @@ in a worker thread so the server loop never waits on SQLite.
 
 Raw reads only (ReadRawModifiedDetails with IsReadModified = false), forward in time. A response holds
 at most ``NumValuesPerNode`` values (or ``max_history_data_response_size`` when 0); when more remain,
-the continuation point is the SourceTimestamp of the next value (asyncua's stateless convention). One
-tag has at most one sample per scan, so timestamps are unique per node and paging is exact. Values
+the continuation point is the SourceTimestamp of the next value (asyncua's stateless convention).
+Each timestamp is answered once (the last sample stored for it): the historian keeps per-tag
+timestamps strictly increasing, and on an old file written by a version that rewound its clock on
+restart this is what makes the continuation point always advance, so paging ends. Values
 come back with their stored StatusCode and the simulated source time; a Bad sample carries a null
 value (OPC UA Part 4 7.7.1).
 """
@@ -132,5 +134,5 @@ class HistorianHistory(HistoryStorageInterface):
     def _read(self, tag: str, lo: float, hi: float, limit: int) -> list[StoredSample]:
         store = self._open()
         with self._lock:
-            rows, _ = store.read_raw(tag, max(lo, -1e18), min(hi, 1e18), limit=limit)
+            rows, _ = store.read_raw(tag, max(lo, -1e18), min(hi, 1e18), limit=limit, distinct_times=True)
         return rows

@@ -118,7 +118,8 @@ async def _start_historian(stack: AsyncExitStack, ctx: AppContext) -> None:
     if extras.get("historian") is False:
         return
     service = HistorianService(ctx.tagmap, ctx.plc, data_dir=ctx.config.data_dir,
-                               upstream=ctx.config.upstream, retention_hours=extras.get("retention_hours"))
+                               upstream=ctx.config.upstream, retention_hours=extras.get("retention_hours"),
+                               repair=bool(extras.get("repair", False)))
     try:
         await stack.enter_async_context(service)
     except HistorianError as exc:
@@ -136,6 +137,27 @@ async def _start_historian(stack: AsyncExitStack, ctx: AppContext) -> None:
     ctx.audit.add_sink(audit_to_historian)
 
 
+def _checkpoint_metrics(plc: PlcRuntime) -> Callable[[], list[Any]]:
+    def families() -> list[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        w = plc.checkpoints
+        if w is None:
+            return []
+        st = w.stats
+        return [
+            CounterMetricFamily("plc_checkpoints_written", "Checkpoints written", value=st.written),
+            CounterMetricFamily("plc_checkpoint_failures", "Checkpoint writes that failed", value=st.failed),
+            GaugeMetricFamily("plc_checkpoint_capture_seconds", "Last capture on the scan thread",
+                              value=st.last_capture_s),
+            GaugeMetricFamily("plc_checkpoint_write_seconds", "Last encode+write+fsync+rename",
+                              value=st.last_write_s),
+            GaugeMetricFamily("plc_checkpoint_bytes", "Size of the last checkpoint", value=st.last_bytes),
+        ]
+
+    return families
+
+
 async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
                 stop: asyncio.Event | None = None) -> Snapshot:
     """Run until SIGTERM/Ctrl-C, ``stop`` is set, or ``--duration`` is reached; returns the last snapshot."""
@@ -151,6 +173,7 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
     plc = PlcRuntime(tagmap, dataclasses.replace(config.runtime, paused=True))
     metrics = Metrics(plc)
     ctx = AppContext(tagmap=tagmap, config=config, plc=plc, metrics=metrics, ready=[], health_checks=[])
+    ctx.add_metrics(_checkpoint_metrics(plc))
     host = config.host
     try:
         async with AsyncExitStack() as outer:

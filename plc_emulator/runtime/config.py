@@ -1,4 +1,4 @@
-"""Runtime configuration: pacing, journal, scenario schedule, health thresholds, injected clock."""
+"""Runtime configuration: pacing, journal, scenario schedule, health thresholds, clocks, restart."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from plc_emulator.commands import Command
+from plc_emulator.runtime.checkpoint import Checkpoint, StartMode
+from plc_emulator.runtime.epoch import EpochPlan
 
 __all__ = ["RuntimeConfig"]
 
@@ -26,3 +28,11 @@ class RuntimeConfig:
     health_min_late: float = 0.5  # ... or this many seconds, whichever is longer
     health_window: float = 10.0  # /health: overruns must not have increased over this window (s)
     clock: Callable[[], float] = time.perf_counter  # monotonic seconds
+    # simulated time: None keeps the tag map's epoch (tests, lockstep); ``run`` passes a plan (wall
+    # clock at the first scan unless pinned), see runtime/epoch.py
+    epoch: EpochPlan | None = None
+    wall_clock: Callable[[], float] = time.time  # Unix seconds, for the wall-clock epoch
+    restore: Checkpoint | None = None  # continue the plant from this checkpoint
+    start_mode: StartMode = StartMode.WARM  # what PLC memory keeps when restoring
+    checkpoint_path: Path | None = None  # write checkpoints here (None: never)
+    checkpoint_interval: float = 10.0  # wall seconds between checkpoints (and one on stop)

@@ -26,6 +26,7 @@ import dataclasses
 import math
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -36,7 +37,9 @@ from plc_emulator.commands import Command, CommandKind
 from plc_emulator.errors import EmulatorError
 from plc_emulator.image.memory import WriteOverlay
 from plc_emulator.image.snapshot import Snapshot
+from plc_emulator.runtime.checkpoint import CheckpointWriter, capture, restore
 from plc_emulator.runtime.config import RuntimeConfig
+from plc_emulator.runtime.epoch import start_time
 from plc_emulator.runtime.journal import JournalHeader, JournalWriter
 from plc_emulator.runtime.pacing import Pacer, ScanStats, check_speed
 from plc_emulator.scan import RuntimeValues, ScanCycle
@@ -81,9 +84,11 @@ class PlcRuntime:
     def __init__(self, tagmap: TagMap, config: RuntimeConfig | None = None) -> None:
         self.tagmap = tagmap
         self.config = cfg = config or RuntimeConfig()
-        self.cycle = ScanCycle(tagmap, seed=cfg.seed)
-        self.seed = self.cycle.seed
+        self._restart_cmds: list[Command] = []
+        self._first_scan_done = False
         self.period = float(tagmap.scan_period)
+        self.cycle = self._build_cycle(self._epoch_now(-math.inf))
+        self.seed = self.cycle.seed
         self.stats = ScanStats()
         self._clock = cfg.clock
         self._snapshot: Snapshot = self.cycle.snapshot
@@ -103,6 +108,9 @@ class PlcRuntime:
         # --- scan thread only ---
         self._pacer = Pacer(self.period, self._speed, now=0.0, tick=1, max_lag=cfg.max_lag)
         self._journal: JournalWriter | None = None
+        self.checkpoints: CheckpointWriter | None = None
+        self._next_checkpoint = math.inf
+        self._epoch_callbacks: list[Callable[[float, int, float], object]] = []
         self._last_overrun_log = -math.inf
         self._overruns_logged = 0
         self._callbacks: list[SnapshotCallback] = []
@@ -137,8 +145,10 @@ class PlcRuntime:
         self._tick_event = asyncio.Event()
         self._done = self._loop.create_future()
         if self.config.journal is not None:
-            self._journal = JournalWriter(self.config.journal, JournalHeader(
-                tagmap_sha256=self.tagmap.sha256, seed=self.seed, dt=self.period))
+            self._journal = JournalWriter(self.config.journal)  # header at the first scan (epoch fixed)
+        if self.config.checkpoint_path is not None:
+            self.checkpoints = CheckpointWriter(Path(self.config.checkpoint_path))
+            self._next_checkpoint = self._clock() + self.config.checkpoint_interval
         self.stats.last_start = self._resumed_at = now = self._clock()
         self.stats.overrun_history.append((now, 0))
         self._thread = threading.Thread(target=self._thread_main, name="plc[engine].scan", daemon=True)
@@ -170,6 +180,90 @@ class PlcRuntime:
     def reached_end(self) -> bool:
         """True once the scan thread stopped because ``stop_at_tick`` was reached."""
         return self._reached_end
+
+    # ------------------------------------------------------------------ epoch, restore, checkpoints
+    def _epoch_now(self, floor: float) -> float:
+        """The epoch to use if the clock were taken now (see runtime/epoch.py)."""
+        plan = self.config.epoch
+        ck = self.config.restore
+        if plan is None:
+            return self.tagmap.epoch
+        if plan.pinned is not None:
+            return plan.pinned
+        tick = ck.tick if ck is not None else 0
+        floor = max(floor, plan.floor, ck.sim_time if ck is not None else -math.inf)
+        return start_time(self.config.wall_clock(), self.period, floor) - tick * self.period
+
+    def _build_cycle(self, epoch: float) -> ScanCycle:
+        tm = self.tagmap if epoch == self.tagmap.epoch else dataclasses.replace(self.tagmap, epoch=epoch)
+        cycle = ScanCycle(tm, seed=self.config.seed)
+        ck = self.config.restore
+        if ck is not None:
+            self._restart_cmds = restore(cycle, ck, self.config.start_mode)
+        return cycle
+
+    def _first_scan(self) -> bool:
+        """Before the first tick: a wall-clock run takes the clock now (never behind what was
+        published), the journal gets its header, a restart is logged. True if the cycle was rebuilt."""
+        self._first_scan_done = True
+        rebuilt = False
+        plan = self.config.epoch
+        if plan is not None and plan.pinned is None:
+            epoch = self._epoch_now(self._snapshot.sim_time)
+            if epoch > self.cycle.tagmap.epoch:
+                self.cycle = self._build_cycle(epoch)
+                self._snapshot = self.cycle.snapshot
+                rebuilt = True
+        self._begin_journal()
+        ck = self.config.restore
+        if ck is not None:
+            log.info("plc.restart", mode=self.config.start_mode.value, tick=self.cycle.tick,
+                     downtime_s=round(self.cycle.sim_time - ck.sim_time, 3), checkpoint=ck.path,
+                     resets=len(self._restart_cmds))
+        for cb in self._epoch_callbacks:
+            cb(self.cycle.tagmap.epoch, self.cycle.tick, self.cycle.sim_time)
+        return rebuilt
+
+    def _begin_journal(self) -> None:
+        if self._journal is None:
+            return
+        ck = self.config.restore
+        self._journal.begin(JournalHeader(
+            tagmap_sha256=self.tagmap.sha256, seed=self.seed, dt=self.period, epoch=self.cycle.tagmap.epoch,
+            start_tick=self.cycle.tick, checkpoint_sha256=ck.sha256 if ck is not None else None,
+            start_mode=self.config.start_mode.value if ck is not None else None))
+
+    def on_epoch(self, cb: Callable[[float, int, float], object]) -> None:
+        """``cb(epoch, tick, sim_time)`` from the scan thread once simulated time is fixed (first scan)."""
+        self._epoch_callbacks.append(cb)
+
+    @property
+    def epoch(self) -> float:
+        return self.cycle.tagmap.epoch
+
+    @property
+    def restarted_from(self) -> int | None:
+        """Tick of the checkpoint this run continued from (None: a fresh plant)."""
+        return self.config.restore.tick if self.config.restore is not None else None
+
+    def _memory(self) -> dict[str, float]:
+        snap = self._snapshot
+        return {t.key: float(snap.values[i]) for i, t in enumerate(self.tagmap.tags) if t.access.value == "rw"}
+
+    def _maybe_checkpoint(self, now: float, *, final: bool = False) -> None:
+        w = self.checkpoints
+        if w is None or (not final and now < self._next_checkpoint):
+            return
+        self._next_checkpoint = now + self.config.checkpoint_interval
+        t0 = self._clock()
+        cap = capture(self.cycle, wall_time=self.config.wall_clock(), memory=self._memory())
+        took = self._clock() - t0
+        w.stats.last_capture_s = took
+        w.stats.max_capture_s = max(w.stats.max_capture_s, took)
+        if final:
+            w.close(cap)
+        else:
+            w.submit(cap)
 
     # ------------------------------------------------------------------ public API
     @property
@@ -356,9 +450,15 @@ class PlcRuntime:
             self._crash = exc
             log.exception("plc.crashed", tick=self._snapshot.tick)
         finally:
+            if self.checkpoints is not None:
+                if self._crash is None and self._first_scan_done:
+                    self._maybe_checkpoint(self._clock(), final=True)
+                else:
+                    self.checkpoints.close()
             self._finished = True
             if self._journal is not None:
                 with contextlib.suppress(OSError):
+                    self._begin_journal()  # no scan ran: the header still names the run
                     self._journal.close(self._snapshot.tick if self._crash is None else None)
             log.info("plc.stopped", tick=self._snapshot.tick, digest=self._snapshot.digest,
                      overruns=self.stats.overruns, reached_end=self._reached_end)
@@ -421,6 +521,14 @@ class PlcRuntime:
             if batch.republish:
                 self._do_republish()
                 continue
+            if not self._first_scan_done and self._first_scan():  # simulated time starts at the wall clock now
+                batch.start = clock()  # the rebuild is not this scan's time; pace on from here
+                if batch.planned is not None:
+                    batch.planned = batch.start
+                with self._cond:
+                    self._repace = True
+            if self._restart_cmds:
+                batch.commands[:0], self._restart_cmds = self._restart_cmds, []
             cmds, start, planned = batch.commands, batch.start, batch.planned
             paced = planned is not None
             jitter = abs(start - planned) if planned is not None else None
@@ -447,6 +555,7 @@ class PlcRuntime:
                 self._log_overrun(end, overran)
             if cmds:
                 self._log_applied(snap.tick, cmds)
+            self._maybe_checkpoint(end)
             self._notify()
 
     def _show_pacing(self) -> None:

@@ -33,7 +33,17 @@ from typing import Any
 import numpy as np
 import structlog
 
-from historian import Event, ForwardConfig, Forwarder, ForwardMetrics, Historian, HistorianConfig, TagInfo
+from historian import (
+    Event,
+    ForwardConfig,
+    Forwarder,
+    ForwardMetrics,
+    Historian,
+    HistorianConfig,
+    TagInfo,
+    check_database,
+    move_aside,
+)
 from plc_emulator.image.snapshot import Snapshot
 from plc_emulator.runtime.upstream import UpstreamOptions, build_sinks
 from plc_emulator.tagmap.model import Tag, TagMap
@@ -191,7 +201,9 @@ class HistorianService:
         retention_hours: float | None = None,
         forward: ForwardConfig | None = None,
         db_name: str = "historian.db",
+        repair: bool = False,
     ) -> None:
+        self.repair = repair
         self.tagmap = tagmap
         self.plc = plc
         self.path = Path(data_dir) / db_name
@@ -205,6 +217,11 @@ class HistorianService:
 
     async def __aenter__(self) -> HistorianService:
         tm = self.tagmap
+        if self.repair and self.path.exists():
+            verdict = await asyncio.to_thread(check_database, self.path)
+            if verdict != "ok":
+                moved = move_aside(self.path, time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()))
+                log.warning("historian.moved_aside", path=str(self.path), to=str(moved), check=verdict[:200])
         self.historian = await asyncio.to_thread(
             Historian,
             self.path,
@@ -214,6 +231,8 @@ class HistorianService:
         )
         self.recorder = Recorder(tm, self.historian)
         self.plc.on_snapshot(self.recorder.on_snapshot)
+        if hasattr(self.plc, "on_epoch"):
+            self.plc.on_epoch(self._on_epoch)
         for sink in build_sinks(self.upstream, tm, self.plc, self.path.parent):
             fwd = Forwarder(self.path, sink, self.forward_config)
             self.forwarders.append(fwd)
@@ -233,6 +252,16 @@ class HistorianService:
             m = self.historian.metrics()
             log.info("historian.stopped", committed=m.committed_rows, dropped=m.dropped_queue)
 
+    def _on_epoch(self, epoch: float, tick: int, sim_time: float) -> None:
+        """Scan thread, first scan: a run that continues from a checkpoint gets a ``restart`` event."""
+        restarted = getattr(self.plc, "restarted_from", None)
+        if self.historian is None or restarted is None:
+            return
+        mode = getattr(getattr(self.plc, "config", None), "start_mode", "")
+        self.historian.record_event(Event(time=sim_time, kind="restart", source="plc", data={
+            "tick": tick, "checkpoint_tick": restarted, "mode": str(getattr(mode, "value", mode)),
+            "epoch": epoch}))
+
     def _now(self) -> float:
         """Retention's "now": the newest simulated time seen (wall clock before the first scan)."""
         return self.recorder.last_time if self.recorder is not None and self.recorder.scans else time.time()
@@ -245,6 +274,11 @@ class HistorianService:
         m = h.metrics()
         if not m.writer_alive:
             return False, f"historian writer stopped: {m.last_error or 'unknown'}"
+        if m.checking:
+            return False, f"historian checking {self.path} before writing ({m.queued} rows waiting)"
+        if not m.writing:
+            return False, (f"historian cannot write, retrying: {m.last_error}; {m.held + m.queued} rows waiting, "
+                           f"{m.dropped_queue} dropped (recorded as gaps)")
         stale = max(10.0, 5 * self.config.commit_interval)
         if m.queued and m.last_commit_monotonic and time.monotonic() - m.last_commit_monotonic > stale:
             return False, f"historian has not committed for {stale:g}s ({m.queued} rows queued)"
@@ -275,6 +309,11 @@ class HistorianService:
         dropped.add_metric(["queue_full"], m.dropped_queue)
         dropped.add_metric(["size_cap"], m.size_cap_dropped)
         out.append(dropped)
+        out.append(GaugeMetricFamily("plc_historian_writing", "1 while commits succeed", value=float(m.writing)))
+        out.append(CounterMetricFamily("plc_historian_write_errors", "Failed commit attempts (retried)",
+                                       value=m.write_errors))
+        out.append(GaugeMetricFamily("plc_historian_held_rows", "Rows of a failed commit waiting for retry",
+                                     value=m.held))
         out.append(
             CounterMetricFamily(
                 "plc_historian_retention_deleted_rows",

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -43,13 +45,32 @@ OPCUA_SETTINGS_KEYS = ("namespace_uri", "port", "application_uri")
 HISTORIAN_SETTINGS_KEYS = ("batch_size", "commit_interval", "queue_size", "retention", "max_db_bytes")
 UNKNOWN_UNIT = ("exception", "ignore")
 MAX_SCAN_PERIOD = 10.0  # s
+MIN_SCAN_PERIOD = 0.001  # s: below 1 ms a Python scan cannot keep up and tick arithmetic loses meaning
+DEFAULT_EPOCH = 1767225600.0  # 2026-01-01T00:00:00Z: simulate/evaluate (and run with a pinned map)
 DEFAULT_SCAN_PERIOD = 0.1  # s
 MAX_FILE_BYTES = 16 * 2**20
+
+
+def special_file_kind(path: str | Path) -> str | None:
+    """``"a FIFO"``, ``"a character device"``... for a path that is not a regular file or directory
+    (reading one could block forever); None otherwise, also when it does not exist."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return kind
+    return None
 
 
 def load(path: str | Path) -> TagMap:
     """Read and validate a tag map file. Raises :class:`TagMapError` listing every problem."""
     name = str(path)
+    kind = special_file_kind(path)
+    if kind is not None:
+        raise TagMapError([f"{name}:1:1: cannot read the tag map: it is {kind}, not a regular file"])
     try:
         with Path(path).open("rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)  # bounded: /dev/zero or a huge file must not hang us
@@ -112,10 +133,13 @@ def _top(r: Reader, root: Node, sha256: str) -> TagMap | None:
         if scan_period is not None and scan_period > MAX_SCAN_PERIOD:
             r.err(f.values["scan_period"], "scan_period", f"must be at most 10 s (got {scan_period:g} s)")
             scan_period = None
+        elif scan_period is not None and scan_period < MIN_SCAN_PERIOD:
+            r.err(f.values["scan_period"], "scan_period", f"must be at least 1ms (got {scan_period:g} s)")
+            scan_period = None
     seed: int | None = 0
     if "seed" in f:
         seed = r.integer(f.values["seed"], "seed", lo=0, hi=2**63 - 1)
-    epoch: float | None = 0.0
+    epoch: float | None = DEFAULT_EPOCH
     if "epoch" in f:
         epoch = r.epoch(f.values["epoch"], "epoch")
     modbus = _modbus(r, f.get("modbus"))
@@ -153,6 +177,7 @@ def _top(r: Reader, root: Node, sha256: str) -> TagMap | None:
         scan_period=scan_period,
         seed=seed,
         epoch=epoch,
+        epoch_pinned="epoch" in f,
         modbus=modbus,
         opcua=opcua,
         historian=historian,

@@ -176,6 +176,10 @@ def build_schema() -> dict[str, Any]:
         "opcua": _ref("opcua"),
         "alarms": _ref("alarms"),
         "historian": _ref("historian"),
+        "retain": {
+            "type": "boolean",
+            "description": "kept over a warm restart (default: true for rw setpoints, modes, tuning, memory)",
+        },
     }
     defs["tag"] = dict(
         _obj(tag_props, required=TAG_REQUIRED),
@@ -209,12 +213,12 @@ def build_schema() -> dict[str, Any]:
         "plant": {"type": "string", "minLength": 1, "description": "OPC UA object name of the plant"},
         "description": {"type": "string"},
         "scan_period": dict(
-            duration, description="engine step and scan period, > 0 and <= 10 s (default 100ms)"
+            duration, description="engine step and scan period, 1ms to 10s (default 100ms)"
         ),
         "seed": {"type": "integer", "minimum": 0},
         "epoch": {
             "oneOf": [
-                {"type": "string", "description": "ISO 8601 UTC, e.g. 2026-01-01T00:00:00Z"},
+                {"type": "string", "description": "ISO 8601 UTC, e.g. 2026-01-01T00:00:00Z; pins run's clock"},
                 {"type": "number", "description": "Unix seconds"},
             ]
         },

@@ -47,6 +47,7 @@ TAG_KEYS = (
     "opcua",
     "alarms",
     "historian",
+    "retain",
 )
 TAG_REQUIRED = ("signal", "unit", "description", "kind", "range", "access")
 OPCUA_KEYS = ("browse_name", "node_id", "historizing")
@@ -192,6 +193,7 @@ def _parse_tag(
         else parse_alarms(r, f.values["alarms"], f.at("alarms"), kind=kind, rng=rng, states=states)
     )
     historian = None if "historian" not in f else parse_historian(r, f.values["historian"], f.at("historian"))
+    retain = _retain(r, f, access, spec)
 
     if (
         spec is None
@@ -223,8 +225,29 @@ def _parse_tag(
         opcua=opcua,
         alarms=alarms,
         historian=historian,
+        retain=retain,
         location=Location(file=r.problems.file, line=mark.line + 1, col=mark.column + 1),
     )
+
+
+# PLC memory kept over a warm restart unless the tag says otherwise: setpoints, modes, tuning and
+# memory registers (commands, resets and manual outputs start from their initial values)
+RETAINED_SUFFIXES: Final[tuple[str, ...]] = (".sp", "_sp", ".mode", ".kc", ".ti", ".td")
+RETAINED_PREFIXES: Final[tuple[str, ...]] = ("memory.",)
+
+
+def default_retain(signal: str) -> bool:
+    return signal.endswith(RETAINED_SUFFIXES) or signal.startswith(RETAINED_PREFIXES)
+
+
+def _retain(r: Reader, f: Fields, access: Access | None, spec: SignalSpec | None) -> bool:
+    node = f.get("retain")
+    if node is None:
+        return access is Access.RW and spec is not None and default_retain(spec.name)
+    got = r.boolean(node, f.at("retain"))
+    if got and access is Access.RO:
+        r.err(node, f.at("retain"), "applies to rw tags only (a ro tag is computed, not remembered)")
+    return bool(got)
 
 
 def _unit(r: Reader, f: Fields, spec: SignalSpec | None) -> str | None:

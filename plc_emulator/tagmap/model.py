@@ -191,6 +191,9 @@ class Tag:
     # read-only copies of the value elsewhere in the image (e.g. the field PVs as scaled uint16 input
     # registers); the image codec encodes each like ``modbus``. Writes never go through a mirror.
     modbus_mirrors: tuple[ModbusPoint, ...] = ()
+    # retentive memory: restored on a warm restart (``retain:``; default true for rw setpoints,
+    # modes, tuning and memory registers, false for commands and manual outputs)
+    retain: bool = False
 
     @property
     def key(self) -> str:
@@ -245,6 +248,8 @@ class TagMap:
     process: Mapping[str, Any]  # plant parameter overrides, validated against the engine's parameters
     pm: Mapping[str, Any]  # predictive-maintenance rule parameters, validated by the alarms package
     devices: tuple[Device, ...]
+    # True when the file sets ``epoch:``; ``run`` then keeps it instead of taking the wall clock
+    epoch_pinned: bool = False
 
     @property
     def tags(self) -> tuple[Tag, ...]:

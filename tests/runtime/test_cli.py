@@ -207,14 +207,14 @@ class TestReplay:
         assert "was recorded with a different tag map" in res.stderr
         assert "Traceback" not in res.stderr
 
-    def test_corrupt_line_exits_1_naming_it(self, tmp_path: Path) -> None:
+    def test_corrupt_line_exits_2_naming_it(self, tmp_path: Path) -> None:
         journal = self._journal(tmp_path)
         lines = journal.read_text().splitlines()
         lines.insert(1, '{"tick": 3, "kind": "write", "target": "LIC100.sp", "value": 50.0, "params": {}}')
         lines.insert(2, '{"tick": 4, "kind": "explode"')
         journal.write_text("\n".join(lines) + "\n")
         res = run([CLI, "replay", str(DEFAULT_TAGMAP), str(journal)])
-        assert res.returncode == 1
+        assert res.returncode == 2
         assert f"{journal}:3: corrupt journal line" in res.stderr
         assert "Traceback" not in res.stderr
 

@@ -65,10 +65,10 @@ class TestValidate:
         assert (status, err) == (2, f"{tmp_path}:1:1: cannot read the tag map: it is a directory\n")
 
     def test_endless_file(self, capsys: pytest.CaptureFixture[str]) -> None:
-        """/dev/zero is read only up to the size limit, then refused."""
+        """/dev/zero (a device: reading it would never end) is refused before it is opened."""
         status, _, err = _validate("/dev/zero", capsys)
         assert status == 2
-        assert err == "/dev/zero:1:1: cannot read the tag map: larger than 16 MiB\n"
+        assert err == "/dev/zero:1:1: cannot read the tag map: it is a character device, not a regular file\n"
 
     def test_every_problem_on_its_own_line(self, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         f = tmp_path / "two.yaml"

@@ -231,9 +231,10 @@ def _parse_tag(
 
 
 # PLC memory kept over a warm restart unless the tag says otherwise: setpoints, modes, tuning and
-# memory registers (commands, resets and manual outputs start from their initial values)
+# free memory registers/coils (``mem.*``, docs/modbus.md); commands, resets, manual outputs, watchdog
+# and handshake points (``wd.*``, ``hs.*``) and link-fault controls (``comm.*``) start from their initial values
 RETAINED_SUFFIXES: Final[tuple[str, ...]] = (".sp", "_sp", ".mode", ".kc", ".ti", ".td")
-RETAINED_PREFIXES: Final[tuple[str, ...]] = ("memory.",)
+RETAINED_PREFIXES: Final[tuple[str, ...]] = ("mem.",)
 
 
 def default_retain(signal: str) -> bool:

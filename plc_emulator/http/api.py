@@ -18,6 +18,7 @@ import structlog
 from aiohttp import web
 
 from plc_emulator.alarms.states import HIDDEN, AlarmState
+from plc_emulator.audit import AuditAction, AuditLog, AuditRecord
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.errors import EmulatorError, WriteRejected
 from plc_emulator.http.auth import PRINCIPAL, Principal
@@ -85,6 +86,7 @@ class Api:
         self.broadcaster = broadcaster
         self.faults = faults
         self.overview = plant_overview(tm).to_json()
+        self.audit: AuditLog | None = None  # the runtime's shared audit log (set by the HTTP server)
 
     def stream_extras(self, snap: Any) -> dict[str, Any]:
         """Per-scan additions to the SSE payload (alarm transitions and summary, sim state, faults)."""
@@ -93,9 +95,19 @@ class Api:
                            "unacked_count": int(a.get("unacked_count", 0))},
                 "sim": {"paused": self.plc.paused, "speed": self.plc.speed}, "faults": self.faults.active()}
 
-    def _audit(self, request: web.Request, action: str, **kw: Any) -> None:
+    def _audit(self, request: web.Request, action: str, *, old: Any = None, result: str = "Good", **kw: Any) -> None:
+        """Log one client change and hand it to the runtime's audit log (historian events, OPC UA events)."""
         p = who(request)
-        log.info("http.accepted", action=action, user=p.label, role=p.role.name.lower(), peer=request.remote, **kw)
+        log.info("http.accepted" if result == "Good" else "http.refused", action=action, user=p.label,
+                 role=p.role.name.lower(), peer=request.remote, **kw)
+        if self.audit is None:
+            return
+        target = str(kw.get("tag") or kw.get("target") or kw.get("alarm") or "")
+        write = action == "write"
+        self.audit.record(AuditRecord(
+            interface="http", action=AuditAction.WRITE if write else AuditAction.CALL,
+            target=target if write else f"{action}({target})", user=p.name, client=request.remote or "",
+            old=old, new=kw.get("value"), result=result))
 
     def _submit(self, cmd: Command) -> None:
         try:
@@ -150,12 +162,14 @@ class Api:
         if isinstance(value, str) and tag.kind in (TagKind.DISCRETE, TagKind.MULTISTATE) and value in tag.states:
             value = tag.states.index(value)
         p = who(request)
+        old = float(self.plc.snapshot.values[self.columns[tag.key]])
         try:
             cmd = validate_write(tag, value, source="http", role=p.role.name.lower())
         except WriteRejected as exc:
+            self._audit(request, "write", tag=tag.key, value=value, old=old, result=exc.reason.name)
             raise rejected(exc) from None
         self._submit(cmd)
-        self._audit(request, "write", tag=tag.key, value=cmd.value)
+        self._audit(request, "write", tag=tag.key, value=cmd.value, old=old)
         return web.json_response({"tag": tag.key, "value": cmd.value, "applies_at_tick": self.plc.tick + 1},
                                  status=202)
 
@@ -192,7 +206,7 @@ class Api:
                 raise Problem(409, "not-shelved", f"alarm {alarm} is not shelved ({st.state.name})")
             kind = CommandKind.ALARM_UNSHELVE
         self._submit(Command(kind=kind, target=alarm, value=value, params=params, source="http"))
-        self._audit(request, f"alarm_{action}", alarm=alarm, **params)
+        self._audit(request, f"alarm_{action}", alarm=alarm, params=params)
         return web.json_response({"alarm": alarm, "action": action, "applies_at_tick": self.plc.tick + 1},
                                  status=202)
 
@@ -244,7 +258,7 @@ class Api:
         except ValueError as exc:
             raise Problem(422, "invalid-fault", str(exc)) from None
         self._submit(cmd)
-        self._audit(request, cmd.kind.value, target=cmd.target, **dict(cmd.params))
+        self._audit(request, cmd.kind.value, target=cmd.target, params=dict(cmd.params))
         out = {"id": cmd.target, "action": cmd.kind.value, "applies_at_tick": self.plc.tick + 1}
         headers = {"Location": f"/faults/{cmd.target}"} if cmd.kind is CommandKind.INJECT_FAULT else {}
         return web.json_response(out, status=202, headers=headers)

@@ -20,6 +20,7 @@ from typing import Any, Final, Self
 import structlog
 from aiohttp import web
 
+from plc_emulator.audit import AuditLog
 from plc_emulator.http.api import Api, json_body
 from plc_emulator.http.auth import PRINCIPAL, Authenticator, csrf_middleware
 from plc_emulator.http.faults import FaultTracker
@@ -91,7 +92,7 @@ class HttpServer:
     """``async with HttpServer(plc, metrics, host, port, settings=...) as http:``; ``http.port`` is bound."""
 
     def __init__(self, plc: PlcRuntime, metrics: Metrics, *, host: str = "127.0.0.1", port: int = 0,
-                 settings: HttpSettings | None = None) -> None:
+                 settings: HttpSettings | None = None, audit: AuditLog | None = None) -> None:
         self.plc = plc
         self.metrics = metrics
         self.host = host
@@ -103,6 +104,7 @@ class HttpServer:
         self.history = HistoryReader(s.historian_db) if s.historian_db is not None else None
         self.broadcaster = Broadcaster(plc.tagmap, self._stream_extras, client_buffer=s.stream_client_buffer)
         self.api = Api(plc, history=self.history, broadcaster=self.broadcaster, faults=self.faults)
+        self.api.audit = audit
         self._openapi = openapi_document(plc.tagmap.name or "plc-emulator")
         self._runner: web.AppRunner | None = None
         self._site: web.TCPSite | None = None

@@ -14,11 +14,14 @@ write request with the client, the tag, old and new value and the result.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
 import structlog
+
+from plc_emulator.audit import AuditAction, AuditRecord
 
 __all__ = ["LOCAL", "AccessLevel", "Client", "audit", "parse_level"]
 
@@ -52,7 +55,16 @@ class Client:
 LOCAL: Final = Client("local", AccessLevel.OPERATOR, "local")
 
 
-def audit(client: Client, what: str, old: float | None, new: float | None, result: str) -> None:
-    """Record one write attempt: who (address, level, link), what (tag), old/new value, result."""
+def audit(client: Client, what: str, old: float | None, new: float | None, result: str, *,
+          sink: Callable[[AuditRecord], None] | None = None) -> None:
+    """Record one write attempt: who (address, level, link), what (tag), old/new value, result.
+
+    ``sink`` is the runtime's shared :class:`~plc_emulator.audit.AuditLog` (journal-free: the
+    historian's event table and the OPC UA audit events), so Modbus writes are audited like the
+    other interfaces; without one the record is only logged."""
     _log.info("audit.write", protocol="modbus", client=client.address, link=client.link,
               level=client.level.value, target=what, old=old, new=new, result=result)
+    if sink is not None:
+        sink(AuditRecord(interface="modbus", action=AuditAction.WRITE, target=what, user=None,
+                         client=f"{client.address} ({client.link}, {client.level.value})", old=old, new=new,
+                         result="Good" if result == "accepted" else result))

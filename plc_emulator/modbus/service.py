@@ -22,6 +22,7 @@ from pymodbus.pdu.device import DeviceInformationFactory, ModbusDeviceIdentifica
 from pymodbus.pdu.mei_message import ReadDeviceInformationResponse
 
 from plc_emulator import __version__
+from plc_emulator.audit import AuditRecord
 from plc_emulator.commands import Command
 from plc_emulator.errors import EmulatorError, Rejection, WriteRejected
 from plc_emulator.image.codec import RegisterImage
@@ -145,6 +146,7 @@ class ModbusService:
         self.unit_ids = frozenset({self.unit_id, *unit_ids})  # configured units (RTU slave addresses)
         self.units = self.unit_ids | {0, 255}  # TCP: 0 and 255 address the device itself
         self.down_units: set[int] = set()  # configured units whose link is faulted -> 0x0B
+        self.audit_sink: Callable[[AuditRecord], None] | None = None  # the runtime's AuditLog.record
         self.ignore_unknown_units = tagmap.modbus.unknown_unit == "ignore"
         self._control = _Control(identity if identity is not None else identity_for(tagmap))
         self._view: _View | None = None
@@ -178,7 +180,7 @@ class ModbusService:
             return self._exception(fc, _ILLEGAL_FUNCTION)
         if fc in WRITE_FUNCTIONS and client.level is AccessLevel.VIEWER:
             stats.writes_denied += 1
-            audit(client, f"function {fc}", None, None, "denied: viewer access reads only")
+            audit(client, f"function {fc}", None, None, "denied: viewer access reads only", sink=self.audit_sink)
             return self._exception(fc, _ILLEGAL_FUNCTION)
         self._client = client
         try:
@@ -188,7 +190,7 @@ class ModbusService:
         except WriteRejected as e:
             if e.reason is Rejection.ACCESS_DENIED:
                 stats.writes_denied += 1
-                audit(client, e.tag, self._old(e.tag), None, f"denied: {e.detail}")
+                audit(client, e.tag, self._old(e.tag), None, f"denied: {e.detail}", sink=self.audit_sink)
             return self._exception(fc, int(e.modbus_exception))
         except Exception:  # a bug or a stopping PLC must not kill the connection: 0x04
             return self._exception(fc, _DEVICE_FAILURE)
@@ -252,11 +254,11 @@ class ModbusService:
                     self.plc.submit(c)
         except EmulatorError as exc:
             for c, o in zip(cmds, old, strict=True):
-                audit(client, c.target, o, c.value, "refused: PLC busy")
+                audit(client, c.target, o, c.value, "refused: PLC busy", sink=self.audit_sink)
             raise _Fail(_DEVICE_BUSY) from exc
         self.stats.writes_accepted += len(cmds)
         for c, o in zip(cmds, old, strict=True):
-            audit(client, c.target, o, c.value, "accepted")
+            audit(client, c.target, o, c.value, "accepted", sink=self.audit_sink)
 
     # ------------------------------------------------------------------ reads
 

@@ -189,6 +189,7 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
             servers = await outer.enter_async_context(AsyncExitStack())
             modbus = await _enter(servers, "modbus", host, config.modbus_port,
                                   build_adapter(tagmap, plc, host, config.modbus_port, config.extras.get("modbus")))
+            modbus.service.audit_sink = ctx.audit.record  # every Modbus write attempt, with the client address
             stats = getattr(modbus, "stats", None)
             if stats is not None:
                 metrics.add_modbus(stats)
@@ -212,7 +213,7 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
             historian_db = None if config.extras.get("historian") is False else config.data_dir / "historian.db"
             security = opcua_cfg["security"] if opcua_cfg is not None else None
             http = HttpServer(plc, metrics, host=host, port=config.http_port,
-                              settings=HttpSettings.from_security(security, historian_db))
+                              settings=HttpSettings.from_security(security, historian_db), audit=ctx.audit)
             http.checks = ctx.health_checks  # one list: checks added later still count
             await _enter(servers, "http", host, config.http_port, http)
             ctx.ready.insert(1, f"http={host}:{http.port}")

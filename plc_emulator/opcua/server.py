@@ -39,6 +39,7 @@ from asyncua.server.user_managers import UserManager
 
 from plc_emulator.audit import AuditAction, AuditLog, AuditRecord
 from plc_emulator.commands import Command, CommandKind
+from plc_emulator.engine._commands import LINK_FAULTS, SENSOR_FAULTS, VALVE_FAULTS, is_link_target
 from plc_emulator.engine.catalogue import SignalKind
 from plc_emulator.errors import EmulatorError, WriteRejected
 from plc_emulator.image.snapshot import Snapshot
@@ -60,8 +61,7 @@ __all__ = ["FAULT_KINDS", "OpcUaAdapter", "PlcLike"]
 
 log = logging.getLogger(__name__)
 
-FAULT_KINDS = ("freeze", "drift", "bias", "spike", "noise", "fail", "comm_loss", "stuck", "stiction")
-_VALVE_FAULTS = ("stuck", "stiction")
+FAULT_KINDS = (*SENSOR_FAULTS, *VALVE_FAULTS, *LINK_FAULTS)  # the one fault vocabulary of scenario files
 
 _BAD_NOT_WRITABLE = 0x803B0000
 _BAD_TYPE_MISMATCH = 0x80740000
@@ -850,11 +850,6 @@ class OpcUaAdapter:
             return _status(_BAD_INVALID_ARGUMENT)
         target, kind = str(args[0].Value), str(args[1].Value)
         raw = args[2].Value if args[2].VariantType is ua.VariantType.String else None
-        signal = self._resolve_signal(target)
-        if signal is None:
-            return _status(_BAD_NODE_ID_UNKNOWN)
-        if kind not in FAULT_KINDS:
-            return _status(_BAD_INVALID_ARGUMENT)
         try:
             extra = json.loads(raw) if raw else {}
         except ValueError:
@@ -863,8 +858,19 @@ class OpcUaAdapter:
                 isinstance(k, str) and isinstance(v, int | float | str) and not isinstance(v, bool)
                 and (not isinstance(v, float) or math.isfinite(v)) for k, v in extra.items()):
             return _status(_BAD_INVALID_ARGUMENT)
+        if is_link_target(target):  # a Modbus listener or unit id (docs/modbus.md, "Link faults")
+            if kind not in LINK_FAULTS:
+                return _status(_BAD_INVALID_ARGUMENT)
+            self.plc.submit(Command(kind=CommandKind.INJECT_FAULT, target=target, params={"kind": kind, **extra},
+                                    source="opcua"))
+            return []
+        signal = self._resolve_signal(target)
+        if signal is None:
+            return _status(_BAD_NODE_ID_UNKNOWN)
+        if kind not in FAULT_KINDS or kind in LINK_FAULTS:
+            return _status(_BAD_INVALID_ARGUMENT)
         spec = lookup(signal)
-        if kind in _VALVE_FAULTS:
+        if kind in VALVE_FAULTS:
             if not signal.endswith(".valve"):
                 loop_id = signal.split(".", 1)[0]
                 signal = f"{loop_id}.valve"
@@ -881,7 +887,7 @@ class OpcUaAdapter:
         if args[0].VariantType is not ua.VariantType.String or not args[0].Value:
             return _status(_BAD_INVALID_ARGUMENT)
         text = str(args[0].Value)
-        signal = "*" if text == "*" else self._resolve_signal(text)
+        signal = text if text == "*" or is_link_target(text) else self._resolve_signal(text)
         if signal is None:
             return _status(_BAD_NODE_ID_UNKNOWN)
         self.plc.submit(Command(kind=CommandKind.CLEAR_FAULT, target=signal, source="opcua"))

@@ -165,3 +165,22 @@ async def test_step_advances_simulated_time_exactly(real: Real) -> None:
     assert got.replace(tzinfo=UTC) == want
     assert await real.node("PLC.tick").read_value() == t0 + 5
     assert real.plc.paused
+
+
+async def test_link_fault_injected_over_opcua_is_seen_by_a_modbus_client(real: Real) -> None:
+    """InjectFault/ClearFault take the one fault vocabulary of scenario files, Modbus link faults too."""
+    with pytest.raises(ua.UaStatusCodeError, match="BadInvalidArgument"):
+        await real.call("InjectFault", "modbus.tcp", "freeze", "{}")  # a sensor fault on a link
+    await real.call("InjectFault", "modbus.tcp", "exception", '{"code": 6}')
+    await real.step(1)
+    deadline = time.monotonic() + 5
+    while not (rr := await real.mb.read_holding_registers(0, count=2)).isError():
+        assert time.monotonic() < deadline, "the link fault was not acted on"
+        await asyncio.sleep(0.01)
+    assert rr.exception_code == 6
+    await real.call("ClearFault", "modbus.tcp")
+    await real.step(1)
+    deadline = time.monotonic() + 5
+    while (await real.mb.read_holding_registers(0, count=2)).isError():
+        assert time.monotonic() < deadline, "the link fault was not cleared"
+        await asyncio.sleep(0.01)

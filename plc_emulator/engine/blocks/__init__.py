@@ -1,0 +1,69 @@
+"""The block library: one small pure module per block kind, each defining a ``SPEC``.
+
+``LIBRARY`` maps a kind name (as written in a plant file's ``block:``) to its
+:class:`~plc_emulator.engine.blocks._spec.BlockSpec`; docs/blocks.md is generated from it.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from plc_emulator.engine.blocks import (
+    ambient,
+    boundary,
+    header,
+    heat_exchanger,
+    interlock,
+    pid,
+    pump,
+    separator,
+    transmitter,
+    valve,
+    well,
+)
+from plc_emulator.engine.blocks._spec import (
+    STATE_FORMAT_VERSION,
+    UNITS,
+    BlockCategory,
+    BlockSpec,
+    Direction,
+    Param,
+    ParamType,
+    Port,
+    Quantity,
+    Signal,
+    SignalKind,
+    StateError,
+    StateVar,
+    initial_state,
+    pack_state,
+    resolve_params,
+    unpack_state,
+)
+
+__all__ = [
+    "LIBRARY",
+    "STATE_FORMAT_VERSION",
+    "UNITS",
+    "BlockCategory",
+    "BlockSpec",
+    "Direction",
+    "Param",
+    "ParamType",
+    "Port",
+    "Quantity",
+    "Signal",
+    "SignalKind",
+    "StateError",
+    "StateVar",
+    "initial_state",
+    "pack_state",
+    "resolve_params",
+    "unpack_state",
+]
+
+LIBRARY: Final[dict[str, BlockSpec]] = {
+    m.SPEC.kind: m.SPEC
+    for m in (well, separator, header, boundary, ambient, valve, pump, heat_exchanger, pid, interlock,
+              transmitter)
+}

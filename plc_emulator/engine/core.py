@@ -135,6 +135,7 @@ class Engine:
         a["td"] = full(np.array([lp.td for lp in lps]), (8,))
         a["integ"] = full(init_out, (8,))  # P = 0 at SP, so I = output
         a["deriv"] = full(0.0, (8,))
+        a["pid_held"] = full(0.0, (8,))  # the loop's PV was Bad last tick (bumpless return)
         a["pv_prev"] = full(0.0, (8,))
         a["valve"] = full(init_out, (8,))
         a["st_y"] = full(init_out, (8,))
@@ -447,9 +448,10 @@ class Engine:
                 auto=auto,
                 manual_out=hold_val,
                 hold=pv_bad.astype(np.float64),
+                held_prev=a["pid_held"],
                 dt=dt,
             )
-            a["out"], a["integ"], a["deriv"] = res.out, res.integ, res.deriv
+            a["out"], a["integ"], a["deriv"], a["pid_held"] = res.out, res.integ, res.deriv, res.held
             a["pv_prev"] = pv_pct
             fr = stiction_step(
                 u=a["out"],

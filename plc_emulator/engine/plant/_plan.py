@@ -100,11 +100,15 @@ class Plan:
 
 
 def _levels(graph: Graph) -> dict[str, int]:
-    """Longest chain of same-tick (feedthrough) dependencies ending at each unit."""
+    """Longest chain of same-tick dependencies ending at each unit: B waits for A only where a
+    feedthrough output of A feeds an input that B passes straight through. Outputs computed from
+    state are available to everyone at the start of the tick (so a header between two valves is
+    not a cycle even though each passes something of the other through)."""
     feeds: dict[str, set[str]] = {u: set() for u in graph.units}
     for c in graph.connections:
-        spec = graph.spec(c.dst)
-        if any(c.dst_port in p.depends for p in spec.outputs()):
+        src_port = graph.spec(c.src).port(c.src_port)
+        dst_spec = graph.spec(c.dst)
+        if src_port is not None and src_port.depends and any(c.dst_port in p.depends for p in dst_spec.outputs()):
             feeds[c.dst].add(c.src)
     level: dict[str, int] = {}
     for _ in range(len(feeds) + 1):  # relaxation; the graph has no algebraic loop, so it settles

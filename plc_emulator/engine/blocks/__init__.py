@@ -21,6 +21,7 @@ from plc_emulator.engine.blocks import (
     valve,
     well,
 )
+from plc_emulator.engine.blocks._kernel import Context, Kernel
 from plc_emulator.engine.blocks._spec import (
     STATE_FORMAT_VERSION,
     UNITS,
@@ -42,12 +43,15 @@ from plc_emulator.engine.blocks._spec import (
 )
 
 __all__ = [
+    "KERNELS",
     "LIBRARY",
     "STATE_FORMAT_VERSION",
     "UNITS",
     "BlockCategory",
     "BlockSpec",
+    "Context",
     "Direction",
+    "Kernel",
     "Param",
     "ParamType",
     "Port",
@@ -62,8 +66,7 @@ __all__ = [
     "unpack_state",
 ]
 
-LIBRARY: Final[dict[str, BlockSpec]] = {
-    m.SPEC.kind: m.SPEC
-    for m in (well, separator, header, boundary, ambient, valve, pump, heat_exchanger, pid, interlock,
-              transmitter)
-}
+_MODULES: Final = (well, separator, header, boundary, ambient, valve, pump, heat_exchanger, pid, interlock,
+                   transmitter)
+LIBRARY: Final[dict[str, BlockSpec]] = {m.SPEC.kind: m.SPEC for m in _MODULES}
+KERNELS: Final[dict[str, Kernel]] = {m.SPEC.kind: m.KERNEL for m in _MODULES}

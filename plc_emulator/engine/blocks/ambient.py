@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from plc_emulator.engine.blocks._build import num, out, shown, state
-from plc_emulator.engine.blocks._spec import BlockCategory, BlockSpec, Quantity
+import math
 
-__all__ = ["SPEC"]
+import numpy as np
+
+from plc_emulator.engine.blocks._build import num, out, shown, state
+from plc_emulator.engine.blocks._kernel import Arrays, Context, Kernel
+from plc_emulator.engine.blocks._spec import BlockCategory, BlockSpec, Quantity
+from plc_emulator.engine.types import F64
+
+__all__ = ["KERNEL", "SPEC"]
 
 SPEC = BlockSpec(
     kind="ambient",
@@ -35,3 +41,33 @@ SPEC = BlockSpec(
         shown("sea_temperature", "°C", (0, 40), "seawater supply temperature"),
     ),
 )
+
+
+def _temps(p: Arrays, s: Arrays, ctx: Context) -> tuple[F64, F64]:
+    hour = (ctx.t % 86400.0) / 3600.0
+    doy = (ctx.t / 86400.0) % 365.2425
+    diurnal = math.cos(2.0 * math.pi * (hour - 14.0) / 24.0)
+    season = math.cos(2.0 * math.pi * (doy - 220.0) / 365.2425)
+    air = p["air_mean_c"] + p["air_seasonal_c"] * season + p["air_diurnal_c"] * diurnal + s["w_air"]
+    sea = p["sea_mean_c"] + p["sea_seasonal_c"] * season + p["sea_diurnal_c"] * diurnal + s["w_sea"]
+    return air, sea
+
+
+def _out(p: Arrays, s: Arrays, ctx: Context) -> dict[str, F64]:
+    air, sea = _temps(p, s, ctx)
+    return {"air": air, "sea": sea}
+
+
+def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    phi = np.exp(-ctx.dt / (p["weather_tau_h"] * 3600.0))
+    innov = np.sqrt(np.maximum(1.0 - phi * phi, 0.0))
+    z = ctx.rng.standard_normal((2, *s["w_air"].shape))
+    return {"w_air": phi * s["w_air"] + innov * p["weather_sigma_c"] * z[0],
+            "w_sea": phi * s["w_sea"] + innov * p["sea_weather_sigma_c"] * z[1]}
+
+
+def _signals(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    return {"air_temperature": i["air"], "sea_temperature": i["sea"]}
+
+
+KERNEL = Kernel(out=_out, update=_update, signals=_signals)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from plc_emulator.engine.blocks._build import inp, num, out, shown
-from plc_emulator.engine.blocks._spec import BlockCategory, BlockSpec, Quantity
+import numpy as np
 
-__all__ = ["SPEC"]
+from plc_emulator.engine.blocks._build import inp, num, out, shown
+from plc_emulator.engine.blocks._kernel import Arrays, Context, Kernel
+from plc_emulator.engine.blocks._spec import BlockCategory, BlockSpec, Quantity
+from plc_emulator.engine.types import F64
+
+__all__ = ["KERNEL", "SPEC"]
 
 SPEC = BlockSpec(
     kind="pressure_boundary",
@@ -28,3 +32,22 @@ SPEC = BlockSpec(
     ),
     holds_state=False,
 )
+
+
+def _out(p: Arrays, s: Arrays, ctx: Context) -> dict[str, F64]:
+    zero = np.zeros_like(p["pressure_psig"])
+    return {"pressure": p["pressure_psig"],
+            "source": np.stack((p["pressure_psig"], p["water_fraction"], zero, p["temperature_c"]), axis=-1)}
+
+
+def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    return {}
+
+
+def _signals(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    inlet = i["inlet"]
+    return {"pressure": i["pressure"], "flow": inlet[..., 0] + inlet[..., 1],
+            "gas_flow": inlet[..., 2] * 86400.0 / 1e6}
+
+
+KERNEL = Kernel(out=_out, update=_update, signals=_signals)

@@ -6,10 +6,15 @@ flow is ``coolant_max_kg_s`` times the coolant valve's flow fraction.
 
 from __future__ import annotations
 
-from plc_emulator.engine.blocks._build import inp, num, out, shown, state
-from plc_emulator.engine.blocks._spec import BlockCategory, BlockSpec, Quantity
+import numpy as np
 
-__all__ = ["SPEC"]
+from plc_emulator.engine import _physics as ph
+from plc_emulator.engine.blocks._build import inp, num, out, shown, state
+from plc_emulator.engine.blocks._kernel import Arrays, Context, Kernel
+from plc_emulator.engine.blocks._spec import BlockCategory, BlockSpec, Quantity
+from plc_emulator.engine.types import F64
+
+__all__ = ["KERNEL", "SPEC"]
 
 SPEC = BlockSpec(
     kind="heat_exchanger",
@@ -43,3 +48,36 @@ SPEC = BlockSpec(
         shown("ua", "kW/K", (0, 200), "overall UA (falls with fouling)"),
     ),
 )
+
+
+def _out(p: Arrays, s: Arrays, ctx: Context) -> dict[str, F64]:
+    return {"outlet_temperature": s["outlet_t"]}
+
+
+def _feed(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    hot = i["hot_in"]
+    return {"hot_out": np.concatenate((hot[..., :3], s["outlet_t"][..., None]), axis=-1)}
+
+
+def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    hot = i["hot_in"]
+    q = hot[..., 0] + hot[..., 1]
+    rf = s["fouling"] + p["fouling_rate_k_per_kw_day"] * ctx.dt / 86400.0
+    ua = p["ua_clean_kw_k"] / (1.0 + rf * p["ua_clean_kw_k"])
+    c_h = np.maximum(q * p["hot_density"] * p["hot_cp"], 1e-6)
+    c_c = np.maximum(p["coolant_max_kg_s"] * i["coolant_valve"] * 0.01 * p["coolant_cp"], 1e-6)
+    c_min, c_max = np.minimum(c_h, c_c), np.maximum(c_h, c_c)
+    eps = ph.counterflow_effectiveness(ua / c_min, c_min / c_max)
+    t_in, t_c = hot[..., 3], i["coolant"]
+    steady = np.where(q > 1e-5, t_in - eps * c_min * (t_in - t_c) / c_h, t_c + 0.5 * (s["outlet_t"] - t_c))
+    lag = 1.0 - np.exp(-ctx.dt / p["tau_s"])
+    return {"outlet_t": s["outlet_t"] + lag * (steady - s["outlet_t"]), "fouling": rf}
+
+
+def _signals(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    return {"outlet_temperature": s["outlet_t"], "inlet_temperature": i["hot_in"][..., 3],
+            "seawater_temperature": i["coolant"],
+            "ua": p["ua_clean_kw_k"] / (1.0 + s["fouling"] * p["ua_clean_kw_k"])}
+
+
+KERNEL = Kernel(out=_out, feed=_feed, update=_update, signals=_signals)

@@ -8,10 +8,14 @@ A bypassed condition is ignored; every bypass change is a ground-truth event (th
 
 from __future__ import annotations
 
-from plc_emulator.engine.blocks._build import flag, num, out, setting, shown, state
-from plc_emulator.engine.blocks._spec import BlockCategory, BlockSpec, Quantity
+import numpy as np
 
-__all__ = ["SPEC"]
+from plc_emulator.engine.blocks._build import flag, num, out, setting, shown, state
+from plc_emulator.engine.blocks._kernel import Arrays, Context, Kernel
+from plc_emulator.engine.blocks._spec import BlockCategory, BlockSpec, Quantity
+from plc_emulator.engine.types import F64
+
+__all__ = ["KERNEL", "SPEC"]
 
 SPEC = BlockSpec(
     kind="interlock",
@@ -38,3 +42,33 @@ SPEC = BlockSpec(
         setting("bypass", "", (0, 1), (0, 1), "bypass all conditions (audited)", states=("OFF", "ON")),
     ),
 )
+
+
+def _out(p: Arrays, s: Arrays, ctx: Context) -> dict[str, F64]:
+    return {"trip": s["active"]}
+
+
+def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    """``i["_cause"]``: any trip condition holds; ``i["_first"]``: the first one (1-based), per unit."""
+    cause = (i["_cause"] > 0.5) & (s["bypass"] < 0.5)
+    pending = np.where(cause, s["pending"] + ctx.dt, 0.0)
+    button = s["trip_cmd"] > 0.5
+    fire = (cause & (pending >= p["delay_s"])) | button
+    active = s["active"] > 0.5
+    new = fire & ~active
+    if new.any():
+        ctx.event("esd_trip", new & button, {"reason": "manual"})
+        ctx.event("esd_trip", new & ~button, {"reason": "condition"})
+    release = np.where(p["latching"] > 0.5, (s["reset_cmd"] > 0.5) & ~cause, ~fire)
+    still = np.where(new, 1.0, np.where(active & release, 0.0, s["active"]))
+    zero = np.zeros_like(s["active"])
+    return {"active": still, "first_out": np.where(new, np.where(button, 0.0, i["_first"]), s["first_out"]),
+            "pending": pending, "trip_cmd": zero, "reset_cmd": zero}
+
+
+def _signals(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    return {"active": s["active"], "first_out": s["first_out"], "trip": s["trip_cmd"], "reset": s["reset_cmd"],
+            "bypass": s["bypass"]}
+
+
+KERNEL = Kernel(out=_out, update=_update, signals=_signals)

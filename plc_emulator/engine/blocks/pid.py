@@ -9,10 +9,15 @@ output continues from the held value, and the derivative restarts from the new P
 
 from __future__ import annotations
 
-from plc_emulator.engine.blocks._build import choice, inp, num, out, setting, shown, state
-from plc_emulator.engine.blocks._spec import BlockCategory, BlockSpec, Quantity
+import numpy as np
 
-__all__ = ["SPEC"]
+from plc_emulator.engine._control import pid_step
+from plc_emulator.engine.blocks._build import choice, inp, num, out, setting, shown, state
+from plc_emulator.engine.blocks._kernel import Arrays, Context, Kernel
+from plc_emulator.engine.blocks._spec import BlockCategory, BlockSpec, Quantity
+from plc_emulator.engine.types import F64
+
+__all__ = ["KERNEL", "SPEC"]
 
 SPEC = BlockSpec(
     kind="pid",
@@ -61,3 +66,32 @@ SPEC = BlockSpec(
         shown("pv", "EU", (0, 100), "PV as the controller sees it"),
     ),
 )
+
+
+def _init(p: Arrays, s: Arrays, rng: np.random.Generator) -> dict[str, F64]:
+    # tuning starts from the parameters; the first tick re-initialises like a return from a Bad PV
+    return {"kc": p["kc"].copy(), "ti": p["ti"].copy(), "td": p["td"].copy(), "held": np.ones_like(p["kc"])}
+
+
+def _feed(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    span = p["pv_hi"] - p["pv_lo"]
+    auto = s["mode"]
+    hold_val = np.where(auto > 0.5, s["out"], s["manual"])
+    res = pid_step(sp=(s["sp"] - p["pv_lo"]) / span * 100.0, pv=i["pv"], pv_prev=s["pv_prev"],
+                   integ=s["integral"], deriv=s["derivative"], kc=s["kc"], ti=s["ti"], td=s["td"],
+                   action=np.where(p["action"] < 0.5, -1.0, 1.0), auto=auto, manual_out=hold_val,
+                   hold=(i["pv_bad"] > 0.5).astype(np.float64), held_prev=s["held"], dt=ctx.dt)
+    return {"out": res.out, "_integral": res.integ, "_derivative": res.deriv, "_held": res.held}
+
+
+def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    return {"out": i["out"], "integral": i["_integral"], "derivative": i["_derivative"], "held": i["_held"],
+            "pv_prev": i["pv"]}
+
+
+def _signals(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    return {"sp": s["sp"], "mode": s["mode"], "out": i["out"], "kc": s["kc"], "ti": s["ti"],
+            "pv": p["pv_lo"] + i["pv"] * 0.01 * (p["pv_hi"] - p["pv_lo"])}
+
+
+KERNEL = Kernel(init=_init, feed=_feed, update=_update, signals=_signals)

@@ -9,10 +9,15 @@ v = v0 + theta (exp(beta t) - 1), reaching the B/C boundary ``pf_interval_days``
 
 from __future__ import annotations
 
-from plc_emulator.engine.blocks._build import flag, inp, num, out, setting, shown, state
-from plc_emulator.engine.blocks._spec import BlockCategory, BlockSpec, Quantity
+import numpy as np
 
-__all__ = ["SPEC"]
+from plc_emulator.engine import _physics as ph
+from plc_emulator.engine.blocks._build import flag, inp, num, out, setting, shown, state
+from plc_emulator.engine.blocks._kernel import Arrays, Context, Kernel
+from plc_emulator.engine.blocks._spec import BlockCategory, BlockSpec, Quantity
+from plc_emulator.engine.types import F64
+
+__all__ = ["KERNEL", "SPEC"]
 
 _VIB = ("vib_1x", "vib_2x", "vib_vane", "vib_bearing")
 
@@ -26,7 +31,6 @@ SPEC = BlockSpec(
         num("rated_dp_psi", "psi", 1240.0, 1.0, 10000.0, "differential at rated flow and speed"),
         num("shutoff_ratio", "", 1.2, 1.01, 3.0, "shut-off head / rated head"),
         num("oil_sg", "", 0.85, 0.3, 2.0, "specific gravity of the pumped liquid"),
-        num("export_static_psig", "psig", 900.0, 0.0, 15000.0, "static back-pressure of the line"),
         num("export_line_dp_psi", "psi", 250.0, 0.0, 10000.0, "line friction drop at rated flow"),
         num("suction_static_psi", "psi", 7.0, 0.0, 1000.0, "static head to the suction"),
         num("low_level_trip_pct", "%", 5.0, 0.0, 100.0, "suction level below which it trips"),
@@ -66,10 +70,11 @@ SPEC = BlockSpec(
         state("beta", "1/s", "growth rate of this row (0 = from pf_interval_days)"),
         state("zone", "", "ISO zone reached (0 A .. 3 D)"),
         state("failed", "0/1", "zone D reached"),
+        state("reset_cmd", "0/1", "trip reset written this tick"),
     ),
     ports=(
         inp("suction", Quantity.SOURCE, "suction nozzle"),
-        inp("p_down", Quantity.PRESSURE, "pressure at the end of the line", optional=True),
+        inp("p_down", Quantity.PRESSURE, "static back-pressure at the end of the line"),
         inp("resistance", Quantity.RESISTANCE, "throttling valve in series", optional=True),
         inp("suction_level", Quantity.LEVEL, "suction vessel level (low-level trip)", optional=True, idle=50.0),
         inp("trip", Quantity.FLAG, "external trip (ESD)", optional=True),
@@ -90,3 +95,93 @@ SPEC = BlockSpec(
         setting("trip_reset", "", (0, 1), (0, 1), "trip reset (write 1)", states=("-", "RESET")),
     ),
 )
+
+
+def _init(p: Arrays, s: Arrays, rng: np.random.Generator) -> dict[str, F64]:
+    """Degradation onset: one Weibull draw per row and pump, in seconds of running."""
+    u = rng.random(p["weibull_shape"].shape)
+    days = p["weibull_scale_days"] * (-np.log(1.0 - u)) ** (1.0 / p["weibull_shape"])
+    return {"onset_s": days * 86400.0, "theta": p["theta_mm_s"].copy()}
+
+
+def _feed(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    """Closed-form operating point: pump curve = static + line friction + series valve."""
+    src = i["suction"]
+    q_rated = p["rated_flow_bpd"] * ph.BBL_M3 / ph.DAY_S
+    dp0 = p["shutoff_ratio"] * p["rated_dp_psi"]
+    a = (p["shutoff_ratio"] - 1.0) * p["rated_dp_psi"] / q_rated**2
+    line_k = p["export_line_dp_psi"] / q_rated**2
+    r = s["speed"] / p["rated_speed_rpm"]
+    p_suc = src[..., 0] + p["suction_static_psi"]
+    num = p_suc + r * r * dp0 - i["p_down"]
+    spinning = (s["status"] == 1.0) | (s["speed"] > 1.0)
+    q = np.where(spinning, np.sqrt(np.maximum(num, 0.0) / (a + line_k + i["resistance"])), 0.0)
+    wf = src[..., 1]
+    oil = q * (1.0 - wf)
+    stream = np.stack((oil, q * wf, oil * src[..., 2], src[..., 3]), axis=-1)
+    dis = np.where(s["speed"] > 1.0, p_suc + r * r * dp0 - a * q * q, p_suc)
+    return {"outlet": stream, "discharge": dis, "_suction": p_suc}
+
+
+def _vibration(p: Arrays, s: Arrays, ctx: Context) -> dict[str, F64]:
+    """Spectrum peaks and overall RMS (ISO 10816 velocity) of the current degradation state."""
+    v0_sq = (p["amp_1x_mm_s"] ** 2 + p["amp_2x_mm_s"] ** 2 + p["amp_vane_mm_s"] ** 2
+             + p["amp_bearing_mm_s"] ** 2) / 2.0 + p["broadband_mm_s"] ** 2
+    v0 = np.sqrt(v0_sq)
+    target = v0 + s["theta"] * np.expm1(np.minimum(_beta(p, s, v0) * s["degr_t"], 50.0))
+    extra = np.maximum(target * target - v0_sq, 0.0)
+    share = np.clip(0.85 - 0.25 * (target - p["zone_bc"]) / (p["zone_cd"] - p["zone_bc"]), 0.6, 0.85)
+    rr = s["speed"] / p["rated_speed_rpm"]
+    beat1 = 1.0 + p["beat_depth"] * np.sin(2.0 * np.pi * ctx.sim_s / p["beat_period_s"])
+    beat2 = 1.0 + p["beat_depth"] * np.sin(2.0 * np.pi * ctx.sim_s / (1.37 * p["beat_period_s"]) + 1.0)
+    a1, a2 = p["amp_1x_mm_s"] * beat1 * rr, p["amp_2x_mm_s"] * beat2 * rr
+    av = p["amp_vane_mm_s"] * rr
+    ab = np.sqrt(p["amp_bearing_mm_s"] ** 2 + 2.0 * share * extra) * rr
+    bb = (p["broadband_mm_s"] ** 2 + (1.0 - share) * extra) * rr * rr
+    rms = np.sqrt((a1 * a1 + a2 * a2 + av * av + ab * ab) / 2.0 + bb) + 0.05
+    return {"vib_1x": a1, "vib_2x": a2, "vib_vane": av, "vib_bearing": ab, "vibration": rms, "_target": target}
+
+
+def _beta(p: Arrays, s: Arrays, v0: F64) -> F64:
+    default = np.log1p((p["zone_bc"] - v0) / np.maximum(s["theta"], 1e-6)) / (p["pf_interval_days"] * 86400.0)
+    out: F64 = np.where(s["beta"] > 0.0, s["beta"], default)
+    return out
+
+
+def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    running = s["status"] == 1.0
+    vib = _vibration(p, s, ctx)
+    low = i["suction_level"] < p["low_level_trip_pct"]
+    trip = running & (low | (i["trip"] > 0.5) | ((p["trip_on_vibration"] > 0.5)
+                                                  & (vib["vibration"] > p["vibration_trip_mm_s"])))
+    ctx.event("pump_trip", trip)
+    reset = (s["reset_cmd"] > 0.5) & (s["status"] == 2.0)
+    want = (s["run_cmd"] > 0.5) & (s["status"] != 2.0)
+    status = np.where(trip, 2.0, np.where(reset, np.where(s["run_cmd"] > 0.5, 1.0, 0.0),
+                                          np.where(want, 1.0, np.where(s["status"] == 2.0, 2.0, 0.0))))
+    target_speed = np.where(status == 1.0, s["speed_sp"], 0.0)
+    speed = s["speed"] + (1.0 - np.exp(-ctx.dt / p["speed_tau_s"])) * (target_speed - s["speed"])
+    hours = s["hours"] + np.where(running, ctx.dt / 3600.0, 0.0)
+    onset = (s["degrading"] < 0.5) & (hours * 3600.0 >= s["onset_s"])
+    ctx.event("degradation_onset", onset)
+    degrading = np.where(onset, 1.0, s["degrading"])
+    degr_t = np.where(degrading > 0.5, s["degr_t"] + np.where(running, ctx.dt, 0.0), 0.0)
+    edges = np.stack((p["zone_ab"], p["zone_bc"], p["zone_cd"]), axis=-1)
+    zone = np.where(degrading > 0.5, (vib["_target"][..., None] > edges).sum(axis=-1).astype(np.float64), 0.0)
+    failed = (zone >= 3.0) & (s["failed"] < 0.5)
+    ctx.event("failure", failed, {"zone": "D"})
+    return {"status": status, "speed": speed, "hours": hours, "degrading": degrading, "degr_t": degr_t,
+            "zone": np.maximum(s["zone"], zone), "failed": np.where(failed, 1.0, s["failed"]),
+            "reset_cmd": np.zeros_like(speed)}
+
+
+def _signals(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    vib = _vibration(p, s, ctx)
+    o = i["outlet"]
+    return {"discharge_pressure": i["discharge"], "suction_pressure": i["_suction"],
+            "oil_flow": (o[..., 0] + o[..., 1]) * ph.DAY_S / ph.BBL_M3, "speed": s["speed"],
+            "status": s["status"], "running_hours": s["hours"], "run_cmd": s["run_cmd"], "speed_sp": s["speed_sp"],
+            "trip_reset": s["reset_cmd"], **{k: v for k, v in vib.items() if not k.startswith("_")}}
+
+
+KERNEL = Kernel(init=_init, feed=_feed, update=_update, signals=_signals)

@@ -11,12 +11,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+import numpy as np
+
+from plc_emulator.engine import _physics as ph
 from plc_emulator.engine._physics import volume_fraction
 from plc_emulator.engine.blocks._build import choice, inp, num, out, shown, state
+from plc_emulator.engine.blocks._kernel import Arrays, Context, Kernel
 from plc_emulator.engine.blocks._spec import BlockCategory, BlockSpec, Quantity
 from plc_emulator.engine.types import F64
 
-__all__ = ["SPEC"]
+__all__ = ["KERNEL", "SPEC"]
 
 
 
@@ -81,3 +85,66 @@ SPEC = BlockSpec(
     ),
     start=_start,
 )
+
+_OIL_RHO, _WATER_RHO = 850.0, 1025.0
+
+
+def _volume(p: Arrays) -> F64:
+    out: F64 = np.pi * (p["diameter_m"] / 2.0) ** 2 * p["length_m"]
+    return out
+
+
+def _rs_m3(p: Arrays, pressure: F64) -> F64:
+    """Solution gas left in the oil at ``pressure``, scf per m3 of oil (Rs ~ P^1.2)."""
+    ratio = np.maximum((pressure + ph.ATM_PSI) / (p["rs_ref_psig"] + ph.ATM_PSI), 0.0)
+    out: F64 = p["rs_ref_scf_bbl"] / ph.BBL_M3 * ratio**1.2
+    return out
+
+
+def _levels(p: Arrays, s: Arrays) -> tuple[F64, F64]:
+    vol = _volume(p)
+    hf = ph.level_fraction(np.stack(((s["oil"] + s["water"]) / vol, s["water"] / vol)))
+    return hf[0] * 100.0, hf[1] * 100.0
+
+
+def _out(p: Arrays, s: Arrays, ctx: Context) -> dict[str, F64]:
+    lev, iface = _levels(p, s)
+    pr, temp = s["pressure"], s["temperature"]
+    liquid = np.maximum(s["oil"] + s["water"], 1e-12)
+    wf = np.where(p["phases"] > 0.5, p["water_in_oil"], s["water"] / liquid)
+    rho = _OIL_RHO * (1.0 - wf) + _WATER_RHO * wf
+    head = ph.G * ph.PSI_PER_PA * p["diameter_m"]
+    zero, one = np.zeros_like(pr), np.ones_like(pr)
+    return {
+        "pressure": pr, "temperature": temp, "oil_level": lev, "water_level": iface,
+        "oil_outlet": np.stack((pr + rho * head * lev * 0.01, wf, _rs_m3(p, pr), temp), axis=-1),
+        "water_outlet": np.stack((pr + _WATER_RHO * head * iface * 0.01, one, zero, temp), axis=-1),
+        "gas_outlet": np.stack((pr, zero, zero, temp), axis=-1),
+    }
+
+
+def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    dt, vol = ctx.dt, _volume(p)
+    feed, od, wd, gd = i["inlet"], i["oil_draw"], i["water_draw"], i["gas_draw"]
+    oil = np.clip(s["oil"] + (feed[..., 0] - od[..., 0] - wd[..., 0]) * dt, 0.0, vol)
+    water = np.clip(s["water"] + (feed[..., 1] - od[..., 1] - wd[..., 1]) * dt, 0.0, vol)
+    dvl = (oil + water - s["oil"] - s["water"]) / dt
+    g_in = np.maximum(feed[..., 2] - feed[..., 0] * _rs_m3(p, s["pressure"]), 0.0)
+    vg = np.maximum(vol - (s["oil"] + s["water"]), 0.02 * vol) * ph.FT3_PER_M3
+    t_r = ph.celsius_to_rankine(s["temperature"])
+    dp = (p["z_factor"] * (t_r / ph.T_STD_R) * ph.P_STD_PSIA * (g_in - gd[..., 2]) / vg
+          + (s["pressure"] + ph.ATM_PSI) * dvl * ph.FT3_PER_M3 / vg)
+    t_in = np.where(feed[..., 0] + feed[..., 1] > 1e-9, feed[..., 3], s["temperature"])
+    target = t_in - p["flash_cooling_c"] - p["heat_loss_k"] * (t_in - i["air"])
+    lag = 1.0 - np.exp(-dt / p["thermal_tau_s"])
+    return {"oil": oil, "water": water, "pressure": np.maximum(s["pressure"] + dp * dt, 0.0),
+            "temperature": s["temperature"] + lag * (target - s["temperature"])}
+
+
+def _signals(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    return {"pressure": s["pressure"], "temperature": s["temperature"], "oil_level": i["oil_level"],
+            "water_level": i["water_level"], "liquid_volume": s["oil"] + s["water"],
+            "gas_flow": i["gas_draw"][..., 2] * 86400.0 / 1e6}
+
+
+KERNEL = Kernel(out=_out, update=_update, signals=_signals)

@@ -8,11 +8,17 @@ actuator lag, so the flow does not depend on the opening command in the same tic
 
 from __future__ import annotations
 
+import numpy as np
+
+from plc_emulator.engine import _physics as ph
+from plc_emulator.engine._control import stiction_step
 from plc_emulator.engine.blocks._build import choice, inp, num, out, shown
 from plc_emulator.engine.blocks._build import state as st
+from plc_emulator.engine.blocks._kernel import Arrays, Context, Kernel
 from plc_emulator.engine.blocks._spec import BlockCategory, BlockSpec, Quantity
+from plc_emulator.engine.types import F64
 
-__all__ = ["SPEC"]
+__all__ = ["KERNEL", "SPEC"]
 
 SPEC = BlockSpec(
     kind="control_valve",
@@ -53,3 +59,48 @@ SPEC = BlockSpec(
         shown("gas_flow", "MMSCFD", (0, 100), "gas flow (gas service)"),
     ),
 )
+
+
+def _char(p: Arrays, stem: F64) -> F64:
+    x = np.clip(stem * 0.01, 0.0, 1.0)
+    r = p["rangeability"]
+    out: F64 = np.where(p["characteristic"] < 0.5, r ** (x - 1.0) - (1.0 - x) / r, x)
+    return out
+
+
+def _out(p: Arrays, s: Arrays, ctx: Context) -> dict[str, F64]:
+    f = _char(p, s["stem"])
+    return {"flow_fraction": f * 100.0,
+            "resistance": p["sg"] / np.maximum(p["cv"] * f * ph.GPM_TO_M3S, 1e-12) ** 2}
+
+
+def _feed(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    src = i["source"]
+    p_up, wf, gor, temp = src[..., 0], src[..., 1], src[..., 2], src[..., 3]
+    cvf = p["cv"] * i["flow_fraction"] * 0.01
+    q = ph.liquid_flow(cvf, p_up - i["p_down"], p["sg"])
+    gas_svc = p["service"] > 0.5
+    g = ph.gas_flow(cvf, p_up, i["p_down"], ph.celsius_to_rankine(temp))
+    oil = np.where(gas_svc, 0.0, q * (1.0 - wf))
+    water = np.where(gas_svc, 0.0, q * wf)
+    gas = np.where(gas_svc, g, oil * gor)
+    return {"outlet": np.stack((oil, water, gas, temp), axis=-1)}
+
+
+def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    r = stiction_step(u=i["opening"], s=p["stiction_s"], j=p["stiction_j"], u_prev=s["stick_u"],
+                      du_prev=s["stick_du"], y_prev=s["stick_y"], u_s=s["stick_us"], stuck=s["stuck"],
+                      d=s["direction"])
+    held = s["fault_stuck"] > 0.5
+    lag = 1.0 - np.exp(-ctx.dt / p["tau_s"])
+    return {"stick_y": np.where(held, s["stick_y"], r.y), "stick_u": r.u_prev, "stick_du": r.du_prev,
+            "stick_us": r.u_s, "stuck": r.stuck, "direction": r.d,
+            "stem": np.where(held, s["stem"], s["stem"] + lag * (r.y - s["stem"]))}
+
+
+def _signals(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
+    o = i["outlet"]
+    return {"position": s["stem"], "flow": o[..., 0] + o[..., 1], "gas_flow": o[..., 2] * 86400.0 / 1e6}
+
+
+KERNEL = Kernel(out=_out, feed=_feed, update=_update, signals=_signals)

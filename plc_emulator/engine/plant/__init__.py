@@ -10,6 +10,7 @@ from plc_emulator.engine.plant._api import LoadedPlant, load_plant, loads_plant
 from plc_emulator.engine.plant._graph import Graph
 from plc_emulator.engine.plant._model import PlantError, PlantFile
 from plc_emulator.engine.plant._plan import Group, Plan, compile_plan
+from plc_emulator.engine.plant._run import PlantEngine, PlantState
 
-__all__ = ["Graph", "Group", "LoadedPlant", "Plan", "PlantError", "PlantFile", "compile_plan", "load_plant",
-           "loads_plant"]
+__all__ = ["Graph", "Group", "LoadedPlant", "Plan", "PlantEngine", "PlantError", "PlantFile", "PlantState",
+           "compile_plan", "load_plant", "loads_plant"]

@@ -1,8 +1,10 @@
 """Run a compiled plan: one pure, fixed-step function of (state, commands) for N plants at once.
 
-One tick: commands -> outputs from state (every group) -> feedthrough outputs (groups in level
-order) -> signals (true values) -> state updates (transmitters read this tick's true values,
-interlocks their conditions) -> published values (measured signals are the transmitters' readings).
+One tick: commands (the port values are recomputed if any applied) -> every group's state update
+from the port values of the tick start (transmitters read the true values of the tick start,
+interlocks test their conditions on them) -> port values of the new state: outputs from state, then
+feedthrough outputs in level order -> signals (true values) -> published values, where measured
+signals are the transmitters' readings. The port values are kept with the state for the next tick.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class PlantState:
     tick: int
     rng: np.random.Generator
     groups: tuple[dict[str, F64], ...]  # per plan group: state arrays (N, U, *extra)
+    inputs: tuple[dict[str, F64], ...]  # per plan group: its port values (and private results) of the state
     truth: F64  # (N, S) true values of this tick, in ``PlantEngine.names`` order
     values: F64  # (N, S) published values (measured signals: the transmitter readings)
     status: U32  # (N, S) OPC UA StatusCodes
@@ -70,17 +73,34 @@ class PlantEngine:
         for g, k, st in zip(self.plan.groups, self.kernels, groups, strict=True):
             if k.init is not None:
                 st.update(k.init(g.params, st, rng))
-        s = len(self.names)
-        state = PlantState(tick=0, rng=rng, groups=tuple(groups), truth=np.zeros((self.n, s)),
-                           values=np.zeros((self.n, s)), status=np.zeros((self.n, s), dtype=np.uint32))
-        first = self._tick(state, (), advance=False)[0]
+        ctx = Context(tick=0, dt=self.dt, t=self.epoch, sim_s=0.0, rng=rng)
+        inputs, truth = self._ports(groups, ctx)
         # transmitters start on the true value (a plant powered up before the PLC), quality Good
         for col, (gi, ui) in self._measured:
-            groups[gi]["value"][:, ui] = first.truth[:, col]
-        return self._tick(state, (), advance=False)[0]
+            groups[gi]["value"][:, ui] = truth[:, col]
+        inputs, truth = self._ports(groups, ctx)
+        values, status = self._publish(groups, truth)
+        return PlantState(tick=0, rng=rng, groups=tuple(groups), inputs=tuple(inputs), truth=truth, values=values,
+                          status=status)
 
     def step(self, state: PlantState, commands: Sequence[Command] = ()) -> tuple[PlantState, list[GroundTruthEvent]]:
-        return self._tick(state, commands, advance=True)
+        """Advance one tick; ``commands`` apply at its start, in order. ``state`` is not mutated."""
+        tick = state.tick + 1
+        rng = copy_rng(state.rng)
+        ctx = Context(tick=tick, dt=self.dt, t=self.epoch + tick * self.dt, sim_s=tick * self.dt, rng=rng)
+        groups = [dict(st) for st in state.groups]
+        inputs = list(state.inputs)
+        if commands:
+            apply_plant_commands(self, groups, state, commands, ctx)
+            inputs = self._ports(groups, ctx)[0]
+        for gi, (g, k, st) in enumerate(zip(self.plan.groups, self.kernels, groups, strict=True)):
+            ctx.units = g.units
+            extra = self._special(gi, g.kind, state.truth)
+            groups[gi] = {**st, **k.update(g.params, st, {**inputs[gi], **extra}, ctx)}
+        new_inputs, truth = self._ports(groups, ctx)
+        values, status = self._publish(groups, truth)
+        return PlantState(tick=tick, rng=rng, groups=tuple(groups), inputs=tuple(new_inputs), truth=truth,
+                          values=values, status=status), ctx.events
 
     def run(self, state: PlantState, ticks: int,
             schedule: dict[int, list[Command]] | None = None) -> tuple[PlantState, list[GroundTruthEvent]]:
@@ -95,14 +115,8 @@ class PlantEngine:
         return Outputs(values=state.values, status=state.status, truth=state.truth)
 
     # --- one tick ------------------------------------------------------------------------------
-    def _tick(self, state: PlantState, commands: Sequence[Command], *,
-              advance: bool) -> tuple[PlantState, list[GroundTruthEvent]]:
-        tick = state.tick + 1 if advance else state.tick
-        rng = copy_rng(state.rng)
-        ctx = Context(tick=tick, dt=self.dt, t=self.epoch + tick * self.dt, sim_s=tick * self.dt, rng=rng)
-        groups = [dict(st) for st in state.groups]
-        if commands:
-            apply_plant_commands(self, groups, state, commands, ctx)
+    def _ports(self, groups: list[dict[str, F64]], ctx: Context) -> tuple[list[dict[str, F64]], F64]:
+        """Every group's port values (inputs and own outputs) of ``groups``' state, and the signals."""
         scal = np.tile(self.plan.idle_scalar, (self.n, 1))
         vec = np.zeros((self.n, self.plan.n_vector, 4))
         own: list[dict[str, F64]] = []
@@ -116,15 +130,7 @@ class PlantEngine:
                 self._write(g, f, scal, vec)
                 own[gi].update(f)
         inputs = [{**self._gather(g, scal, vec), **own[gi]} for gi, g in enumerate(self.plan.groups)]
-        truth = self._signals(groups, inputs, ctx)
-        if advance:
-            for gi, (g, k, st) in enumerate(zip(self.plan.groups, self.kernels, groups, strict=True)):
-                ctx.units = g.units
-                extra = self._special(gi, g.kind, truth, st)
-                groups[gi] = {**st, **k.update(g.params, st, {**inputs[gi], **extra}, ctx)}
-        values, status = self._publish(groups, truth)
-        return PlantState(tick=tick, rng=rng, groups=tuple(groups), truth=truth, values=values,
-                          status=status), ctx.events
+        return inputs, self._signals(groups, inputs, ctx)
 
     def _write(self, g: Group, outs: dict[str, F64], scal: F64, vec: F64) -> None:
         for port, slots in g.outputs.items():
@@ -151,7 +157,7 @@ class PlantEngine:
                 truth[:, col] = per[gi][source][:, ui]
         return truth
 
-    def _special(self, gi: int, kind: str, truth: F64, st: dict[str, F64]) -> dict[str, F64]:
+    def _special(self, gi: int, kind: str, truth: F64) -> dict[str, F64]:
         """Transmitters read their true value; interlocks their trip conditions."""
         g = self.plan.groups[gi]
         if kind == "transmitter":

@@ -1,4 +1,4 @@
-"""Controllers and valve friction for all loops at once, arrays of shape (N, loops) (domain.md 2-3)."""
+"""Controllers and valve friction for all loops at once, arrays of shape (N, loops) (domain notes §2-3)."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def pid_step(
 
     Values are % of span. ``action`` is +1 reverse / -1 direct. In manual (``auto`` = 0) or while the
     PV is Bad (``hold`` = 1) the output is the manual/held value and the integral tracks it, so the
-    transfer back to automatic is bumpless (domain.md 3.2). Returning from a Bad PV (``held_prev`` = 1,
+    transfer back to automatic is bumpless (domain notes §3.2). Returning from a Bad PV (``held_prev`` = 1,
     ``hold`` = 0, in AUTO) is bumpless too: the integral is re-initialised against the recovered PV so
     the output continues from the held value, and the derivative restarts (no kick from the jump
     between the failed reading and the live one).
@@ -79,7 +79,7 @@ def stiction_step(
 ) -> StictionResult:
     """Kano/Choudhury two-parameter stiction (S = deadband + stickband, J = slip jump, % of span).
 
-    Vectorised form of the BDSIM ``stiction.m`` step in domain.md 2.2.
+    Vectorised form of the BDSIM ``stiction.m`` step in domain notes §2.2.
     """
     u = clamp(u, 0.0, 100.0)
     du = u - u_prev

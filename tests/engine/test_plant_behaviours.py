@@ -10,7 +10,7 @@ from scipy.optimize import curve_fit
 
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.engine import _physics as ph
-from plc_emulator.engine.plant import PlantEngine, load_plant, loads_plant
+from plc_emulator.engine.plant import PlantEngine, loads_plant
 from plc_emulator.engine.types import F64
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -38,7 +38,7 @@ SPEC = BlockSpec(
         choice("mode", ("MAN", "AUTO"), "AUTO", "mode"),
         num("out", "%", 50.0, 0.0, 100.0, "output"),
     ),
-    steady=True,
+    steady=False,
     states=(
         state("sp", "EU", "setpoint", init="sp"),
         state("mode", "", "0 MAN, 1 AUTO", init="mode"),

@@ -54,7 +54,7 @@ SPEC = BlockSpec(
         num("interface_pct", "%", 25.0, 0.0, 100.0, "water interface level"),
         num("temperature_c", "°C", 60.0, -20.0, 250.0, "liquid temperature"),
     ),
-    steady=True,
+    steady=False,
     states=(
         state("oil", "m3", "oil holdup (from level_pct and interface_pct)"),
         state("water", "m3", "water holdup (from interface_pct)"),

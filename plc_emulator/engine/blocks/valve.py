@@ -44,6 +44,8 @@ SPEC = BlockSpec(
         st("stuck", "0/1", "the stiction model holds the stem"),
         st("direction", "", "direction of the last move", value=-1.0),
         st("fault_stuck", "0/1", "stuck-valve fault injected"),
+        st("s_now", "%", "stiction S in force (a stiction fault overrides stiction_s)"),
+        st("j_now", "%", "stiction J in force"),
     ),
     ports=(
         inp("opening", Quantity.PERCENT, "opening command (controller output)"),
@@ -88,7 +90,7 @@ def _feed(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
 
 
 def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
-    r = stiction_step(u=i["opening"], s=p["stiction_s"], j=p["stiction_j"], u_prev=s["stick_u"],
+    r = stiction_step(u=i["opening"], s=s["s_now"], j=s["j_now"], u_prev=s["stick_u"],
                       du_prev=s["stick_du"], y_prev=s["stick_y"], u_s=s["stick_us"], stuck=s["stuck"],
                       d=s["direction"])
     held = s["fault_stuck"] > 0.5
@@ -103,4 +105,9 @@ def _signals(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
     return {"position": s["stem"], "flow": o[..., 0] + o[..., 1], "gas_flow": o[..., 2] * 86400.0 / 1e6}
 
 
-KERNEL = Kernel(out=_out, feed=_feed, update=_update, signals=_signals)
+def _init(p: Arrays, s: Arrays, rng: np.random.Generator) -> dict[str, F64]:
+    s_, j_ = p["stiction_s"].copy(), p["stiction_j"].copy()
+    return {"s_now": s_, "j_now": j_, "stick_us": s["stick_us"] + (s_ - j_) / 2.0}
+
+
+KERNEL = Kernel(init=_init, out=_out, feed=_feed, update=_update, signals=_signals)

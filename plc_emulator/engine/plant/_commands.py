@@ -109,7 +109,7 @@ def _apply(eng: PlantEngine, groups: list[dict[str, F64]], *, state: PlantState,
     if kind is CommandKind.INJECT_FAULT:
         return _inject(t, groups, cmd=cmd, rows=rows, ctx=ctx)
     if kind is CommandKind.CLEAR_FAULT:
-        return _clear(t, groups, cmd, rows, ctx)
+        return _clear(eng, groups, cmd, rows, ctx)
     return _process(t, groups, cmd, rows, ctx)
 
 
@@ -118,6 +118,9 @@ def _inject(t: CommandTable, groups: list[dict[str, F64]], *, cmd: Command, rows
     fk = str(cmd.params.get("kind", ""))
     if cmd.target in t.valves and fk == "stuck":
         _set(groups, t.valves[cmd.target], "fault_stuck", rows, 1.0)
+    elif cmd.target in t.valves and fk == "stiction":
+        _set(groups, t.valves[cmd.target], "s_now", rows, max(cmd.param("S", 2.0), 0.0))
+        _set(groups, t.valves[cmd.target], "j_now", rows, max(cmd.param("J", 1.0), 0.0))
     elif cmd.target in t.sensors and fk in FAULT_KINDS:
         loc = t.sensors[cmd.target]
         current = groups[loc[0]]["value"][rows, loc[1]]
@@ -137,7 +140,8 @@ def _inject(t: CommandTable, groups: list[dict[str, F64]], *, cmd: Command, rows
     return True
 
 
-def _clear(t: CommandTable, groups: list[dict[str, F64]], cmd: Command, rows: slice | int, ctx: Context) -> bool:
+def _clear(eng: PlantEngine, groups: list[dict[str, F64]], cmd: Command, rows: slice | int, ctx: Context) -> bool:
+    t = eng.commands
     sensors = t.sensors if cmd.target == "*" else {k: v for k, v in t.sensors.items() if k == cmd.target}
     valves = t.valves if cmd.target == "*" else {k: v for k, v in t.valves.items() if k == cmd.target}
     if not sensors and not valves:
@@ -147,6 +151,9 @@ def _clear(t: CommandTable, groups: list[dict[str, F64]], cmd: Command, rows: sl
             _set(groups, loc, var, rows, 0.0)
     for loc in valves.values():
         _set(groups, loc, "fault_stuck", rows, 0.0)
+        params = eng.plan.groups[loc[0]].params
+        _set(groups, loc, "s_now", rows, params["stiction_s"][rows, loc[1]])
+        _set(groups, loc, "j_now", rows, params["stiction_j"][rows, loc[1]])
     ctx.events.append(GroundTruthEvent(tick=ctx.tick, plant=-1, kind="fault_end", target=cmd.target, params={}))
     return True
 

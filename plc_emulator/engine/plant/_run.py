@@ -56,8 +56,14 @@ class PlantEngine:
         where = {u: (gi, ui) for gi, g in enumerate(self.plan.groups) for ui, u in enumerate(g.units)}
         self.where = where
         # signal column -> (group, unit, block signal); measured columns -> transmitter (group, unit)
-        self._sources = [(where[r.unit][0], where[r.unit][1], r.source, k)
-                         for k, r in enumerate(self.plan.signals.values())]
+        by_source: dict[tuple[int, str], tuple[list[int], list[int]]] = {}
+        for k, r in enumerate(self.plan.signals.values()):
+            cols, uis = by_source.setdefault((where[r.unit][0], r.source), ([], []))
+            cols.append(k)
+            uis.append(where[r.unit][1])
+        # one fancy-indexed copy per (group, block signal) instead of one per signal
+        self._sources = [(gi, source, np.array(c, dtype=np.intp), np.array(u, dtype=np.intp))
+                         for (gi, source), (c, u) in by_source.items()]
         self._measured = [(k, where[r.instrument]) for k, r in enumerate(self.plan.signals.values())
                           if r.instrument is not None]
         self._tx_truth = {where[r.instrument]: k for k, r in enumerate(self.plan.signals.values())
@@ -152,9 +158,9 @@ class PlantEngine:
         per = [k.signals(g.params, st, i, ctx) for g, k, st, i in
                zip(self.plan.groups, self.kernels, groups, inputs, strict=True)]
         truth = np.zeros((self.n, len(self.names)))
-        for gi, ui, source, col in self._sources:
+        for gi, source, cols, uis in self._sources:
             if source in per[gi]:
-                truth[:, col] = per[gi][source][:, ui]
+                truth[:, cols] = per[gi][source][:, uis]
         return truth
 
     def _special(self, gi: int, kind: str, truth: F64) -> dict[str, F64]:

@@ -1,13 +1,19 @@
-"""``plc-emulator plant PLANTFILE``: validate a plant file and show its compiled evaluation plan."""
+"""``plc-emulator plant PLANTFILE``: validate a plant file, show its evaluation plan, optionally run it.
+
+    plc-emulator plant FILE                                   # check + plan
+    plc-emulator plant FILE --duration 2h --dt 1s --out run.csv   # and a headless run as CSV
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import csv
+import sys
+from typing import Any, TextIO
 
-from plc_emulator.cli._common import BadInput
+from plc_emulator.cli._common import BadInput, duration_arg
 from plc_emulator.engine.blocks import SignalKind
-from plc_emulator.engine.plant import compile_plan, load_plant
+from plc_emulator.engine.plant import LoadedPlant, PlantEngine, compile_plan, load_plant
 from plc_emulator.engine.plant._schema import plant_schema_text
 
 __all__ = ["register"]
@@ -23,6 +29,11 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument("plant", metavar="PLANTFILE", nargs="?", help="plant file YAML")
     p.add_argument("--schema", action="store_true", help="print the JSON Schema of the plant file format")
+    p.add_argument("--duration", type=duration_arg, help="also run the plant headless this long (e.g. 2h)")
+    p.add_argument("--dt", type=duration_arg, default=1.0, help="step for --duration (default 1s)")
+    p.add_argument("--every", type=duration_arg, default=60.0, help="CSV row interval (default 60s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", help="CSV file for --duration (default: stdout)")
     p.set_defaults(func=_handle)
 
 
@@ -42,5 +53,27 @@ def _handle(args: argparse.Namespace) -> int:
           f"{len(loaded.graph.connections)} connections, {len(plan.signals)} signals "
           f"({measured} measured, {writable} writable); {len(plan.groups)} groups")
     for g in plan.groups:
-        print(f"  level {g.level}  {g.kind:<18} x{len(g.units):<3} {', '.join(g.units)}")
+        print(f"  level {g.level}  {g.kind:<18} x{len(g.units):<3} {', '.join(g.units)}",
+              file=sys.stderr if args.duration and not args.out else sys.stdout)
+    if args.duration:
+        if args.dt <= 0 or args.every < args.dt:
+            raise BadInput("plant: --dt must be > 0 and --every at least --dt")
+        if args.out:
+            with open(args.out, "w", newline="", encoding="utf-8") as fh:
+                _run(loaded, args, fh)
+        else:
+            _run(loaded, args, sys.stdout)
     return 0
+
+
+def _run(loaded: LoadedPlant, args: argparse.Namespace, out: TextIO) -> None:
+    """Headless run: one CSV row of every signal's published value every ``--every`` seconds."""
+    eng = PlantEngine(loaded, dt=args.dt, seed=args.seed)
+    every = max(round(args.every / args.dt), 1)
+    w = csv.writer(out)
+    w.writerow(["time_s", *eng.names])
+    s = eng.initial_state()
+    w.writerow([0.0, *(f"{v:.6g}" for v in s.values[0])])
+    for _ in range(round(args.duration / args.dt) // every):
+        s, _ = eng.run(s, every)
+        w.writerow([f"{s.tick * args.dt:g}", *(f"{v:.6g}" for v in s.values[0])])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from plc_emulator.cli import main
@@ -22,5 +23,12 @@ def test_twin_hp_validates_and_compiles() -> None:
     assert len(plan.groups) <= 13
 
 
-def test_twin_hp_cli(capsys: object) -> None:
-    assert main(["plant", str(PLANT)]) == 0
+def test_twin_hp_cli_runs_headless(tmp_path: Path) -> None:
+    out = tmp_path / "run.csv"
+    assert main(["plant", str(PLANT), "--duration", "20min", "--dt", "5s", "--every", "10min", "--out", str(out)]) == 0
+    rows = list(csv.reader(out.open(encoding="utf-8")))
+    assert rows[0][:2] == ["time_s", "sea.air_temperature"]
+    assert [r[0] for r in rows[1:]] == ["0.0", "600", "1200"]
+    col = rows[0].index("HP-A.pressure")
+    assert all(abs(float(r[col]) - 900.0) < 50.0 for r in rows[1:])
+    assert main(["plant", str(PLANT), "--duration", "1h", "--dt", "10s", "--every", "1s"]) == 2

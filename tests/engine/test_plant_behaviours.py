@@ -108,6 +108,7 @@ def test_forced_slug_raises_level_by_geometry() -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)
 def test_week_mass_balance_and_diurnal_cycle() -> None:
     """A healthy week at dt = 20 s: liquid in = liquid out + holdup change within 0.5 %, and the V100
     temperature carries a 24-hour cycle."""

@@ -25,7 +25,14 @@ def _value(eng: PlantEngine, s: object, name: str, *, truth: bool = True) -> flo
 
 def test_separation_train_holds_its_setpoints() -> None:
     eng = PlantEngine(TRAIN, dt=5.0, seed=1, epoch=EPOCH)
-    s, _ = eng.run(eng.initial_state(), 1440)  # 2 h
+    s = eng.initial_state()
+    hold0 = _holdup(s)
+    inflow = outflow = 0.0
+    for _ in range(1440):  # 2 h; liquid in (well) and out (export, water dumps), m3
+        inflow += float(np.sum(s.inputs[eng.where["well"][0]]["outlet"][0, :, :2])) * 5.0
+        outflow += sum(float(s.truth[0, eng.column[f"{u}.flow"]]) for u in ("EXPORT", "LV101", "LV301")) * 5.0
+        s, _ = eng.step(s)
+    assert abs(inflow - outflow - (_holdup(s) - hold0)) / inflow < 0.005  # mass balance closes
     assert np.all(np.isfinite(s.truth))
     assert _value(eng, s, "V100.pressure") == pytest.approx(1000.0, abs=30.0)
     assert _value(eng, s, "V200.pressure") == pytest.approx(200.0, abs=15.0)
@@ -35,6 +42,10 @@ def test_separation_train_holds_its_setpoints() -> None:
         assert _value(eng, s, name) == pytest.approx(sp, abs=6.0), name
     assert _value(eng, s, "P100.status") == 1.0
     assert 14000.0 < _value(eng, s, "P100.oil_flow") < 26000.0
+
+
+def _holdup(s: object) -> float:
+    return sum(float(np.sum(g["oil"] + g["water"])) for g in s.groups if "oil" in g)  # type: ignore[attr-defined]
 
 
 def test_user_plant_runs_and_holds_its_setpoints() -> None:

@@ -135,3 +135,30 @@ def test_separation_train_plant_serves_every_catalogue_signal() -> None:
         got = signals[s.name].spec
         assert (got.kind.value, got.unit, tuple(got.range), got.limits) == (
             s.kind.value, s.unit, tuple(s.range), s.limits), s.name
+
+
+def _parallel(k: int) -> str:
+    units = ["  GAS: {block: pressure_boundary, params: {pressure_psig: 100}}",
+             "  OUT: {block: pressure_boundary}"]
+    conns = []
+    for i in range(k):
+        units += [f"  W{i}: {{block: well}}", f"  V{i}: {{block: separator, initial: {{pressure_psig: 200}}}}",
+                  f"  L{i}: {{block: control_valve}}", f"  G{i}: {{block: control_valve, params: {{service: gas}}}}"]
+        conns += [f"  - W{i}.outlet -> V{i}.inlet", f"  - V{i}.oil_outlet -> L{i}.source",
+                  f"  - OUT.pressure -> L{i}.p_down", f"  - L{i}.outlet -> V{i}.oil_draw",
+                  f"  - V{i}.gas_outlet -> G{i}.source", f"  - GAS.pressure -> G{i}.p_down",
+                  f"  - G{i}.outlet -> V{i}.gas_draw", f"  - L{i}.outlet -> V{i}.water_draw"]
+    inst = [f"  PT{i}: {{measures: V{i}.pressure, range: [0, 500]}}\n  LT{i}: {{measures: V{i}.oil_level, range: [0, 100]}}"
+            for i in range(k)]
+    loops = [f"  PIC{i}: {{pv: V{i}.pressure, output: G{i}.opening, sp: 200, kc: 2, ti: 120}}\n"
+             f"  LIC{i}: {{pv: V{i}.oil_level, output: L{i}.opening, sp: 50, kc: 1, ti: 600}}" for i in range(k)]
+    return ("plant: par\nunits:\n" + "\n".join(units) + "\nconnections:\n" + "\n".join(conns)
+            + "\ninstruments:\n" + "\n".join(inst) + "\nloops:\n" + "\n".join(loops) + "\n")
+
+
+def test_groups_grow_with_kinds_not_units() -> None:
+    small = compile_plan(loads_plant(_parallel(2)).graph)
+    large = compile_plan(loads_plant(_parallel(40)).graph)
+    # boundary, separator, valve, well, transmitter, pid: one call each per tick for 2 or 40 trains
+    assert len(large.groups) == len(small.groups) == 6
+    assert sum(len(g.units) for g in large.groups) == 2 + 40 * 8

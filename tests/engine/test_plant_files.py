@@ -147,9 +147,9 @@ def _parallel(k: int) -> str:
         conns += [f"  - W{i}.outlet -> V{i}.inlet", f"  - V{i}.oil_outlet -> L{i}.source",
                   f"  - OUT.pressure -> L{i}.p_down", f"  - L{i}.outlet -> V{i}.oil_draw",
                   f"  - V{i}.gas_outlet -> G{i}.source", f"  - GAS.pressure -> G{i}.p_down",
-                  f"  - G{i}.outlet -> V{i}.gas_draw", f"  - L{i}.outlet -> V{i}.water_draw"]
-    inst = [f"  PT{i}: {{measures: V{i}.pressure, range: [0, 500]}}\n  LT{i}: {{measures: V{i}.oil_level, range: [0, 100]}}"
-            for i in range(k)]
+                  f"  - G{i}.outlet -> V{i}.gas_draw"]
+    inst = [f"  PT{i}: {{measures: V{i}.pressure, range: [0, 500]}}\n"
+            f"  LT{i}: {{measures: V{i}.oil_level, range: [0, 100]}}" for i in range(k)]
     loops = [f"  PIC{i}: {{pv: V{i}.pressure, output: G{i}.opening, sp: 200, kc: 2, ti: 120}}\n"
              f"  LIC{i}: {{pv: V{i}.oil_level, output: L{i}.opening, sp: 50, kc: 1, ti: 600}}" for i in range(k)]
     return ("plant: par\nunits:\n" + "\n".join(units) + "\nconnections:\n" + "\n".join(conns)
@@ -161,4 +161,4 @@ def test_groups_grow_with_kinds_not_units() -> None:
     large = compile_plan(loads_plant(_parallel(40)).graph)
     # boundary, separator, valve, well, transmitter, pid: one call each per tick for 2 or 40 trains
     assert len(large.groups) == len(small.groups) == 6
-    assert sum(len(g.units) for g in large.groups) == 2 + 40 * 8
+    assert sum(len(g.units) for g in large.groups) == 2 + 40 * 8  # 4 units, 2 transmitters, 2 PIDs

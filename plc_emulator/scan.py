@@ -2,7 +2,7 @@
 
 ``simulate`` (headless), the live scan thread, ``replay`` and the test fixture all drive the same
 :class:`ScanCycle`, so the same tag map, seed and command journal give the same snapshot stream and
-the same digest whatever the pacing. Order inside a tick (ARCHITECTURE.md section 3):
+the same digest whatever the pacing. Order inside a tick (docs/runtime.md):
 
 1. commands in (engine writes, faults, scenario actions; ``runtime.*`` writes are pacing and are
    handled by the runtime before they get here);

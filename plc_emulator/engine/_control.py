@@ -1,4 +1,4 @@
-"""Controllers and valve friction for all loops at once, arrays of shape (N, loops) (domain.md 2-3)."""
+"""Controllers and valve friction for all loops at once, arrays of shape (N, loops) (domain notes §2-3)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ class PidResult(NamedTuple):
     out: F64  # controller output, %
     integ: F64  # integral state after back-calculation
     deriv: F64  # filtered derivative state
+    held: F64  # 1 where the PV was Bad this tick (the output was held)
 
 
 def pid_step(
@@ -30,13 +31,17 @@ def pid_step(
     auto: F64,
     manual_out: F64,
     hold: F64,
+    held_prev: F64,
     dt: float,
 ) -> PidResult:
     """ISA positional PID (P on error, D on filtered PV) with back-calculation anti-windup.
 
     Values are % of span. ``action`` is +1 reverse / -1 direct. In manual (``auto`` = 0) or while the
     PV is Bad (``hold`` = 1) the output is the manual/held value and the integral tracks it, so the
-    transfer back to automatic is bumpless (domain.md 3.2).
+    transfer back to automatic is bumpless (domain notes §3.2). Returning from a Bad PV (``held_prev`` = 1,
+    ``hold`` = 0, in AUTO) is bumpless too: the integral is re-initialised against the recovered PV so
+    the output continues from the held value, and the derivative restarts (no kick from the jump
+    between the failed reading and the live one).
     """
     # common subexpressions computed once; each product keeps its original left-to-right order
     tf = td / 10.0
@@ -52,7 +57,12 @@ def pid_step(
     track = (auto < 0.5) | (hold > 0.5)
     out = np.where(track, manual_out, u)
     i_new = np.where(track, manual_out - p - d_new, i_auto)
-    return PidResult(out=out, integ=i_new, deriv=d_new)
+    resume = (held_prev > 0.5) & ~track
+    if resume.any():  # rare: only on the tick a failed PV transmitter recovers
+        out = np.where(resume, manual_out, out)
+        i_new = np.where(resume, manual_out - p, i_new)
+        d_new = np.where(resume, 0.0, d_new)
+    return PidResult(out=out, integ=i_new, deriv=d_new, held=hold)
 
 
 class StictionResult(NamedTuple):
@@ -69,7 +79,7 @@ def stiction_step(
 ) -> StictionResult:
     """Kano/Choudhury two-parameter stiction (S = deadband + stickband, J = slip jump, % of span).
 
-    Vectorised form of the BDSIM ``stiction.m`` step in domain.md 2.2.
+    Vectorised form of the BDSIM ``stiction.m`` step in domain notes §2.2.
     """
     u = clamp(u, 0.0, 100.0)
     du = u - u_prev

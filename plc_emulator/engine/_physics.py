@@ -1,4 +1,4 @@
-"""Vectorised physical relations of the flowsheet (domain.md 1, 2.1, 5, 6.1, 7). Pure numpy."""
+"""Vectorised physical relations of the flowsheet (domain notes §1, 2.1, 5, 6.1, 7). Pure numpy."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def gas_flow(cv_f: F64, p1_psig: F64, p2_psig: F64 | float, t_r: F64) -> F64:
 
 
 def rs_fraction(p_psig: F64 | float, p_ref_psig: float) -> F64:
-    """Solution gas relative to the reference pressure, Rs ~ P^1.2 (domain.md 1.4)."""
+    """Solution gas relative to the reference pressure, Rs ~ P^1.2 (domain notes §1.4)."""
     out: F64 = np.power(np.maximum((np.asarray(p_psig) + ATM_PSI) / (p_ref_psig + ATM_PSI), 0.0), 1.2)
     return out
 

@@ -1,6 +1,6 @@
 """The process engine: a pure, fixed-step function of (state, commands) for N plants at once.
 
-Order inside one tick (ARCHITECTURE.md 3): commands -> ambient -> well (decline, water cut, slugs)
+Order inside one tick (docs/engine.md, "Order in a tick"): commands -> ambient -> well (decline, water cut, slugs)
 -> controllers (PV = last tick's transmitter reading) -> stiction -> actuators -> flows through the
 valves and the pump -> vessel holdups (liquid per phase, gas pressure) -> temperatures and HX-E100
 -> pump status and vibration -> ESD -> transmitters (noise, quantisation, NE 43 clamp, faults).
@@ -135,6 +135,7 @@ class Engine:
         a["td"] = full(np.array([lp.td for lp in lps]), (8,))
         a["integ"] = full(init_out, (8,))  # P = 0 at SP, so I = output
         a["deriv"] = full(0.0, (8,))
+        a["pid_held"] = full(0.0, (8,))  # the loop's PV was Bad last tick (bumpless return)
         a["pv_prev"] = full(0.0, (8,))
         a["valve"] = full(init_out, (8,))
         a["st_y"] = full(init_out, (8,))
@@ -287,7 +288,7 @@ class Engine:
         t = self.epoch + tick * self.dt
         sim_s = tick * self.dt
 
-        # ambient: diurnal cosine peaking 14:00 + AR(1) weather + seasonal (domain.md 7)
+        # ambient: diurnal cosine peaking 14:00 + AR(1) weather + seasonal (domain notes §7)
         amb = p.ambient
         hour = (t % 86400.0) / 3600.0
         doy = (t / 86400.0) % 365.2425
@@ -301,7 +302,7 @@ class Engine:
         t_sw = amb.sea_mean_c + amb.sea_seasonal_c * season + amb.sea_diurnal_c * diurnal + a["w_sea"]
         a["t_air"], a["t_sw"] = t_air, t_sw
 
-        # well: Arps decline, logistic water cut in cumulative, GOR rise (domain.md 5)
+        # well: Arps decline, logistic water cut in cumulative, GOR rise (domain notes §5)
         w = p.well
         t_years = sim_s * w.decline_time_factor / ph.YEAR_S
         q_bpd = float(ph.arps_rate(w.oil_rate_bpd, w.arps_di_per_year, w.arps_b, t_years))
@@ -325,7 +326,7 @@ class Engine:
             g_phi * a["gas_dev"] + math.sqrt(max(1 - g_phi * g_phi, 0.0)) * w.gas_drift_sigma * z[:, NM + 2]
         )
 
-        # slugs: Poisson hydrodynamic (Gregory-Scott) + severe riser cycles (domain.md 4)
+        # slugs: Poisson hydrodynamic (Gregory-Scott) + severe riser cycles (domain notes §4)
         s = p.slugs
         area = math.pi * s.line_diameter_m**2 / 4.0
         u_sl = q_liq / area
@@ -447,9 +448,10 @@ class Engine:
                 auto=auto,
                 manual_out=hold_val,
                 hold=pv_bad.astype(np.float64),
+                held_prev=a["pid_held"],
                 dt=dt,
             )
-            a["out"], a["integ"], a["deriv"] = res.out, res.integ, res.deriv
+            a["out"], a["integ"], a["deriv"], a["pid_held"] = res.out, res.integ, res.deriv, res.held
             a["pv_prev"] = pv_pct
             fr = stiction_step(
                 u=a["out"],
@@ -585,7 +587,7 @@ class Engine:
         a["t_hx"] = a["t_hx"] + (1.0 - math.exp(-dt / hx.tau_s)) * (t_hout_ss - a["t_hx"])
         a["ua"], a["t_hx_in"] = ua, t_hin
 
-        # pump status, trips, running hours, vibration spectrum and P-F degradation (domain.md 6)
+        # pump status, trips, running hours, vibration spectrum and P-F degradation (domain notes §6)
         vib = p.vibration
         running = a["pump_status"] == 1.0
         a["hours"] = a["hours"] + np.where(running, dt / 3600.0, 0.0)

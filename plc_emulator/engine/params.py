@@ -1,4 +1,4 @@
-"""Plant parameters: frozen dataclasses with documented defaults (numbers from domain.md).
+"""Plant parameters: frozen dataclasses with documented defaults (numbers: docs/engine.md).
 
 The tag map's ``process:`` section overrides any of them by dotted path, e.g.::
 
@@ -49,7 +49,7 @@ class ParamError(ValueError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WellParams:
-    """Well stream entering SEP-V100 (domain.md 1.1, 5)."""
+    """Well stream entering SEP-V100 (domain notes §1.1, 5)."""
 
     oil_rate_bpd: float = 20000.0  # initial oil rate q_i, bbl/day
     water_cut_initial: float = 0.30  # fraction
@@ -67,7 +67,7 @@ class WellParams:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SlugParams:
-    """Hydrodynamic (Poisson, Gregory-Scott) and severe (riser) slugging (domain.md 4)."""
+    """Hydrodynamic (Poisson, Gregory-Scott) and severe (riser) slugging (domain notes §4)."""
 
     hydrodynamic: bool = True
     line_diameter_m: float = 0.3  # flowline ID used in Gregory-Scott
@@ -79,7 +79,7 @@ class SlugParams:
     severe_rate_per_day: float = 0.3  # Poisson rate of severe-slugging episodes
     severe_cycles_min: int = 2
     severe_cycles_max: int = 5
-    severe_period_s: float = 600.0  # T0 (domain.md: 10-60 min); each cycle lasts T0 * U(0.8, 1.2)
+    severe_period_s: float = 600.0  # T0 (docs/engine.md: 10-60 min); each cycle lasts T0 * U(0.8, 1.2)
     forced_volume_m3: float = 15.0  # volume of a force_slug command without volume_m3
     forced_duration_s: float = 60.0
     inlet_tau_s: float = 20.0  # inlet manifold / inlet device smoothing of the arriving liquid
@@ -87,7 +87,7 @@ class SlugParams:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VesselParams:
-    """Horizontal cylinder separator (domain.md 1.2-1.4). Levels are % of the diameter."""
+    """Horizontal cylinder separator (domain notes §1.2-1.4). Levels are % of the diameter."""
 
     diameter_m: float
     length_m: float
@@ -101,7 +101,7 @@ class VesselParams:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PumpParams:
-    """PMP-P100 export pump against the export system curve (domain.md 6.1)."""
+    """PMP-P100 export pump against the export system curve (domain notes §6.1)."""
 
     rated_speed_rpm: float = 3000.0
     rated_flow_bpd: float = 20000.0
@@ -120,7 +120,7 @@ class PumpParams:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VibrationParams:
-    """Bearing-housing velocity spectrum and P-F degradation (domain.md 6.2-6.4)."""
+    """Bearing-housing velocity spectrum and P-F degradation (domain notes §6.2-6.4)."""
 
     amp_1x_mm_s: float = 1.2  # peak amplitudes at rated speed
     amp_2x_mm_s: float = 0.9
@@ -140,7 +140,7 @@ class VibrationParams:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HxParams:
-    """HX-E100 seawater crude cooler, counter-flow effectiveness-NTU (domain.md 7)."""
+    """HX-E100 seawater crude cooler, counter-flow effectiveness-NTU (domain notes §7)."""
 
     ua_clean_kw_k: float = 40.0
     fouling_rate_k_per_kw_day: float = 2.0e-4  # R_f growth per (simulated) day
@@ -153,7 +153,7 @@ class HxParams:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AmbientParams:
-    """Air and seawater temperature: diurnal cosine (peak 14:00) + AR(1) weather + season (domain.md 7)."""
+    """Air and seawater temperature: diurnal cosine (peak 14:00) + AR(1) weather + season (domain notes §7)."""
 
     air_mean_c: float = 12.0
     air_diurnal_c: float = 1.5
@@ -171,7 +171,7 @@ class AmbientParams:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ValveParams:
-    """Control valve: Cv, characteristic, actuator lag and S/J stiction (domain.md 2)."""
+    """Control valve: Cv, characteristic, actuator lag and S/J stiction (domain notes §2)."""
 
     characteristic: str = "equal"  # "equal" (equal-percentage) or "linear"
     rangeability: float = 30.0
@@ -184,7 +184,7 @@ class ValveParams:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoopParams:
-    """ISA PID defaults (domain.md 3.3); written at run time through the loop's inputs."""
+    """ISA PID defaults (domain notes §3.3); written at run time through the loop's inputs."""
 
     sp: float
     kc: float
@@ -208,7 +208,7 @@ class ValveSet:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LoopSet:
-    # averaging (lambda = 20 min) level tuning on V100/V200, tighter on V300 (domain.md 3.3)
+    # averaging (lambda = 20 min) level tuning on V100/V200, tighter on V300 (domain notes §3.3)
     LIC100: LoopParams = field(default_factory=lambda: LoopParams(sp=50.0, kc=1.5, ti=2400.0))
     PIC100: LoopParams = field(default_factory=lambda: LoopParams(sp=1000.0, kc=2.0, ti=120.0))
     LIC200: LoopParams = field(default_factory=lambda: LoopParams(sp=50.0, kc=1.5, ti=2400.0))
@@ -221,7 +221,7 @@ class LoopSet:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InstrumentParams:
-    """Field transmitters: accuracy (2 sigma, % of span), resolution, comm-loss timeout (domain.md 8)."""
+    """Field transmitters: accuracy (2 sigma, % of span), resolution, comm-loss timeout (domain notes §8)."""
 
     accuracy_pct: float = 0.1
     bits: int = 16

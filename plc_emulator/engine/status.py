@@ -1,4 +1,4 @@
-"""OPC UA StatusCodes (uint32) used as the one meaning of quality everywhere (domain.md 10.1)."""
+"""OPC UA StatusCodes (uint32) used as the one meaning of quality everywhere (domain notes §10.1)."""
 
 from __future__ import annotations
 

@@ -63,7 +63,7 @@ class Outputs:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GroundTruthEvent:
-    """Something that really happened in the plant, for scoring detectors (domain.md 6.5)."""
+    """Something that really happened in the plant, for scoring detectors (domain notes §6.5)."""
 
     tick: int
     plant: int

@@ -1,4 +1,4 @@
-"""The pure packages import no I/O, clock, threading or protocol libraries (ARCHITECTURE.md 2)."""
+"""The pure packages import no I/O, clock, threading or protocol libraries (docs/CONTRACTS.md)."""
 
 from __future__ import annotations
 

@@ -40,7 +40,7 @@ class TestWeek:
             assert (healthy_week.status[:, :, c] == st.GOOD).all(), name
 
     def test_loops_hold_setpoints(self, healthy_week: Week) -> None:
-        """Bands from domain.md 1.1: levels inside the L/H alarm limits (25/75 % around SP 50, i.e.
+        """Bands from the domain notes, section 1.1: levels inside the L/H alarm limits (25/75 % around SP 50, i.e.
         +-25 %; the interface inside 15-50 %), pressures inside the normal operating windows (V100
         900-1100, V200 150-250, V300 30-75 psig), crude cooler outlet inside 35-50 degC. Averaging
         level control is allowed to swing; it must not leave those windows in a healthy week."""

@@ -94,6 +94,10 @@ CASES: dict[str, tuple[str, dict[str, float], dict[str, float], Inputs, str, flo
     "well": ("well", QUIET_WELL, {}, lambda t: {"shut_in": _v(0.0 if t <= 30.0 else 1.0)}, "oil_rate", 40000.0),
     "interlock": ("interlock", {}, {}, lambda t: {"_cause": _v(0.0 if t <= 30.0 else 1.0), "_first": _v(1.0)},
                   "active", 1.0),
+    # issue 10 blocks: the CSTR on its upper steady state, coolant valve 100 -> 85 %
+    "cstr": ("cstr", {}, {"temperature_k": 384.913, "concentration": 0.09385, "jacket_temperature_k": 334.886,
+                          "coolant_l_min": 300.0},
+             lambda t: {"coolant_valve": _v(100.0 if t <= 30.0 else 85.0)}, "temperature", 300.0),
 }
 
 

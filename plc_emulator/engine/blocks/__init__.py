@@ -11,6 +11,7 @@ from typing import Final
 from plc_emulator.engine.blocks import (
     ambient,
     boundary,
+    cstr,
     header,
     heat_exchanger,
     interlock,
@@ -67,6 +68,6 @@ __all__ = [
 ]
 
 _MODULES: Final = (well, separator, header, boundary, ambient, valve, pump, heat_exchanger, pid, interlock,
-                   transmitter)
+                   transmitter, cstr)
 LIBRARY: Final[dict[str, BlockSpec]] = {m.SPEC.kind: m.SPEC for m in _MODULES}
 KERNELS: Final[dict[str, Kernel]] = {m.SPEC.kind: m.KERNEL for m in _MODULES}

@@ -98,6 +98,15 @@ CASES: dict[str, tuple[str, dict[str, float], dict[str, float], Inputs, str, flo
     "cstr": ("cstr", {}, {"temperature_k": 384.913, "concentration": 0.09385, "jacket_temperature_k": 334.886,
                           "coolant_l_min": 300.0},
              lambda t: {"coolant_valve": _v(100.0 if t <= 30.0 else 85.0)}, "temperature", 300.0),
+    "storage_tank": ("storage_tank", {"layers": 1.0}, {"level_m": 1.5, "receipt_c": 200.0},
+                     lambda t: {"oil_supply": _v(280.0), "coil_valve": _v(0.0 if t <= 30.0 else 100.0),
+                                "circulation": _v(1.0), "air": _v(10.0), "receipt": _v(0.0 if t <= 30.0 else 0.01)},
+                     "temperature_top", 250.0),
+    "hot_oil_heater": ("hot_oil_heater", {}, {"supply_c": 260.0},
+                       lambda t: {"firing": _v(30.0 if t <= 30.0 else 60.0), "return_1": _v(0.003, 0.0, 0.0, 250.0)},
+                       "supply_temperature", 350.0),
+    "on_off_valve": ("on_off_valve", {}, {"open": 1.0}, lambda t: {"stop": _v(0.0 if t <= 30.0 else 1.0)},
+                     "position", 100.0),
 }
 
 

@@ -14,10 +14,13 @@ from plc_emulator.engine.blocks import (
     cstr,
     header,
     heat_exchanger,
+    hot_oil_heater,
     interlock,
+    on_off_valve,
     pid,
     pump,
     separator,
+    storage_tank,
     transmitter,
     valve,
     well,
@@ -68,6 +71,6 @@ __all__ = [
 ]
 
 _MODULES: Final = (well, separator, header, boundary, ambient, valve, pump, heat_exchanger, pid, interlock,
-                   transmitter, cstr)
+                   transmitter, cstr, storage_tank, hot_oil_heater, on_off_valve)
 LIBRARY: Final[dict[str, BlockSpec]] = {m.SPEC.kind: m.SPEC for m in _MODULES}
 KERNELS: Final[dict[str, Kernel]] = {m.SPEC.kind: m.KERNEL for m in _MODULES}

@@ -105,6 +105,8 @@ CASES: dict[str, tuple[str, dict[str, float], dict[str, float], Inputs, str, flo
     "hot_oil_heater": ("hot_oil_heater", {}, {"supply_c": 260.0},
                        lambda t: {"firing": _v(30.0 if t <= 30.0 else 60.0), "return_1": _v(0.003, 0.0, 0.0, 250.0)},
                        "supply_temperature", 350.0),
+    "kalman": ("kalman", {"q_per_s": 1.0}, {"estimate": 20.0},
+               lambda t: {"measurement": _v(20.0 if t <= 30.0 else 80.0)}, "estimate", 100.0),
     "on_off_valve": ("on_off_valve", {}, {"open": 1.0}, lambda t: {"stop": _v(0.0 if t <= 30.0 else 1.0)},
                      "position", 100.0),
 }

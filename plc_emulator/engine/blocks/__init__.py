@@ -16,6 +16,7 @@ from plc_emulator.engine.blocks import (
     heat_exchanger,
     hot_oil_heater,
     interlock,
+    kalman,
     on_off_valve,
     pid,
     pump,
@@ -71,6 +72,6 @@ __all__ = [
 ]
 
 _MODULES: Final = (well, separator, header, boundary, ambient, valve, pump, heat_exchanger, pid, interlock,
-                   transmitter, cstr, storage_tank, hot_oil_heater, on_off_valve)
+                   transmitter, cstr, storage_tank, hot_oil_heater, on_off_valve, kalman)
 LIBRARY: Final[dict[str, BlockSpec]] = {m.SPEC.kind: m.SPEC for m in _MODULES}
 KERNELS: Final[dict[str, Kernel]] = {m.SPEC.kind: m.KERNEL for m in _MODULES}

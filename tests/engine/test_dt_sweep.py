@@ -107,6 +107,11 @@ CASES: dict[str, tuple[str, dict[str, float], dict[str, float], Inputs, str, flo
                        "supply_temperature", 350.0),
     "kalman": ("kalman", {"q_per_s": 1.0}, {"estimate": 20.0},
                lambda t: {"measurement": _v(20.0 if t <= 30.0 else 80.0)}, "estimate", 100.0),
+    "signal_generator": ("signal_generator", {"shape": 0.0, "period_s": 300.0}, {}, lambda t: {}, "value", 100.0),
+    "analyser": ("analyser", {"cycle_s": 60.0, "dead_time_s": 120.0}, {},
+                 lambda t: {"value": _v(20.0 if t <= 30.0 else 80.0)}, "reading", 100.0),
+    "switch": ("switch", {}, {}, lambda t: {"a": _v(20.0 if t <= 30.0 else 80.0), "b": _v(0.0)}, "out", 100.0),
+    "split_range": ("split_range", {}, {}, lambda t: {"in": _v(20.0 if t <= 30.0 else 80.0)}, "out_b", 100.0),
     "on_off_valve": ("on_off_valve", {}, {"open": 1.0}, lambda t: {"stop": _v(0.0 if t <= 30.0 else 1.0)},
                      "position", 100.0),
 }

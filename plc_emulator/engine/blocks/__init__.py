@@ -10,6 +10,7 @@ from typing import Final
 
 from plc_emulator.engine.blocks import (
     ambient,
+    analyser,
     boundary,
     cstr,
     header,
@@ -21,7 +22,10 @@ from plc_emulator.engine.blocks import (
     pid,
     pump,
     separator,
+    signal_generator,
+    split_range,
     storage_tank,
+    switch,
     transmitter,
     valve,
     well,
@@ -72,6 +76,7 @@ __all__ = [
 ]
 
 _MODULES: Final = (well, separator, header, boundary, ambient, valve, pump, heat_exchanger, pid, interlock,
-                   transmitter, cstr, storage_tank, hot_oil_heater, on_off_valve, kalman)
+                   transmitter, cstr, storage_tank, hot_oil_heater, on_off_valve, kalman,
+                   signal_generator, analyser, switch, split_range)
 LIBRARY: Final[dict[str, BlockSpec]] = {m.SPEC.kind: m.SPEC for m in _MODULES}
 KERNELS: Final[dict[str, Kernel]] = {m.SPEC.kind: m.KERNEL for m in _MODULES}

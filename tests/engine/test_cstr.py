@@ -147,3 +147,22 @@ def test_coolant_trip_with_the_interlock_trips_within_its_delay() -> None:
     assert first[-1] == 1.0
     # feed cut and coolant valve forced open: what is left of A reacts out, no runaway to 500 K
     assert t.max() < 470.0
+
+
+@pytest.mark.parametrize("seed", [1, 3])
+def test_cascade_holds_the_unstable_steady_state(seed: int) -> None:
+    """Reactor T (master) -> jacket T setpoint -> jacket loop (slave) -> coolant valve."""
+    eng = PlantEngine(load_plant(ROOT / "tag_maps" / "plants" / "cstr_cascade.yaml"), dt=1.0, seed=seed)
+    s = eng.initial_state()
+    col, sp = eng.column["R-1.temperature"], eng.column["TC-1.slave_sp"]
+    temps, sps = [], []
+    for _ in range(60):
+        s, _ = eng.run(s, 20)
+        temps.append(s.truth[0, col])
+        sps.append(s.truth[0, sp])
+    assert np.max(np.abs(np.array(temps) - 350.0)) < 2.0
+    assert np.ptp(sps) > 0.5  # the master really moves the jacket setpoint
+    # slave in AUTO on a fixed jacket setpoint: nothing holds the reactor, it leaves 350 K
+    s, _ = eng.step(s, [_write("TC-1.mode", 1.0)])
+    s, _ = eng.run(s, 900)
+    assert abs(s.truth[0, col] - 350.0) > 20.0

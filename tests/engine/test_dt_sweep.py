@@ -112,6 +112,9 @@ CASES: dict[str, tuple[str, dict[str, float], dict[str, float], Inputs, str, flo
                  lambda t: {"value": _v(20.0 if t <= 30.0 else 80.0)}, "reading", 100.0),
     "switch": ("switch", {}, {}, lambda t: {"a": _v(20.0 if t <= 30.0 else 80.0), "b": _v(0.0)}, "out", 100.0),
     "split_range": ("split_range", {}, {}, lambda t: {"in": _v(20.0 if t <= 30.0 else 80.0)}, "out_b", 100.0),
+    "cascade": ("cascade", {"master_kc": 1.0, "master_ti": 600.0, "slave_kc": 1.0, "slave_ti": 600.0},
+                {"sp": 50.0, "slave_sp": 50.0, "out": 50.0},
+                lambda t: {"master_pv": _v(50.0 if t <= 30.0 else 55.0), "slave_pv": _v(50.0)}, "out", 100.0),
     "on_off_valve": ("on_off_valve", {}, {"open": 1.0}, lambda t: {"stop": _v(0.0 if t <= 30.0 else 1.0)},
                      "position", 100.0),
 }

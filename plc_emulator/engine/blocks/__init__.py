@@ -10,13 +10,23 @@ from typing import Final
 
 from plc_emulator.engine.blocks import (
     ambient,
+    analyser,
     boundary,
+    cascade,
+    cstr,
     header,
     heat_exchanger,
+    hot_oil_heater,
     interlock,
+    kalman,
+    on_off_valve,
     pid,
     pump,
     separator,
+    signal_generator,
+    split_range,
+    storage_tank,
+    switch,
     transmitter,
     valve,
     well,
@@ -67,6 +77,7 @@ __all__ = [
 ]
 
 _MODULES: Final = (well, separator, header, boundary, ambient, valve, pump, heat_exchanger, pid, interlock,
-                   transmitter)
+                   transmitter, cstr, storage_tank, hot_oil_heater, on_off_valve, kalman,
+                   signal_generator, analyser, switch, split_range, cascade)
 LIBRARY: Final[dict[str, BlockSpec]] = {m.SPEC.kind: m.SPEC for m in _MODULES}
 KERNELS: Final[dict[str, Kernel]] = {m.SPEC.kind: m.KERNEL for m in _MODULES}

@@ -53,6 +53,8 @@ class CommandTable:
         for name, ref in eng.plan.signals.items():
             kind = eng.graph.units[ref.unit].block
             var = WRITES.get((kind, ref.source))
+            if var is None and any(v.name == ref.source for v in eng.graph.spec(ref.unit).states):
+                var = ref.source  # a block's writable signal stored in the state of the same name
             if ref.spec.kind is SignalKind.INPUT and var is not None:
                 lim = ref.spec.limits or ref.spec.range
                 writes[name] = Write(eng.where[ref.unit], var, (float(lim[0]), float(lim[1])), kind)

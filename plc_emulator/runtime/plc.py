@@ -212,7 +212,9 @@ class PlcRuntime:
             epoch = self._epoch_now(self._snapshot.sim_time)
             if epoch > self.cycle.tagmap.epoch:
                 self.cycle = self._build_cycle(epoch)
-                self._snapshot = self.cycle.snapshot
+                with self._cond:  # writes accepted before the first scan stay visible (PLC memory)
+                    snap = self.cycle.snapshot
+                    self._snapshot = self._overlay.apply(snap, self._queue) if self._queue else snap
                 rebuilt = True
         self._begin_journal()
         ck = self.config.restore

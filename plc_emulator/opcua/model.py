@@ -15,7 +15,8 @@ tag's NodeId: tag variables stay under their device, and the new objects referen
 * A measured tag (an engine signal of kind MEASURED, the field instruments) gets
   ``<Device>/<tag>_TT`` of TransmitterType in the spirit of PA-DIM: HasComponent to the tag's
   AnalogItem (the process value, with EURange and EngineeringUnits) and a ``DeviceHealth`` variable
-  (NAMUR NE 107, DI's DeviceHealthEnumeration order) derived from the tag's StatusCode each scan.
+  (NAMUR NE 107; DataType ``DeviceHealthEnumeration`` defined once in the plant namespace with DI's
+  value order) derived from the tag's StatusCode each scan.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 from asyncua import Server, ua
+from asyncua.common.structures104 import new_enum
 from asyncua.server.address_space import AttributeValue
 
 from plc_emulator import __version__
@@ -128,7 +130,7 @@ class TypedModel:
                 continue
             self.last[i] = health
             attr = self.health_attrs[i]
-            dv = ua.DataValue(ua.Variant(int(health), ua.VariantType.UInt32), SourceTimestamp=ts,
+            dv = ua.DataValue(ua.Variant(int(health), ua.VariantType.Int32), SourceTimestamp=ts,
                               ServerTimestamp=now)
             attr.value = dv
             if attr.datachange_callbacks:
@@ -146,7 +148,7 @@ async def add_types(server: Server, ns: int) -> dict[str, ua.NodeId]:
     for name in IDENTIFICATION:
         prop = await equipment.add_property(ua.NodeId(f"EquipmentType.{name}", ns), ua.QualifiedName(name, ns),
                                             ua.Variant("", ua.VariantType.String))
-        await prop.set_modelling_rule(True)
+        await prop.set_modelling_rule(False)  # Optional: transmitters carry SerialNumber only
     for tname in EQUIPMENT_TYPES:
         t = await equipment.add_object_type(ua.NodeId(tname, ns), ua.QualifiedName(tname, ns))
         types[tname] = t.nodeid
@@ -160,15 +162,22 @@ async def add_types(server: Server, ns: int) -> dict[str, ua.NodeId]:
                                       varianttype=ua.VariantType.Double)
             await pv.set_modelling_rule(True)
             h = await t.add_variable(ua.NodeId(f"{tname}.DeviceHealth", ns), ua.QualifiedName("DeviceHealth", ns),
-                                     0, varianttype=ua.VariantType.UInt32)
+                                     0, varianttype=ua.VariantType.Int32)
             await h.set_modelling_rule(True)
+    health = await new_enum(server, ua.NodeId("DeviceHealthEnumeration", ns), ua.QualifiedName(
+        "DeviceHealthEnumeration", ns), [h.name for h in DeviceHealth])
+    names = [ua.LocalizedText(h.name) for h in DeviceHealth]
+    await health.add_property(ua.NodeId("DeviceHealthEnumeration.EnumStrings", ns), ua.QualifiedName("EnumStrings", 0),
+                              ua.Variant(names, ua.VariantType.LocalizedText))
+    types["DeviceHealthEnumeration"] = health.nodeid
     return types
 
 
-def _identify(b: _Builder, nodeid: ua.NodeId, ns: int, model: str, serial: str, *, ts: datetime) -> None:
+def _identify(b: _Builder, nodeid: ua.NodeId, ns: int, model: str, serial: str, *, ts: datetime,
+              names: Sequence[str] = IDENTIFICATION) -> None:
     values = {"Manufacturer": "plc-emulator", "Model": model, "SerialNumber": serial,
               "HardwareRevision": "1.0", "SoftwareRevision": __version__}
-    for name in IDENTIFICATION:
+    for name in names:
         b.var(nodeid=ua.NodeId(f"{nodeid.Identifier}.{name}", ns), parent=nodeid,
               bname=ua.QualifiedName(name, ns), dname=name, value=ua.Variant(values[name], ua.VariantType.String),
               datatype=ua.NodeId(ua.ObjectIds.String), typedef=ua.NodeId(ua.ObjectIds.PropertyType),
@@ -224,18 +233,18 @@ def build_model(server: Server, tagmap: TagMap, ns: int, *, types: dict[str, ua.
             tid = ua.NodeId(f"{dev_id.Identifier}.{tag.name}_TT", ns)
             _obj(b, tid, dev_id, f"{tag.name}_TT", ns=ns, typedef=types["TransmitterType"],
                  description=f"transmitter of {tag.key}: {tag.description}")
-            _identify(b, tid, ns, "Transmitter", f"{device.name}.{tag.name}", ts=ts)
+            # SerialNumber only: the other four are the same for every transmitter, and 4 x 10,000
+            # property nodes cost ~3 s of build time on a 10,000-instrument map (docs/opcua.md)
+            _identify(b, tid, ns, "Transmitter", f"{device.name}.{tag.name}", ts=ts, names=("SerialNumber",))
             b.ref(tid, tn.nodeid, _HAS_COMPONENT)
             code = int(status[tn.index])
             node = b.var(nodeid=ua.NodeId(f"{tid.Identifier}.DeviceHealth", ns), parent=tid,
                          bname=ua.QualifiedName("DeviceHealth", ns), dname="DeviceHealth",
-                         value=ua.Variant(int(health_of(code)), ua.VariantType.UInt32),
-                         datatype=ua.NodeId(ua.ObjectIds.UInt32),
-                         typedef=ua.NodeId(ua.ObjectIds.MultiStateDiscreteType),
+                         value=ua.Variant(int(health_of(code)), ua.VariantType.Int32),
+                         datatype=types["DeviceHealthEnumeration"],
+                         typedef=ua.NodeId(ua.ObjectIds.BaseDataVariableType),
                          description="NAMUR NE 107 device health from the process value's StatusCode",
                          source_time=ts)
-            b.prop(node.nodeid, "EnumStrings", [ua.LocalizedText(h.name) for h in DeviceHealth],
-                   ua.VariantType.LocalizedText, ua.ObjectIds.LocalizedText, is_array=True)
             cols.append(tn.index)
             attrs.append(node.attributes[ua.AttributeIds.Value])
     col_arr = np.asarray(cols, dtype=np.intp)

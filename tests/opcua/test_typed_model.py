@@ -145,8 +145,12 @@ async def test_transmitters_pv_and_health(real: Real) -> None:
         rng = await (await pv.get_child("0:EURange")).read_value()
         assert (rng.Low, rng.High) == tag.range
         health = real.ua.get_node(comps["DeviceHealth"])
-        states = await (await health.get_child("0:EnumStrings")).read_value()
+        dtype = real.ua.get_node(await health.read_data_type())
+        assert (await dtype.read_browse_name()).Name == "DeviceHealthEnumeration"
+        states = await (await dtype.get_child("0:EnumStrings")).read_value()
         assert [s.Text for s in states] == [h.name for h in DeviceHealth]
+        fields = (await dtype.read_data_type_definition()).Fields
+        assert [(f.Name, f.Value) for f in fields] == [(h.name, h.value) for h in DeviceHealth]
     # a failed sensor: the PV goes Bad, its transmitter's health FAILURE with the same scan
     health = real.node(f"{plant}.SEP-V100.inlet_pressure_TT.DeviceHealth")
     pv = real.node("SEP-V100.inlet_pressure")

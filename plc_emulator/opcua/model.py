@@ -39,7 +39,7 @@ from plc_emulator.engine import status as st
 from plc_emulator.engine.catalogue import SignalKind
 from plc_emulator.opcua.nodes import TagNode, _Builder
 from plc_emulator.signals import lookup
-from plc_emulator.tagmap.model import Device, TagMap
+from plc_emulator.tagmap.model import Device, DeviceIdentification, TagMap
 
 __all__ = ["CONTROLLER_ROLES", "EQUIPMENT_PATTERNS", "EQUIPMENT_TYPES", "IDENTIFICATION", "LOOP_PV_SIGNALS",
            "DeviceHealth", "TypedModel", "add_types", "build_model", "equipment_type", "health_of"]
@@ -174,9 +174,14 @@ async def add_types(server: Server, ns: int) -> dict[str, ua.NodeId]:
 
 
 def _identify(b: _Builder, nodeid: ua.NodeId, ns: int, model: str, serial: str, *, ts: datetime,
-              names: Sequence[str] = IDENTIFICATION) -> None:
-    values = {"Manufacturer": "plc-emulator", "Model": model, "SerialNumber": serial,
-              "HardwareRevision": "1.0", "SoftwareRevision": __version__}
+              names: Sequence[str] = IDENTIFICATION,
+              given: DeviceIdentification = DeviceIdentification()) -> None:  # noqa: B008 (frozen)
+    """The five DI identification properties: the tag map's ``identification`` where given, else
+    Manufacturer plc-emulator, Model, SerialNumber, HardwareRevision 1.0, SoftwareRevision = version."""
+    values = {"Manufacturer": given.manufacturer or "plc-emulator", "Model": given.model or model,
+              "SerialNumber": given.serial_number or serial,
+              "HardwareRevision": given.hardware_revision or "1.0",
+              "SoftwareRevision": given.software_revision or __version__}
     for name in names:
         b.var(nodeid=ua.NodeId(f"{nodeid.Identifier}.{name}", ns), parent=nodeid,
               bname=ua.QualifiedName(name, ns), dname=name, value=ua.Variant(values[name], ua.VariantType.String),
@@ -206,7 +211,8 @@ def build_model(server: Server, tagmap: TagMap, ns: int, *, types: dict[str, ua.
         dev_id = ua.NodeId(f"{tagmap.plant}.{device.name}", ns)
         tname = equipment_type(device)
         if tname is not None:
-            _identify(b, dev_id, ns, tname.removesuffix("Type"), device.name, ts=ts)
+            _identify(b, dev_id, ns, tname.removesuffix("Type"), device.name, ts=ts,
+                      given=device.identification)
         loops: dict[str, dict[str, TagNode]] = {}
         for tag in device.tags:
             m = _LOOP_TAG.match(tag.name)

@@ -7,6 +7,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -14,6 +15,7 @@ from asyncua import Client, Node, ua
 
 from plc_emulator.engine import status as st
 from plc_emulator.engine.catalogue import SignalKind
+from plc_emulator.errors import TagMapError
 from plc_emulator.opcua.model import (
     EQUIPMENT_TYPES,
     IDENTIFICATION,
@@ -179,3 +181,40 @@ def test_health_mapping() -> None:
     assert health_of(st.BAD_OUT_OF_SERVICE) is DeviceHealth.CHECK_FUNCTION
     assert health_of(st.UNCERTAIN_EU_EXCEEDED | st.LIMIT_HIGH) is DeviceHealth.OFF_SPEC
     assert health_of(st.UNCERTAIN_LAST_USABLE) is DeviceHealth.MAINTENANCE_REQUIRED
+
+
+async def test_identification_from_the_tag_map(tmp_path: Path) -> None:
+    """``identification:`` on a device is served on its equipment object; unset fields keep the
+    defaults; a bad field is a load error with file:line:col."""
+    text = DEFAULT_TAGMAP.read_text(encoding="utf-8")
+    anchor = '    description: "HP separator, first stage (three-phase)"\n'
+    assert anchor in text
+    ident = ('    identification: {manufacturer: "ACME Vessels", serial_number: "V100-2019-007",'
+             ' hardware_revision: "B"}\n')
+    good = tmp_path / "plant.yaml"
+    good.write_text(text.replace(anchor, anchor + ident), encoding="utf-8")
+    tm = load(str(good))
+    async with PlcRuntime(tm, RuntimeConfig(paused=True, speed=0.0)) as plc:
+        adapter = OpcUaAdapter(tm, plc)
+        await adapter.build()
+        ns = adapter.namespace_index
+        aspace = adapter.server.iserver.aspace
+
+        def prop(device: str, name: str) -> object:
+            attr = aspace[ua.NodeId(f"{tm.plant}.{device}.{name}", ns)].attributes[ua.AttributeIds.Value]
+            assert attr.value is not None
+            assert attr.value.Value is not None
+            return attr.value.Value.Value
+
+        assert prop("SEP-V100", "Manufacturer") == "ACME Vessels"
+        assert prop("SEP-V100", "SerialNumber") == "V100-2019-007"
+        assert prop("SEP-V100", "HardwareRevision") == "B"
+        assert prop("SEP-V100", "Model") == "Separator"
+        assert prop("SEP-V200", "Manufacturer") == "plc-emulator"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text.replace(anchor, anchor + "    identification: {serial: 7}\n"), encoding="utf-8")
+    with pytest.raises(TagMapError) as info:
+        load(str(bad))
+    line = text[:text.index(anchor)].count("\n") + 2  # 1-based line after the anchor
+    assert f"{bad}:{line}:22: devices.SEP-V100.identification.serial: unknown key" in str(info.value)
+    assert "serial" in str(info.value)

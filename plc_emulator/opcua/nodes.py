@@ -14,7 +14,7 @@ plant namespace; property nodes ``<tag node id>.<PropertyName>`` (HasProperty, b
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -156,11 +156,29 @@ class _Builder:
         node.references.append(typeref)
         return node
 
+    def ref(self, source: ua.NodeId, target: ua.NodeId, reftype: ua.NodeId) -> None:
+        """One more reference between existing nodes (both directions; the inverse goes last, so a
+        node's first parent stays the one it was created under)."""
+        sb, sd, sc = self._info(source)
+        tb, td, tc = self._info(target)
+        self.aspace[source].references.append(ua.ReferenceDescription(
+            ReferenceTypeId=reftype, IsForward=True, NodeId=target, BrowseName=tb, DisplayName=td,
+            NodeClass=tc, TypeDefinition=self._typedef_of(target)))
+        self.aspace[target].references.append(ua.ReferenceDescription(
+            ReferenceTypeId=reftype, IsForward=False, NodeId=source, BrowseName=sb, DisplayName=sd,
+            NodeClass=sc, TypeDefinition=_NO_TYPE))
+
+    def _typedef_of(self, nodeid: ua.NodeId) -> ua.NodeId:
+        for r in self.aspace[nodeid].references:
+            if r.ReferenceTypeId == _HAS_TYPEDEF and r.IsForward:
+                return r.NodeId
+        return _NO_TYPE
+
     def obj(self, nodeid: ua.NodeId, parent: ua.NodeId, name: str, *, ns: int, description: str,
-            reftype: ua.NodeId = _HAS_COMPONENT) -> NodeData:
+            reftype: ua.NodeId = _HAS_COMPONENT, typedef: ua.NodeId | None = None) -> NodeData:
         return self.add(nodeid=nodeid, parent=parent, reftype=reftype, cls=_OBJ,
                         bname=ua.QualifiedName(name, ns), dname=name,
-                        typedef=ua.NodeId(ua.ObjectIds.BaseObjectType), description=description,
+                        typedef=typedef or ua.NodeId(ua.ObjectIds.BaseObjectType), description=description,
                         extra={ua.AttributeIds.EventNotifier: self.const(0, ua.VariantType.Byte)})
 
     def var(self, *, nodeid: ua.NodeId, parent: ua.NodeId, bname: ua.QualifiedName, dname: str,
@@ -203,13 +221,13 @@ def _access(tag: Tag) -> int:
 
 
 def build_plant(aspace: AddressSpace, tagmap: TagMap, ns: int, initial: Callable[[int, ua.VariantType],
-                tuple[ua.Variant, ua.StatusCode]], source_time: datetime | None = None,
-                ) -> tuple[ua.NodeId, list[TagNode]]:
+                tuple[ua.Variant, ua.StatusCode]], source_time: datetime | None = None, *,
+                device_types: Mapping[str, ua.NodeId] | None = None) -> tuple[ua.NodeId, list[TagNode]]:
     """Create ``Objects/<Plant>/<Device>/<Tag>`` with typed variables and their properties.
 
     ``initial(index, vtype)`` gives each tag's first value and status, stamped ``source_time`` (the
     simulated time of that snapshot). Returns the plant node id and one :class:`TagNode` per tag in
-    tag-map order.
+    tag-map order. ``device_types`` gives a device (by name) its ObjectType (default BaseObjectType).
     """
     b = _Builder(aspace)
     plant = ua.NodeId(tagmap.plant, ns)
@@ -220,7 +238,8 @@ def build_plant(aspace: AddressSpace, tagmap: TagMap, ns: int, initial: Callable
     period_ms = tagmap.scan_period * 1000.0
     for device in tagmap.devices:
         dev_id = ua.NodeId(f"{tagmap.plant}.{device.name}", ns)
-        b.obj(dev_id, plant, device.name, ns=ns, description=device.description)
+        b.obj(dev_id, plant, device.name, ns=ns, description=device.description,
+              typedef=(device_types or {}).get(device.name))
         for tag in device.tags:
             vtype = tag_variant_type(tag)
             value, status = initial(index, vtype)

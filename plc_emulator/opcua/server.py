@@ -49,6 +49,7 @@ from plc_emulator.opcua.certs import ensure_server_pki
 from plc_emulator.opcua.events_history import EventHistory
 from plc_emulator.opcua.history_processed import ProcessedHistory, add_history_configuration, is_reverse_raw
 from plc_emulator.opcua.limits import LoginGuard, OpcUaLimits, Rejection
+from plc_emulator.opcua.model import TypedModel, add_types, build_model, equipment_type
 from plc_emulator.opcua.nodes import TagNode, build_plant
 from plc_emulator.opcua.publish import Publisher
 from plc_emulator.opcua.security import ConfigError, Role, SecurityConfig, verify_password
@@ -343,6 +344,7 @@ class OpcUaAdapter:
         self.namespace_index = 0
         self.plant_nodeid: ua.NodeId | None = None
         self.tags: list[TagNode] = []
+        self.model: TypedModel | None = None
         self._by_nodeid: dict[ua.NodeId, TagNode] = {}
         self._by_key: dict[str, TagNode] = {}
         self._method_roles: dict[ua.NodeId, Role] = {}
@@ -544,9 +546,14 @@ class OpcUaAdapter:
         self.namespace_index = await server.register_namespace(self.tagmap.opcua.namespace_uri)
         snap = self.plc.snapshot
         publisher = Publisher([], extra=self._update_diagnostics)
+        types = await add_types(server, self.namespace_index)
+        device_types = {d.name: types[t] for d in self.tagmap.devices if (t := equipment_type(d)) is not None}
         self.plant_nodeid, self.tags = build_plant(server.iserver.aspace, self.tagmap, self.namespace_index,
                                                    publisher.initial(snap),
-                                                   datetime.fromtimestamp(snap.sim_time, UTC))
+                                                   datetime.fromtimestamp(snap.sim_time, UTC),
+                                                   device_types=device_types)
+        self.model = build_model(server, self.tagmap, self.namespace_index, types=types, tags=self.tags,
+                                 status=snap.status, source_time=datetime.fromtimestamp(snap.sim_time, UTC))
         publisher._tags = self.tags
         self._publisher = publisher
         self._by_nodeid = {tn.nodeid: tn for tn in self.tags}
@@ -935,7 +942,7 @@ class OpcUaAdapter:
             "RunDigest": snap.digest,
         }
         assert self._publisher is not None
-        n = 0
+        n = self.model.update(snap.status, ts, self._publisher.notify) if self.model is not None else 0
         for name, value in values.items():
             attr, vtype = self._diag[name]
             old = attr.value

@@ -14,7 +14,7 @@ from typing import Any
 
 from plc_emulator.tagmap._alarms import PRIORITY_KEYS
 from plc_emulator.tagmap._modbus import MIRROR_KEYS
-from plc_emulator.tagmap._tags import KNOWN_UNITS, TAG_REQUIRED
+from plc_emulator.tagmap._tags import IDENTIFICATION_KEYS, KNOWN_UNITS, TAG_REQUIRED
 from plc_emulator.tagmap.model import WORD_ORDER_64, Access, ByteOrder, Table, TagKind, ValueFormat, WordOrder
 
 __all__ = ["build_schema"]
@@ -198,6 +198,7 @@ def build_schema() -> dict[str, Any]:
         {
             "description": {"type": "string"},
             "word_order": _enum(WordOrder, "default word order of this device's 32-bit points"),
+            "identification": _obj({k: {"type": "string", "minLength": 1} for k in IDENTIFICATION_KEYS}),
             "tags": {
                 "type": "object",
                 "minProperties": 1,

@@ -15,6 +15,7 @@ from plc_emulator.tagmap._reader import Fields, Reader, did_you_mean, join, show
 from plc_emulator.tagmap.model import (
     Access,
     Device,
+    DeviceIdentification,
     Location,
     ModbusPoint,
     OpcUaPoint,
@@ -25,13 +26,15 @@ from plc_emulator.tagmap.model import (
 
 __all__ = [
     "DEVICE_KEYS",
+    "IDENTIFICATION_KEYS",
     "KNOWN_UNITS",
     "OPCUA_KEYS",
     "TAG_KEYS",
     "parse_devices",
 ]
 
-DEVICE_KEYS = ("description", "word_order", "tags")
+DEVICE_KEYS = ("description", "word_order", "identification", "tags")
+IDENTIFICATION_KEYS = ("manufacturer", "model", "serial_number", "hardware_revision", "software_revision")
 TAG_KEYS = (
     "signal",
     "unit",
@@ -121,7 +124,16 @@ def _parse_device(
                 tags.append(tag)
         if entries is not None and not entries:
             r.err(tags_node, f.at("tags"), "needs at least one tag")
-    return Device(name=name, description=description, tags=tuple(tags))
+    return Device(name=name, description=description, tags=tuple(tags),
+                  identification=_identification(r, f))
+
+
+def _identification(r: Reader, f: Fields) -> DeviceIdentification:
+    node = f.get("identification")
+    if node is None:
+        return DeviceIdentification()
+    g = r.fields(node, f.at("identification"), allowed=IDENTIFICATION_KEYS)
+    return DeviceIdentification(**{k: _opt_text(r, g, k, nonempty=True) for k in IDENTIFICATION_KEYS})
 
 
 def _opt_text(r: Reader, f: Fields, key: str, *, nonempty: bool = False) -> str | None:

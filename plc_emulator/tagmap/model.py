@@ -202,10 +202,23 @@ class Tag:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceIdentification:
+    """OPC UA DI-style identification of a device (``identification:`` in the tag map); None = the
+    server's default (docs/opcua.md, "Typed information model")."""
+
+    manufacturer: str | None = None
+    model: str | None = None
+    serial_number: str | None = None
+    hardware_revision: str | None = None
+    software_revision: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Device:
     name: str
     description: str
     tags: tuple[Tag, ...]
+    identification: DeviceIdentification = DeviceIdentification()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from asyncua import Client, ua
 
+from plc_emulator.opcua.model import IDENTIFICATION
 from plc_emulator.opcua.server import OpcUaAdapter
 from plc_emulator.opcua.units import UNECE_NAMESPACE, unit_info
 from plc_emulator.tagmap.model import Access, TagKind
@@ -46,7 +47,13 @@ class TestTree:
         assert set(devices) == {d.name for d in tm.devices} | {"Simulation", "Diagnostics"}
         for dev in tm.devices:
             names = {(await n.read_browse_name()).Name for n in await devices[dev.name].get_children()}
-            assert names == {t.opcua.browse_name for t in dev.tags}
+            tags = {t.opcua.browse_name for t in dev.tags}
+            assert tags <= names
+            # the rest is the typed model (tests/opcua/test_typed_model.py): identification,
+            # controller and transmitter objects
+            for extra in names - tags:
+                assert extra in IDENTIFICATION or extra.endswith("_TT") or f"{extra}_SP" in {
+                    t.name for t in dev.tags}, (dev.name, extra)
         tree = await browse_tree(c, root)
         for tag in tm.tags:
             assert ua.NodeId(tag.opcua.node_id, ns).to_string() in tree

@@ -33,11 +33,11 @@ pytestmark = [
 ]
 
 
-async def run_node(cfg: dict[str, Any], limit: float = 90.0) -> dict[str, Any]:
+async def run_node(cfg: dict[str, Any], limit: float = 90.0, script: Path = SCRIPT) -> dict[str, Any]:
     assert NODE is not None
     env = dict(os.environ, NODE_PATH=str(NODE_MODULES))
     pipe = asyncio.subprocess.PIPE
-    proc = await asyncio.create_subprocess_exec(NODE, str(SCRIPT), json.dumps(cfg), env=env, stdout=pipe,
+    proc = await asyncio.create_subprocess_exec(NODE, str(script), json.dumps(cfg), env=env, stdout=pipe,
                                                 stderr=pipe)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), limit)
@@ -125,3 +125,49 @@ async def test_node_opcua_sign_and_encrypt_with_user(tmp_path: Path) -> None:
     assert res["securityMode"] == 3  # SignAndEncrypt
     assert res["writeStatus"] == "Good"
     assert ("LIC100.sp", 44.0) in [(c.target, c.value) for c in plc.submitted]
+
+
+async def test_node_opcua_browses_the_typed_model() -> None:
+    """node-opcua on the real PLC (default map): every equipment node's type definition, the
+    controllers' SP/PV/OUT/MODE/KC/TI components, the transmitters' PV and DeviceHealth."""
+    from plc_emulator.engine.catalogue import SignalKind
+    from plc_emulator.opcua.model import EQUIPMENT_TYPES, LOOP_PV_SIGNALS, equipment_type
+    from plc_emulator.runtime.config import RuntimeConfig
+    from plc_emulator.runtime.plc import PlcRuntime
+    from plc_emulator.signals import lookup
+    from plc_emulator.tagmap import load
+    from tests.conftest import DEFAULT_TAGMAP
+
+    tm = load(str(DEFAULT_TAGMAP))
+    async with (PlcRuntime(tm, RuntimeConfig(paused=True, speed=0.0)) as plc,
+                OpcUaAdapter(tm, plc) as adapter):
+        res = await run_node({"url": adapter.endpoint, "nsUri": tm.opcua.namespace_uri, "plant": tm.plant},
+                             script=SCRIPT.parent / "typed_model.js")
+    ns = "ns=2;s="
+    objects = res["objects"]
+    assert "EquipmentType" in res["subtypes"]["BaseObjectType"]
+    assert set(res["subtypes"]["EquipmentType"]) == set(EQUIPMENT_TYPES)
+    for device in tm.devices:
+        obj = objects[f"{ns}{tm.plant}.{device.name}"]
+        assert obj["type"] == (equipment_type(device) or "BaseObjectType"), device.name
+        comps = {c["nodeId"] for c in obj["components"]}
+        assert {ns + t.opcua.node_id for t in device.tags} <= comps
+    controllers = {k: v for k, v in objects.items() if v["type"] == "PidControllerType"}
+    assert {v["browseName"] for v in controllers.values()} == {
+        "LIC100", "PIC100", "LIC200", "PIC200", "LIC300", "LIC301", "PIC300", "TIC100"}
+    by_node = {ns + t.opcua.node_id: t for t in tm.tags}
+    for ctrl in controllers.values():
+        loop = ctrl["browseName"]
+        roles = {by_node[c["nodeId"]].name.removeprefix(f"{loop}_") if by_node[c["nodeId"]].name.startswith(loop)
+                 else "PV" for c in ctrl["components"]}
+        want = {"SP", "OUT", "MODE", "KC", "TI", "VALVE"} | ({"PV"} if loop != "LIC200" else set())
+        assert roles == want, (loop, roles)
+        if loop in LOOP_PV_SIGNALS:
+            assert any(by_node[c["nodeId"]].signal == LOOP_PV_SIGNALS[loop] for c in ctrl["components"])
+    transmitters = {k: v for k, v in objects.items() if v["type"] == "TransmitterType"}
+    measured = [t for t in tm.tags if (s := lookup(t.signal)) is not None and s.kind is SignalKind.MEASURED]
+    assert len(transmitters) == len(measured) == 12
+    for tag in measured:
+        tt = transmitters[f"{ns}{tm.plant}.{tag.device}.{tag.name}_TT"]
+        assert {c["browseName"] for c in tt["components"]} == {tag.opcua.browse_name, "DeviceHealth"}
+        assert ns + tag.opcua.node_id in {c["nodeId"] for c in tt["components"]}

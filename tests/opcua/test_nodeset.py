@@ -84,3 +84,56 @@ def test_certs_cli(tmp_path: Path) -> None:
                             capture_output=True, text=True, timeout=60, check=False)
     assert hashed.returncode == 0
     assert verify_password("pw1", hashed.stdout.strip())
+
+
+async def test_typed_model_round_trip(tmp_path: Path) -> None:
+    """The default plant's typed model: Models/RequiredModel declared, types, instances and their
+    components load back into a fresh asyncua server."""
+    import xml.etree.ElementTree as ET
+
+    from plc_emulator.opcua.model import EQUIPMENT_TYPES, equipment_type
+    from plc_emulator.tagmap import load
+    from tests.conftest import DEFAULT_TAGMAP
+
+    tm = load(str(DEFAULT_TAGMAP))
+    out = tmp_path / "plant.xml"
+    await export_nodeset(tm, out)
+    x = "{http://opcfoundation.org/UA/2011/03/UANodeSet.xsd}"
+    root = ET.parse(out).getroot()
+    models = root.findall(f"{x}Models/{x}Model")
+    assert [m.attrib["ModelUri"] for m in models] == [tm.opcua.namespace_uri]
+    required = [r.attrib["ModelUri"] for r in models[0].findall(f"{x}RequiredModel")]
+    used = {u.text for u in root.findall(f"{x}NamespaceUris/{x}Uri")} - {tm.opcua.namespace_uri}
+    assert required == ["http://opcfoundation.org/UA/"]
+    assert used <= set(required)  # every model the export uses is declared
+    assert {t.attrib["BrowseName"].split(":", 1)[1] for t in root.findall(f"{x}UAObjectType")} == {
+        "EquipmentType", *EQUIPMENT_TYPES}
+
+    server = Server()
+    await server.init()
+    await server.import_xml(str(out))
+    ns = await server.get_namespace_index(tm.opcua.namespace_uri)
+    equipment = server.get_node(ua.NodeId("EquipmentType", ns))
+    subtypes = {(await s.read_browse_name()).Name for s in await equipment.get_children(refs=ua.ObjectIds.HasSubtype)}
+    assert subtypes == set(EQUIPMENT_TYPES)
+    for device in tm.devices:
+        node = server.get_node(ua.NodeId(f"{tm.plant}.{device.name}", ns))
+        tname = equipment_type(device)
+        want = ua.NodeId(tname, ns) if tname else ua.NodeId(ua.ObjectIds.BaseObjectType)
+        assert await node.read_type_definition() == want, device.name
+    ctrl = server.get_node(ua.NodeId(f"{tm.plant}.SEP-V100.LIC100", ns))
+    assert await ctrl.read_type_definition() == ua.NodeId("PidControllerType", ns)
+    comps = {r.NodeId for r in await ctrl.get_references(refs=ua.ObjectIds.HasComponent,
+                                                         direction=ua.BrowseDirection.Forward)}
+    for role in ("SP", "MODE", "OUT", "KC", "TI"):
+        assert ua.NodeId(f"SEP-V100.LIC100_{role}", ns) in comps
+    assert ua.NodeId("SEP-V100.oil_level", ns) in comps  # PV
+    tt = server.get_node(ua.NodeId(f"{tm.plant}.SEP-V100.oil_level_TT", ns))
+    assert await tt.read_type_definition() == ua.NodeId("TransmitterType", ns)
+    comps = {r.NodeId for r in await tt.get_references(refs=ua.ObjectIds.HasComponent,
+                                                       direction=ua.BrowseDirection.Forward)}
+    assert comps == {ua.NodeId("SEP-V100.oil_level", ns),
+                     ua.NodeId(f"{tm.plant}.SEP-V100.oil_level_TT.DeviceHealth", ns)}
+    # the tag keeps its device as parent
+    parent = await server.get_node(ua.NodeId("SEP-V100.oil_level", ns)).get_parent()
+    assert parent.nodeid == ua.NodeId(f"{tm.plant}.SEP-V100", ns)

@@ -64,7 +64,7 @@ _SEVERITY: Final = {1: 200, 2: 500, 3: 700, 4: 900}
 
 
 def severity_of(priority: int) -> int:
-    """OPC UA Severity (1-1000) for an ISA priority 1 low .. 4 critical (domain.md 9.3 bands)."""
+    """OPC UA Severity (1-1000) for an ISA priority 1 low .. 4 critical (bands in docs/alarms.md)."""
     return _SEVERITY.get(priority, 500)
 
 

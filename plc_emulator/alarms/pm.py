@@ -2,7 +2,7 @@
 
 Rules (parameters in the tag map's ``pm:`` section, defaults in :mod:`plc_emulator.alarms.config`):
 
-* **Pump vibration** (domain.md 6.2, 6.4 estimator 1). Samples of ``sample`` seconds are averaged
+* **Pump vibration** (ISO 10816-3 zones, exponential P-F fit). Samples of ``sample`` seconds are averaged
   (Good quality, pump running: value > 0.2 mm/s). The healthy baseline phi is the mean of the
   first ``baseline_samples`` averages. Every new average, ``ln(v - phi) = ln(theta) + beta t`` is
   fitted by OLS over the points of the last ``window`` that stand at least 0.1 mm/s above phi; with
@@ -10,7 +10,7 @@ Rules (parameters in the tag map's ``pm:`` section, defaults in :mod:`plc_emulat
   predicted time to the C/D boundary is ``t_D = (ln(v_CD - phi) - ln(theta)) / beta`` and
   RUL = ``t_D - t_now`` (else infinite). The zone (A..D) comes from a 10-minute EWMA. The flag
   rises when the zone is C or worse, or when RUL < ``horizon`` for ``persistence`` averages running.
-* **Instrument flatline** (domain.md 8): a Good-quality value that has not moved more than
+* **Instrument flatline** (docs/alarms.md): a Good-quality value that has not moved more than
   ``flatline_tol`` x span for ``flatline_window`` seconds is frozen. Values pinned at a range end
   and non-Good values restart the window (they are not "frozen", they are saturated or bad).
 * **Instrument plausibility**: two one-sample excursions larger than ``spike`` x span, each

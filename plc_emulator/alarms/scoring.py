@@ -1,4 +1,4 @@
-"""Score predictive-maintenance flags against the engine's ground truth (domain.md 6.5).
+"""Score predictive-maintenance flags against the engine's ground truth (definitions in docs/alarms.md).
 
 Pure functions over plain arrays so a test can feed them a perfect, a useless or a broken detector.
 Times are seconds of simulated time from the start of the run.

@@ -1,4 +1,4 @@
-"""`plc-emulator` entry point: one vocabulary for every subcommand (ARCHITECTURE.md section 9).
+"""`plc-emulator` entry point: one vocabulary for every subcommand (docs/runtime.md, command line).
 
 Each subcommand lives in its own module in this package and exposes ``register(subparsers)``, which
 adds its parser and sets ``func=handler``; ``handler(args) -> int`` returns the exit status. Modules

@@ -61,7 +61,7 @@ IDX = npt.NDArray[np.intp]
 
 BIT_TABLES: Final = (Table.COIL, Table.DISCRETE_INPUT)
 REGISTER_TABLES: Final = (Table.HOLDING_REGISTER, Table.INPUT_REGISTER)
-# 1-based reference number of PDU address 0 in each table (5-digit convention, domain.md 11).
+# 1-based reference number of PDU address 0 in each table (5-digit convention; docs/modbus.md).
 REFERENCE_BASE: Final[dict[Table, int]] = {
     Table.COIL: 1,
     Table.DISCRETE_INPUT: 10001,

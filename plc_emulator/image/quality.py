@@ -1,6 +1,6 @@
 """OPC UA StatusCode <-> OPC DA quality word, the per-tag quality register served over Modbus.
 
-Layout of the 16-bit quality word (domain.md 10.2/10.3):
+Layout of the 16-bit quality word (docs/modbus.md, quality registers):
 
 * low byte ``QQSSSSLL``: the OPC DA quality (``0xC0`` Good, ``0x40`` Uncertain, ``0x00`` Bad, with a
   sub-status) mapped from the UA StatusCode by the OPC Foundation ComUtils table; ``LL`` are the UA

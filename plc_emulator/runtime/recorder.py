@@ -1,7 +1,7 @@
 """The bridge from the PLC to the historian: snapshots -> samples and events.
 
 :class:`Recorder` is called from the scan thread (``plc.on_snapshot``) and must not block: it filters
-each scan with a per-tag exception deadband (PI-style, domain.md 12.2) and hands the survivors to
+each scan with a per-tag exception deadband (PI-style; docs/historian.md) and hands the survivors to
 :meth:`historian.Historian.record_many`, which only appends to a bounded in-memory queue.
 
 Per historized tag (``historian:`` block in the tag map, ``enabled``):

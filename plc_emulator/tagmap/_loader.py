@@ -65,30 +65,36 @@ def special_file_kind(path: str | Path) -> str | None:
     return None
 
 
-def load(path: str | Path) -> TagMap:
-    """Read and validate a tag map file. Raises :class:`TagMapError` listing every problem."""
+def read_text_file(path: str | Path, what: str, error: type[TagMapError] = TagMapError) -> tuple[str, bytes]:
+    """Bounded read of a UTF-8 text file for a loader: ``(text, raw bytes)``, or ``error`` with one
+    ``FILE:LINE:COL`` line (special file, directory, unreadable, too large, not UTF-8)."""
     name = str(path)
     kind = special_file_kind(path)
     if kind is not None:
-        raise TagMapError([f"{name}:1:1: cannot read the tag map: it is {kind}, not a regular file"])
+        raise error([f"{name}:1:1: cannot read the {what}: it is {kind}, not a regular file"])
     try:
         with Path(path).open("rb") as fh:
             data = fh.read(MAX_FILE_BYTES + 1)  # bounded: /dev/zero or a huge file must not hang us
     except IsADirectoryError:
-        raise TagMapError([f"{name}:1:1: cannot read the tag map: it is a directory"]) from None
+        raise error([f"{name}:1:1: cannot read the {what}: it is a directory"]) from None
     except OSError as exc:
-        raise TagMapError([f"{name}:1:1: cannot read the tag map: {exc.strerror or exc}"]) from None
+        raise error([f"{name}:1:1: cannot read the {what}: {exc.strerror or exc}"]) from None
     if len(data) > MAX_FILE_BYTES:
-        raise TagMapError([f"{name}:1:1: cannot read the tag map: larger than {MAX_FILE_BYTES // 2**20} MiB"])
+        raise error([f"{name}:1:1: cannot read the {what}: larger than {MAX_FILE_BYTES // 2**20} MiB"])
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), data
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise TagMapError(
+        raise error(
             [f"{name}:{line}:{col}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"]
         ) from None
-    return _parse(text, name, hashlib.sha256(data).hexdigest())
+
+
+def load(path: str | Path) -> TagMap:
+    """Read and validate a tag map file. Raises :class:`TagMapError` listing every problem."""
+    text, data = read_text_file(path, "tag map")
+    return _parse(text, str(path), hashlib.sha256(data).hexdigest())
 
 
 def loads(text: str, path: str = "<string>") -> TagMap:

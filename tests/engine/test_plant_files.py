@@ -162,3 +162,14 @@ def test_groups_grow_with_kinds_not_units() -> None:
     # boundary, separator, valve, well, transmitter, pid: one call each per tick for 2 or 40 trains
     assert len(large.groups) == len(small.groups) == 6
     assert sum(len(g.units) for g in large.groups) == 2 + 40 * 8  # 4 units, 2 transmitters, 2 PIDs
+
+
+def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    """A FIFO would block the reader forever: refused at once with one FILE:1:1 line, as for tag maps."""
+    import os
+
+    fifo = tmp_path / "plant.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(PlantError) as info:
+        load_plant(fifo)
+    assert info.value.problems == [f"{fifo}:1:1: cannot read the plant file: it is a FIFO, not a regular file"]

@@ -8,11 +8,10 @@ from pathlib import Path
 from plc_emulator.engine.plant._graph import Graph, build_graph
 from plc_emulator.engine.plant._load import parse_plant
 from plc_emulator.engine.plant._model import PlantError, PlantFile
+from plc_emulator.tagmap._loader import read_text_file
 from plc_emulator.tagmap._reader import Reader, compose
 
-__all__ = ["MAX_FILE_BYTES", "LoadedPlant", "PlantError", "load_plant", "loads_plant"]
-
-MAX_FILE_BYTES = 4 * 2**20
+__all__ = ["LoadedPlant", "PlantError", "load_plant", "loads_plant"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,23 +21,8 @@ class LoadedPlant:
 
 
 def load_plant(path: str | Path) -> LoadedPlant:
-    name = str(path)
-    try:
-        with Path(path).open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)
-    except IsADirectoryError:
-        raise PlantError([f"{name}:1:1: cannot read the plant file: it is a directory"]) from None
-    except OSError as exc:
-        raise PlantError([f"{name}:1:1: cannot read the plant file: {exc.strerror or exc}"]) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise PlantError([f"{name}:1:1: cannot read the plant file: larger than {MAX_FILE_BYTES // 2**20} MiB"])
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise PlantError([f"{name}:{line}:{col}: not UTF-8 text (byte 0x{data[exc.start]:02x})"]) from None
-    return loads_plant(text, name)
+    text, _ = read_text_file(path, "plant file", PlantError)
+    return loads_plant(text, str(path))
 
 
 def loads_plant(text: str, path: str = "<string>") -> LoadedPlant:

@@ -211,35 +211,8 @@ def parse_point(
                       f"applies to 32- and 64-bit formats only (got {fmt.value} format)")
                 ok = False
 
-    # scaling: int16/uint16 need raw_range within the type's range
-    raw: tuple[int, int] | None = None
-    raw_node = f.get("raw_range")
-    if fmt in _RAW_LIMITS and raw_node is None and fmt_node is not None and fmt is not None:
-        r.err(
-            fmt_node, f.at("format"), f"scaled {fmt.value} needs raw_range: [lo, hi] (mapped to the EU range)"
-        )
-        ok = False
-    elif raw_node is not None:
-        got = r.pair(raw_node, f.at("raw_range"), integers=True)
-        ok = ok and got is not None
-        if got is not None and fmt is not None:
-            lo, hi = int(got[0]), int(got[1])
-            if fmt not in _RAW_LIMITS:
-                r.err(raw_node, f.at("raw_range"), f"applies to int16/uint16 only (got {fmt.value} format)")
-                ok = False
-            elif lo >= hi:
-                r.err(raw_node, f.at("raw_range"), f"lo must be < hi (got [{lo}, {hi}])")
-                ok = False
-            elif lo < _RAW_LIMITS[fmt][0] or hi > _RAW_LIMITS[fmt][1]:
-                tlo, thi = _RAW_LIMITS[fmt]
-                r.err(
-                    raw_node,
-                    f.at("raw_range"),
-                    f"outside the {fmt.value} range {tlo}..{thi} (got [{lo}, {hi}])",
-                )
-                ok = False
-            else:
-                raw = (lo, hi)
+    raw_ok, raw = _raw_range(r, f, fmt, fmt_node)
+    ok = ok and raw_ok
 
     if table is not None and fmt is not None and where is not None:
         ok = _check_format(r, f, table, fmt, tag, mirror=mirror, where_node=where[2]) and ok
@@ -288,6 +261,42 @@ def parse_point(
             return None
         point = dataclasses.replace(point, quality_address=quality)
     return point
+
+
+def _raw_range(r: Reader, f: Fields, fmt: ValueFormat | None,
+               fmt_node: Node | None) -> tuple[bool, tuple[int, int] | None]:
+    """Scaling: int16/uint16 need ``raw_range`` within the type's range; other formats refuse it.
+    Returns (ok, raw range or None)."""
+    ok = True
+    raw: tuple[int, int] | None = None
+    raw_node = f.get("raw_range")
+    if fmt in _RAW_LIMITS and raw_node is None and fmt_node is not None and fmt is not None:
+        r.err(
+            fmt_node, f.at("format"), f"scaled {fmt.value} needs raw_range: [lo, hi] (mapped to the EU range)"
+        )
+        ok = False
+    elif raw_node is not None:
+        got = r.pair(raw_node, f.at("raw_range"), integers=True)
+        ok = ok and got is not None
+        if got is not None and fmt is not None:
+            lo, hi = int(got[0]), int(got[1])
+            if fmt not in _RAW_LIMITS:
+                r.err(raw_node, f.at("raw_range"), f"applies to int16/uint16 only (got {fmt.value} format)")
+                ok = False
+            elif lo >= hi:
+                r.err(raw_node, f.at("raw_range"), f"lo must be < hi (got [{lo}, {hi}])")
+                ok = False
+            elif lo < _RAW_LIMITS[fmt][0] or hi > _RAW_LIMITS[fmt][1]:
+                tlo, thi = _RAW_LIMITS[fmt]
+                r.err(
+                    raw_node,
+                    f.at("raw_range"),
+                    f"outside the {fmt.value} range {tlo}..{thi} (got [{lo}, {hi}])",
+                )
+                ok = False
+            else:
+                raw = (lo, hi)
+    return ok, raw
 
 
 def _word_order(r: Reader, node: Node, path: str, fmt: ValueFormat | None) -> WordOrder | None:

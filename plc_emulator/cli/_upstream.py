@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from plc_emulator.cli._common import BadInput, duration_arg, env_or, parse_duration
-from plc_emulator.runtime.upstream import SparkplugOptions, UpstreamOptions
+from plc_emulator.runtime.upstream import JsonSinkOptions, SinkOptions, SparkplugOptions, UpstreamOptions
 
 if TYPE_CHECKING:
     from historian import MqttEndpoint
@@ -99,4 +99,9 @@ def upstream_options(args: argparse.Namespace) -> UpstreamOptions:
     for what, value in ids.items():
         if value is not None and any(c in value for c in "+#/"):
             raise BadInput(f"Sparkplug {what} must not contain '+', '#' or '/' (got {value!r})")
-    return UpstreamOptions(json=json_ep, sparkplug=spb, max_backlog_age=age)
+    sinks: list[SinkOptions] = []
+    if json_ep is not None:
+        sinks.append(JsonSinkOptions(endpoint=json_ep))
+    if spb is not None:
+        sinks.append(spb)
+    return UpstreamOptions(sinks=tuple(sinks), max_backlog_age=age)

@@ -17,11 +17,14 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from plc_emulator.cli._common import BadInput, check_text_file, check_ticks, duration_arg, env_or
 from plc_emulator.cli._upstream import add_upstream_arguments, upstream_options
 from plc_emulator.commands import Command
+
+if TYPE_CHECKING:
+    from plc_emulator.runtime.config import HistorianOptions, OpcUaOptions
 
 START_MODES = ("cold", "warm", "hot")  # plc_emulator.runtime.checkpoint.StartMode values
 CHECKPOINT_NAME = "plc.checkpoint"
@@ -136,22 +139,23 @@ def _load_scenario(path: str, tagmap: Any) -> tuple[dict[int, list[Command]], in
     return {int(k): list(v) for k, v in scenario.schedule.items()}, scenario.seed
 
 
-def _historian_extras(args: argparse.Namespace) -> dict[str, Any]:
-    """--cleanup-hours / CLEANUP_HOURS, checked before anything starts."""
-    extras: dict[str, Any] = {}
+def _historian_options(args: argparse.Namespace) -> HistorianOptions:
+    """--cleanup-hours / CLEANUP_HOURS and --repair, checked before anything starts."""
+    from plc_emulator.runtime.config import HistorianOptions
+
+    retention: float | None = None
     hours = env_or(getattr(args, "cleanup_hours", None), "CLEANUP_HOURS", None)
     if hours is not None:
         try:
-            value = float(str(hours))
+            retention = float(str(hours))
         except ValueError:
             raise BadInput(f"CLEANUP_HOURS must be a number of hours > 0 (got {hours!r})") from None
-        if not math.isfinite(value) or value <= 0:
+        if not math.isfinite(retention) or retention <= 0:
             raise BadInput(f"CLEANUP_HOURS must be a number of hours > 0 (got {hours!r})")
-        extras["retention_hours"] = value
-    return extras
+    return HistorianOptions(retention_hours=retention, repair=bool(getattr(args, "repair", False)))
 
 
-def _opcua_extras(args: argparse.Namespace, tagmap: Any, data_dir: Path) -> dict[str, Any]:
+def _opcua_options(args: argparse.Namespace, tagmap: Any, data_dir: Path) -> OpcUaOptions:
     """--opcua-* flags (and OPCUA_PORT / OPCUA_SECURITY) -> the OPC UA adapter's settings, checked now."""
     from plc_emulator.opcua.security import ConfigError, Role, SecurityConfig, load_users, parse_policies
 
@@ -171,7 +175,9 @@ def _opcua_extras(args: argparse.Namespace, tagmap: Any, data_dir: Path) -> dict
     security = SecurityConfig(policies=policies, anonymous=anonymous, users=users, pki_dir=pki,
                               trust_all=bool(getattr(args, "opcua_trust_all", False)),
                               anonymous_role=Role.parse(getattr(args, "opcua_anonymous_role", None) or "operator"))
-    return {"opcua": {"port": port, "security": security}}
+    from plc_emulator.runtime.config import OpcUaOptions
+
+    return OpcUaOptions(port=port, security=security)
 
 
 def _restart(args: argparse.Namespace, tagmap: Any, data_dir: Path) -> dict[str, Any]:
@@ -274,12 +280,9 @@ def handler(args: argparse.Namespace) -> int:
         stop_at += restart["restore"].tick  # --duration counts from the restart
     runtime = RuntimeConfig(speed=args.speed, paused=args.paused, seed=seed, journal=args.journal,
                             schedule=schedule, stop_at_tick=stop_at, **restart)
-    extras = _historian_extras(args)
-    extras["repair"] = bool(args.repair)
-    extras.update(_opcua_extras(args, tagmap, data_dir))
-    extras["modbus"] = modbus_cfg
     config = AppConfig(host=host, modbus_port=modbus_port, http_port=http_port, data_dir=data_dir,
-                       runtime=runtime, extras=extras, upstream=upstream_options(args))
+                       runtime=runtime, modbus=modbus_cfg, opcua=_opcua_options(args, tagmap, data_dir),
+                       historian=_historian_options(args), upstream=upstream_options(args))
     try:
         snap = asyncio.run(serve(tagmap, config))
     except OSError as exc:  # e.g. the journal cannot be written

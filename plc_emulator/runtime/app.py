@@ -7,10 +7,15 @@ reverse):
 2. the PLC (:class:`PlcRuntime`: the scan thread);
 3. servers: Modbus, OPC UA, HTTP; then one ``ready modbus=HOST:PORT http=HOST:PORT ...`` line on stdout.
 
-Long-lived tasks run under one ``asyncio.TaskGroup`` with names: ``plc[engine].scan`` watches
-the scan thread (a crash fails the group; the end of ``--duration`` requests a stop) and
-``app[shutdown]`` waits for SIGTERM / Ctrl-C and shuts down in order: stop accepting (close the
-servers), drain the command queue (one final tick), close the journal, then the historian flushes.
+Every long-lived task runs under one ``asyncio.TaskGroup`` with names: ``plc[engine].scan`` watches
+the scan thread (a crash fails the group; the end of ``--duration`` requests a stop), one
+``historian[forwarder SINK]`` per upstream sink, and ``app[shutdown]``, which waits for SIGTERM /
+Ctrl-C and shuts down in order: stop accepting (close the servers), drain the command queue (one
+final tick), stop the forwarders, close the journal, then the historian flushes.
+
+Every part is configured by a typed frozen option object of :class:`AppConfig` (Modbus
+:class:`ModbusConfig`, :class:`OpcUaOptions`, :class:`HistorianOptions`, :class:`UpstreamOptions`);
+a part that is off is ``None`` or ``enabled=False``, never a missing key.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import structlog
 
@@ -33,11 +38,15 @@ from plc_emulator.audit import AuditLog, AuditRecord
 from plc_emulator.errors import EmulatorError
 from plc_emulator.http import HealthCheck, HttpServer, HttpSettings
 from plc_emulator.image.snapshot import Snapshot
-from plc_emulator.runtime.config import RuntimeConfig
+from plc_emulator.modbus.config import ModbusConfig
+from plc_emulator.runtime.config import HistorianOptions, OpcUaOptions, RuntimeConfig
 from plc_emulator.runtime.metrics import Metrics, MetricsHook
 from plc_emulator.runtime.plc import PlcRuntime
 from plc_emulator.runtime.upstream import UpstreamOptions
 from plc_emulator.tagmap.model import TagMap
+
+if TYPE_CHECKING:
+    from historian import Forwarder
 
 __all__ = ["AppConfig", "AppContext", "StartupError", "serve"]
 
@@ -57,9 +66,15 @@ class AppConfig:
     http_port: int = 8080
     data_dir: Path = Path("data")
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+    modbus: ModbusConfig = field(default_factory=ModbusConfig)  # access, limits, extra links
+    opcua: OpcUaOptions | None = None  # None: no OPC UA server
+    historian: HistorianOptions = field(default_factory=HistorianOptions)
     upstream: UpstreamOptions = field(default_factory=UpstreamOptions)  # MQTT sinks (JSON, Sparkplug B)
-    # Options of components added by their own engineers (OPC UA, historian) go here as fields.
-    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def historian_db(self) -> Path | None:
+        """The historian's database (None while the historian is off)."""
+        return self.data_dir / self.historian.db_name if self.historian.enabled else None
 
 
 @dataclass(slots=True, kw_only=True)
@@ -109,17 +124,16 @@ def _install_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> Ca
     return remove
 
 
-async def _start_historian(stack: AsyncExitStack, ctx: AppContext) -> None:
-    """Historian + recorder (+ one forwarder per sink of ``config.upstream``) under ``DATA_DIR``."""
+async def _start_historian(stack: AsyncExitStack, ctx: AppContext) -> list[Forwarder]:
+    """Historian + recorder under ``DATA_DIR``; returns one (not yet running) forwarder per upstream sink."""
     from historian import Event, HistorianError
     from plc_emulator.runtime.recorder import HistorianService
 
-    extras = ctx.config.extras
-    if extras.get("historian") is False:
-        return
-    service = HistorianService(ctx.tagmap, ctx.plc, data_dir=ctx.config.data_dir,
-                               upstream=ctx.config.upstream, retention_hours=extras.get("retention_hours"),
-                               repair=bool(extras.get("repair", False)))
+    opts = ctx.config.historian
+    if not opts.enabled:
+        return []
+    service = HistorianService(ctx.tagmap, ctx.plc, data_dir=ctx.config.data_dir, upstream=ctx.config.upstream,
+                               retention_hours=opts.retention_hours, repair=opts.repair, db_name=opts.db_name)
     try:
         await stack.enter_async_context(service)
     except HistorianError as exc:
@@ -135,6 +149,77 @@ async def _start_historian(stack: AsyncExitStack, ctx: AppContext) -> None:
                                                  data=rec.as_dict()))
 
     ctx.audit.add_sink(audit_to_historian)
+    return service.forwarders
+
+
+async def _start_modbus(servers: AsyncExitStack, ctx: AppContext) -> None:
+    from plc_emulator.modbus.links import build_adapter
+
+    cfg, host = ctx.config, ctx.config.host
+    modbus = await _enter(servers, "modbus", host, cfg.modbus_port,
+                          build_adapter(ctx.tagmap, ctx.plc, host, cfg.modbus_port, cfg.modbus))
+    modbus.service.audit_sink = ctx.audit.record  # every Modbus write attempt, with the client address
+    ctx.metrics.add_modbus(modbus.stats)
+    ctx.ready.extend(f"{n}={host}:{p}" for n, p in modbus.endpoints())
+
+
+async def _start_opcua(servers: AsyncExitStack, ctx: AppContext) -> None:
+    opts, host = ctx.config.opcua, ctx.config.host
+    if opts is None:
+        return
+    from plc_emulator.opcua import OpcUaAdapter
+
+    adapter = OpcUaAdapter(ctx.tagmap, ctx.plc, host=host, port=opts.port, security=opts.security,
+                           freeze_gc=True, audit=ctx.audit)
+    db = ctx.config.historian_db
+    if db is not None:  # HistoryRead from the historian store
+        from plc_emulator.opcua.history import HistorianHistory
+
+        adapter.set_history_storage(HistorianHistory(db, ctx.tagmap))
+    opcua = await _enter(servers, "opcua", host, opts.port, adapter)
+    ctx.add_metrics(adapter.metric_families)
+    ctx.ready.append(f"opcua={host}:{opcua.port}")
+
+
+async def _start_http(servers: AsyncExitStack, ctx: AppContext) -> None:
+    cfg = ctx.config
+    security = cfg.opcua.security if cfg.opcua is not None else None
+    http = HttpServer(ctx.plc, ctx.metrics, host=cfg.host, port=cfg.http_port,
+                      settings=HttpSettings.from_security(security, cfg.historian_db), audit=ctx.audit)
+    http.checks = ctx.health_checks  # one list: checks added later still count
+    await _enter(servers, "http", cfg.host, cfg.http_port, http)
+    ctx.ready.insert(1, f"http={cfg.host}:{http.port}")
+
+
+async def _run(plc: PlcRuntime, servers: AsyncExitStack, forwarders: list[Forwarder], stop: asyncio.Event,
+               *, forwarder_grace: float = 15.0) -> None:
+    """The one TaskGroup: scan watch, forwarders, shutdown; returns once all have ended."""
+    plc_ended = asyncio.Event()
+
+    async def watch_plc() -> None:
+        try:
+            await plc.join()  # the scan thread ended: --duration reached (or stop); crash raises
+        finally:
+            plc_ended.set()
+        stop.set()
+
+    async def shutdown(tasks: list[asyncio.Task[None]]) -> None:
+        await stop.wait()
+        log.info("app.stopping", tick=plc.tick, reached_end=plc.reached_end)
+        await servers.aclose()  # stop accepting
+        plc.stop()  # drain the queue in one final tick; the journal gets end_tick
+        await plc_ended.wait()
+        for fwd in forwarders:
+            fwd.stop()
+        if tasks:
+            _done, late = await asyncio.wait(tasks, timeout=forwarder_grace)
+            for task in late:
+                task.cancel()
+
+    async with asyncio.TaskGroup() as tg:
+        tg.create_task(watch_plc(), name="plc[engine].scan")
+        tasks = [tg.create_task(fwd.run(), name=f"historian[forwarder {fwd.sink.name}]") for fwd in forwarders]
+        tg.create_task(shutdown(tasks), name="app[shutdown]")
 
 
 def _checkpoint_metrics(plc: PlcRuntime) -> Callable[[], list[Any]]:
@@ -161,8 +246,6 @@ def _checkpoint_metrics(plc: PlcRuntime) -> Callable[[], list[Any]]:
 async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
                 stop: asyncio.Event | None = None) -> Snapshot:
     """Run until SIGTERM/Ctrl-C, ``stop`` is set, or ``--duration`` is reached; returns the last snapshot."""
-    from plc_emulator.modbus.links import build_adapter
-
     out = out if out is not None else sys.stdout
     stop = stop if stop is not None else asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -174,49 +257,18 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
     metrics = Metrics(plc)
     ctx = AppContext(tagmap=tagmap, config=config, plc=plc, metrics=metrics, ready=[], health_checks=[])
     ctx.add_metrics(_checkpoint_metrics(plc))
-    host = config.host
     try:
         async with AsyncExitStack() as outer:
-            # (1) Sinks that must outlive the scan thread: the historian engineer enters the
-            #     historian + recorder here (register plc.on_snapshot, ctx.add_health_check,
-            #     ctx.add_metrics), so it is closed - and flushed - after the PLC has stopped.
-            await _start_historian(outer, ctx)
-
+            # (1) Sinks that must outlive the scan thread: the historian is closed (and flushed)
+            #     after the PLC has stopped.
+            forwarders = await _start_historian(outer, ctx)
             # (2) The PLC.
             await outer.enter_async_context(plc)
-
             # (3) Servers, closed first on shutdown.
             servers = await outer.enter_async_context(AsyncExitStack())
-            modbus = await _enter(servers, "modbus", host, config.modbus_port,
-                                  build_adapter(tagmap, plc, host, config.modbus_port, config.extras.get("modbus")))
-            modbus.service.audit_sink = ctx.audit.record  # every Modbus write attempt, with the client address
-            stats = getattr(modbus, "stats", None)
-            if stats is not None:
-                metrics.add_modbus(stats)
-            ctx.ready.extend(f"{n}={host}:{p}" for n, p in modbus.endpoints())
-
-            opcua_cfg = config.extras.get("opcua")
-            if opcua_cfg is not None:
-                from plc_emulator.opcua import OpcUaAdapter
-
-                ua_port = int(opcua_cfg["port"])
-                adapter = OpcUaAdapter(tagmap, plc, host=host, port=ua_port, security=opcua_cfg["security"],
-                                       freeze_gc=True, audit=ctx.audit)
-                if config.extras.get("historian") is not False:  # HistoryRead from the historian store
-                    from plc_emulator.opcua.history import HistorianHistory
-
-                    adapter.set_history_storage(HistorianHistory(config.data_dir / "historian.db", tagmap))
-                opcua = await _enter(servers, "opcua", host, ua_port, adapter)
-                ctx.add_metrics(adapter.metric_families)
-                ctx.ready.append(f"opcua={host}:{opcua.port}")
-
-            historian_db = None if config.extras.get("historian") is False else config.data_dir / "historian.db"
-            security = opcua_cfg["security"] if opcua_cfg is not None else None
-            http = HttpServer(plc, metrics, host=host, port=config.http_port,
-                              settings=HttpSettings.from_security(security, historian_db), audit=ctx.audit)
-            http.checks = ctx.health_checks  # one list: checks added later still count
-            await _enter(servers, "http", host, config.http_port, http)
-            ctx.ready.insert(1, f"http={host}:{http.port}")
+            await _start_modbus(servers, ctx)
+            await _start_opcua(servers, ctx)
+            await _start_http(servers, ctx)
             scan_ms = round(plc.period * 1000, 3)
             speed = "max" if plc.speed == 0 else f"{plc.speed:g}"
             line = f"ready {' '.join(ctx.ready)} scan={scan_ms:g}ms speed={speed}"
@@ -224,20 +276,7 @@ async def serve(tagmap: TagMap, config: AppConfig, *, out: TextIO | None = None,
                 plc.resume()
             print(line, file=out, flush=True)
             log.info("app.ready", endpoints=ctx.ready, scan_ms=scan_ms, speed=speed)
-
-            async def watch_plc() -> None:
-                await plc.join()  # the scan thread ended: --duration reached (or stop); crash raises
-                stop.set()
-
-            async def shutdown() -> None:
-                await stop.wait()
-                log.info("app.stopping", tick=plc.tick, reached_end=plc.reached_end)
-                await servers.aclose()  # stop accepting
-                plc.stop()  # drain the queue in one final tick; the journal gets end_tick
-
-            async with asyncio.TaskGroup() as tg:
-                tg.create_task(watch_plc(), name="plc[engine].scan")
-                tg.create_task(shutdown(), name="app[shutdown]")
+            await _run(plc, servers, forwarders, stop)
     except* EmulatorError as group:
         raise group.exceptions[0] from None
     finally:

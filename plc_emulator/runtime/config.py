@@ -1,4 +1,10 @@
-"""Runtime configuration: pacing, journal, scenario schedule, health thresholds, clocks, restart."""
+"""Typed, frozen settings of one running PLC, parsed once by the CLI (or a fleet file).
+
+:class:`RuntimeConfig`: pacing, journal, scenario schedule, health thresholds, clocks, restart.
+:class:`HistorianOptions` and :class:`OpcUaOptions`: the historian and OPC UA parts of
+:class:`~plc_emulator.runtime.app.AppConfig` (Modbus: :class:`~plc_emulator.modbus.config.ModbusConfig`,
+MQTT: :class:`~plc_emulator.runtime.upstream.UpstreamOptions`).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,34 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from plc_emulator.commands import Command
 from plc_emulator.runtime.checkpoint import Checkpoint, StartMode
 from plc_emulator.runtime.epoch import EpochPlan
 
-__all__ = ["RuntimeConfig"]
+if TYPE_CHECKING:  # the OPC UA package imports asyncua; only its settings type is needed here
+    from plc_emulator.opcua.security import SecurityConfig
+
+__all__ = ["HistorianOptions", "OpcUaOptions", "RuntimeConfig"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistorianOptions:
+    """The store-and-forward historian under ``DATA_DIR`` (``--cleanup-hours``, ``--repair``)."""
+
+    enabled: bool = True
+    retention_hours: float | None = None  # None: the tag map's
+    repair: bool = False  # move a damaged database aside and start a new one
+    db_name: str = "historian.db"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpcUaOptions:
+    """The OPC UA server (``--opcua-*``): its port and who may do what."""
+
+    port: int
+    security: SecurityConfig
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,20 +15,20 @@ Per historized tag (``historian:`` block in the tag map, ``enabled``):
 Events: the engine's ground-truth events, alarm transitions and the commands applied at each tick.
 
 :class:`HistorianService` is the async context manager ``plc-emulator run`` enters: it opens the
-store under ``DATA_DIR``, registers the recorder, starts one forwarder per upstream sink (JSON MQTT,
-Sparkplug B), and provides the health checks and the Prometheus metrics (labelled by sink).
+store under ``DATA_DIR``, registers the recorder, builds one forwarder per upstream sink (JSON MQTT,
+Sparkplug B; the application runs them as tasks of its one TaskGroup), and provides the health
+checks and the Prometheus metrics (labelled by sink).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import structlog
@@ -45,12 +45,27 @@ from historian import (
     move_aside,
 )
 from plc_emulator.image.snapshot import Snapshot
+from plc_emulator.runtime.config import RuntimeConfig
 from plc_emulator.runtime.upstream import UpstreamOptions, build_sinks
 from plc_emulator.tagmap.model import Tag, TagMap
 
-__all__ = ["HistorianService", "Recorder", "historian_config", "historized_tags"]
+__all__ = ["HistorianService", "RecordedPlc", "Recorder", "historian_config", "historized_tags"]
 
 log = structlog.get_logger("plc_emulator.recorder")
+
+
+class RecordedPlc(Protocol):
+    """What the historian needs from the PLC (:class:`~plc_emulator.runtime.plc.PlcRuntime` has it)."""
+
+    def on_snapshot(self, cb: Callable[[Snapshot], None]) -> None: ...
+
+    def on_epoch(self, cb: Callable[[float, int, float], object]) -> None: ...
+
+    @property
+    def restarted_from(self) -> int | None: ...
+
+    @property
+    def config(self) -> RuntimeConfig: ...
 
 
 def historized_tags(tagmap: TagMap) -> list[tuple[int, Tag]]:
@@ -185,16 +200,17 @@ class Recorder:
 
 
 class HistorianService:
-    """Historian + recorder (+ MQTT forwarder) for one running PLC; an async context manager.
+    """Historian + recorder (+ MQTT forwarders) for one running PLC; an async context manager.
 
-    ``plc`` needs ``on_snapshot(cb)``. Enter it before the PLC starts and leave it after the PLC
-    stopped, so the last scans are flushed.
+    Enter it before the PLC starts and leave it after the PLC stopped, so the last scans are
+    flushed. ``forwarders`` (one per upstream sink) are built on entry but not started: the caller
+    runs each ``fwd.run()`` as a task of its TaskGroup and calls ``fwd.stop()`` before leaving.
     """
 
     def __init__(
         self,
         tagmap: TagMap,
-        plc: Any,
+        plc: RecordedPlc,
         *,
         data_dir: Path,
         upstream: UpstreamOptions | None = None,
@@ -213,7 +229,6 @@ class HistorianService:
         self.historian: Historian | None = None
         self.recorder: Recorder | None = None
         self.forwarders: list[Forwarder] = []
-        self._tasks: list[asyncio.Task[None]] = []
 
     async def __aenter__(self) -> HistorianService:
         tm = self.tagmap
@@ -231,22 +246,16 @@ class HistorianService:
         )
         self.recorder = Recorder(tm, self.historian)
         self.plc.on_snapshot(self.recorder.on_snapshot)
-        if hasattr(self.plc, "on_epoch"):
-            self.plc.on_epoch(self._on_epoch)
-        for sink in build_sinks(self.upstream, tm, self.plc, self.path.parent):
-            fwd = Forwarder(self.path, sink, self.forward_config)
-            self.forwarders.append(fwd)
-            self._tasks.append(asyncio.create_task(fwd.run(), name=f"historian[forwarder {sink.name}]"))
+        self.plc.on_epoch(self._on_epoch)
+        self.forwarders = [Forwarder(self.path, sink, self.forward_config)
+                           for sink in build_sinks(self.upstream, tm, self.plc, self.path.parent)]
         log.info("historian.started", path=str(self.path), tags=len(self.recorder.names),
                  sinks=[f.sink.name for f in self.forwarders])
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        for fwd in self.forwarders:
+        for fwd in self.forwarders:  # normally stopped (and awaited) by the caller already
             fwd.stop()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                await asyncio.wait_for(task, 15)
         if self.historian is not None:
             await asyncio.to_thread(self.historian.close)
             m = self.historian.metrics()
@@ -254,13 +263,11 @@ class HistorianService:
 
     def _on_epoch(self, epoch: float, tick: int, sim_time: float) -> None:
         """Scan thread, first scan: a run that continues from a checkpoint gets a ``restart`` event."""
-        restarted = getattr(self.plc, "restarted_from", None)
+        restarted = self.plc.restarted_from
         if self.historian is None or restarted is None:
             return
-        mode = getattr(getattr(self.plc, "config", None), "start_mode", "")
         self.historian.record_event(Event(time=sim_time, kind="restart", source="plc", data={
-            "tick": tick, "checkpoint_tick": restarted, "mode": str(getattr(mode, "value", mode)),
-            "epoch": epoch}))
+            "tick": tick, "checkpoint_tick": restarted, "mode": self.plc.config.start_mode.value, "epoch": epoch}))
 
     def _now(self) -> float:
         """Retention's "now": the newest simulated time seen (wall clock before the first scan)."""

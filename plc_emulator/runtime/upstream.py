@@ -22,23 +22,50 @@ if TYPE_CHECKING:
     from historian import MqttEndpoint, NodeDef, Sink
     from plc_emulator.tagmap.model import Tag, TagMap
 
-__all__ = ["SparkplugOptions", "UpstreamOptions", "build_sinks", "sparkplug_node"]
+__all__ = ["JsonSinkOptions", "SinkOptions", "SparkplugOptions", "UpstreamOptions", "build_sinks", "sparkplug_node"]
 
 _BAD_ID = re.compile(r"[+#/]")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class JsonSinkOptions:
+    """``--mqtt-url``: JSON samples, QoS 1, ``plc/<plant>/<device>``."""
+
+    endpoint: MqttEndpoint
+
+    def build(self, tagmap: TagMap, plc: Any, data_dir: Path) -> Sink:
+        from historian import MqttSink
+
+        return MqttSink(self.endpoint, plant=tagmap.plant)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SparkplugOptions:
+    """``--sparkplug-url``: a Sparkplug B edge node (births, data, commands through the PLC's queue)."""
+
     endpoint: MqttEndpoint
     group: str | None = None  # default: the tag map's plant
     edge_node: str | None = None  # default: the tag map's name
     host_id: str | None = None  # primary host application: store and forward by its STATE
 
+    def build(self, tagmap: TagMap, plc: Any, data_dir: Path) -> Sink:
+        from historian import SparkplugSink
+
+        node = sparkplug_node(tagmap, self.group, self.edge_node)
+        bridge = _PlcBridge(tagmap, plc)
+        return SparkplugSink(
+            self.endpoint, node, state_file=data_dir / f"sparkplug-{node.group}-{node.edge_node}.json",
+            current=bridge.current, device_alive=bridge.device_alive, on_write=bridge.write,
+            host_id=self.host_id,
+        )
+
+
+SinkOptions = JsonSinkOptions | SparkplugOptions
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UpstreamOptions:
-    json: MqttEndpoint | None = None  # --mqtt-url: the JSON sink
-    sparkplug: SparkplugOptions | None = None  # --sparkplug-url: the Sparkplug B edge node
+    sinks: tuple[SinkOptions, ...] = ()  # one forwarder each, in this order (their names are the cursor keys)
     max_backlog_age: float = 300.0  # s; /health fails while the oldest unforwarded sample is older
 
 
@@ -108,19 +135,5 @@ class _PlcBridge:
 
 
 def build_sinks(options: UpstreamOptions, tagmap: TagMap, plc: Any, data_dir: Path) -> list[Sink]:
-    """The sinks to forward to, in a stable order (their names are the cursor keys)."""
-    from historian import MqttSink, SparkplugSink
-
-    sinks: list[Sink] = []
-    if options.json is not None:
-        sinks.append(MqttSink(options.json, plant=tagmap.plant))
-    spb = options.sparkplug
-    if spb is not None:
-        node = sparkplug_node(tagmap, spb.group, spb.edge_node)
-        bridge = _PlcBridge(tagmap, plc)
-        sinks.append(SparkplugSink(
-            spb.endpoint, node, state_file=data_dir / f"sparkplug-{node.group}-{node.edge_node}.json",
-            current=bridge.current, device_alive=bridge.device_alive, on_write=bridge.write,
-            host_id=spb.host_id,
-        ))
-    return sinks
+    """The sinks to forward to, one per entry of ``options.sinks``, in that order."""
+    return [sink.build(tagmap, plc, data_dir) for sink in options.sinks]

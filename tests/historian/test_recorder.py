@@ -9,6 +9,7 @@ import numpy as np
 
 from historian import Historian, HistorianConfig, Store
 from plc_emulator.commands import Command, CommandKind
+from plc_emulator.runtime.config import RuntimeConfig
 from plc_emulator.runtime.recorder import Recorder, historized_tags
 from plc_emulator.scan import ScanCycle
 from plc_emulator.tagmap import load
@@ -107,11 +108,17 @@ class TestWithScanCycle:
 
 
 class _FakePlc:
+    restarted_from = None  # a fresh plant: no restart event
+    config = RuntimeConfig()
+
     def __init__(self) -> None:
         self.callbacks: list[object] = []
 
     def on_snapshot(self, cb: object) -> None:
         self.callbacks.append(cb)
+
+    def on_epoch(self, cb: object) -> None:
+        pass
 
 
 class TestHistorianService:

@@ -1,10 +1,12 @@
 """``plc-emulator fleet``: check and expand a fleet file (docs/fleet.md).
 
     plc-emulator fleet validate FLEET                 one summary line, or every problem and exit 2
-    plc-emulator fleet expand FLEET [--shard I/K] [--format text|csv|json]
+    plc-emulator fleet expand FLEET [--shard I/K] [--format text|csv|json|targets] [--host HOST]
     plc-emulator fleet schema                         the JSON Schema of the fleet format
 
 ``--shard I/K`` keeps the RTUs shard I of K serves (0-based, like a StatefulSet pod ordinal).
+``--format targets`` prints what a master polls, ``HOST PORT UNIT START COUNT`` per RTU (all its
+holding registers), the input of the C fleet poller ``tools/mbfleet/mbfleet``.
 """
 
 from __future__ import annotations
@@ -36,7 +38,9 @@ def register(subparsers: Any) -> None:
     e = sub.add_parser("expand", help="print one row per RTU after templates are expanded")
     e.add_argument("fleet", metavar="FLEET", help="fleet YAML file")
     e.add_argument("--shard", default=None, metavar="I/K", help="only the RTUs of shard I of K (0-based)")
-    e.add_argument("--format", choices=("text", "csv", "json"), default="text", help="output format")
+    e.add_argument("--format", choices=("text", "csv", "json", "targets"), default="text",
+                   help="output format (targets: HOST PORT UNIT START COUNT lines for tools/mbfleet)")
+    e.add_argument("--host", default="127.0.0.1", help="host to put in --format targets lines")
     e.set_defaults(func=_expand)
     s = sub.add_parser("schema", help="print the JSON Schema (draft 2020-12) of the fleet format")
     s.set_defaults(func=_schema)
@@ -83,6 +87,12 @@ def _expand(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise BadInput(str(exc)) from None
         rtus = shard_rtus(fleet, index, count)
+    if args.format == "targets":
+        from plc_emulator.fleet.targets import poll_lines
+        from plc_emulator.tagmap import load
+
+        print("\n".join(poll_lines(rtus, args.host, load)))
+        return 0
     rows = [_row(r) for r in rtus]
     if args.format == "json":
         json.dump(rows, sys.stdout, indent=1)

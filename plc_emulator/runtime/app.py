@@ -216,9 +216,16 @@ async def _run(plc: PlcRuntime, servers: AsyncExitStack, forwarders: list[Forwar
             for task in late:
                 task.cancel()
 
+    async def forward(fwd: Forwarder) -> None:
+        try:
+            await fwd.run()  # returns after fwd.stop(); sink failures are retried inside
+        except Exception as exc:  # a bug, not an outage: stop in order with one clear line
+            log.exception("historian.forwarder_crashed", sink=fwd.sink.name)
+            raise EmulatorError(f"historian forwarder {fwd.sink.name} crashed: {exc!r}") from exc
+
     async with asyncio.TaskGroup() as tg:
         tg.create_task(watch_plc(), name="plc[engine].scan")
-        tasks = [tg.create_task(fwd.run(), name=f"historian[forwarder {fwd.sink.name}]") for fwd in forwarders]
+        tasks = [tg.create_task(forward(fwd), name=f"historian[forwarder {fwd.sink.name}]") for fwd in forwarders]
         tg.create_task(shutdown(tasks), name="app[shutdown]")
 
 

@@ -5,7 +5,8 @@
                                                      [--scan-ms 1000] [--json FILE]
 
 Starts M RTUs of the example fleet (``tag_maps/fleets/oil_field.yaml``: each with its own tag map
-and seed; free loopback ports instead of the file's) as M ``plc-emulator run`` processes, exactly as
+and seed; free loopback ports instead of the file's; its parameter overrides and scenarios are not
+passed, ``run`` has no flag for them) as M ``plc-emulator run`` processes, exactly as
 one would serve a field today: each with Modbus, OPC UA, HTTP and its historian (the defaults of
 ``run``), scanning every ``--scan-ms``. Once all are ready and ``--settle`` seconds have passed, the
 independent C poller ``tools/mbfleet/mbfleet`` (libmodbus; built by ``scripts/setup --all``) polls

@@ -36,6 +36,7 @@ from asyncua.crypto.permission_rules import User, UserRole
 from asyncua.crypto.security_policies import SecurityPolicyNone
 from asyncua.server.internal_session import InternalSession, SessionState
 from asyncua.server.user_managers import UserManager
+from asyncua.ua.uaerrors import UaStringParsingError
 
 from plc_emulator.audit import AuditAction, AuditLog, AuditRecord
 from plc_emulator.commands import Command, CommandKind
@@ -425,12 +426,12 @@ class OpcUaAdapter:
         return out
 
     def _audit_source(self, target: str) -> tuple[ua.NodeId, str]:
-        tn = self._by_key.get(target)
+        tn = self._tag_for(target)  # a tag key (OPC UA writes) or a signal (Modbus, REST, Sparkplug writes)
         if tn is not None:
             return tn.nodeid, tn.tag.key
         try:
             node = ua.NodeId.from_string(target)
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, UaStringParsingError):
             return ua.NodeId(ua.ObjectIds.Server), target
         return node, str(node.Identifier)
 

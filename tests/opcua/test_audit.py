@@ -142,3 +142,13 @@ async def test_x509_user_token_maps_to_role(env: Env) -> None:
     with pytest.raises(ua.UaStatusCodeError, match="BadUserAccessDenied"):
         await stranger.connect()
     await stranger.disconnect()
+
+
+async def test_audit_source_of_writes_from_other_protocols(env: Env) -> None:
+    """Modbus, REST and Sparkplug writes are audited by signal name (``LIC100.sp``), not by a NodeId
+    string: the event's source is the tag bound to the signal, and a target that is neither a tag nor a
+    NodeId falls back to the Server object instead of raising (it raised UaStringParsingError, logged
+    as ``opcua.audit_event_failed`` with a traceback on every Modbus write)."""
+    tag = next(t for t in env.adapter.tags if t.tag.signal.endswith(".sp"))
+    assert env.adapter._audit_source(tag.tag.signal) == (tag.nodeid, tag.tag.key)
+    assert env.adapter._audit_source("no.such.signal") == (ua.NodeId(ua.ObjectIds.Server), "no.such.signal")

@@ -16,6 +16,9 @@ Format (``tag_maps/scenarios/*.yaml``)::
         target: LIC100.sp
         value: 55
 
+``at``, a write's ``value`` and numeric ``params`` may also be named distributions drawn from the run
+seed (``at: {dist: weibull, shape: 1.5, scale: 20d}``; :mod:`plc_emulator.distributions`).
+
 An event at time ``t`` applies at the start of tick ``max(1, ceil(t / dt))``, i.e. in the step that
 produces that tick (the key convention of ``Engine.run`` and ``ScanCycle.run``). Problems are
 collected and reported together, each as ``FILE:LINE:COL: events[2].target: message (got X)``,
@@ -30,9 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yaml.nodes import Node, SequenceNode
+import numpy as np
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from plc_emulator.commands import Command, CommandKind, ParamValue
+from plc_emulator.distributions import Dist, event_rng, parse_dist
 from plc_emulator.engine._commands import LINK_FAULTS, SENSOR_FAULTS, VALVE_FAULTS, is_link_target
 from plc_emulator.engine._design import LOOP_NAMES, MEASURED
 from plc_emulator.engine.catalogue import CATALOGUE, SignalKind
@@ -94,6 +99,28 @@ class ScheduledEvent:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class _Draft:
+    """An event as read, before its distributions are drawn."""
+
+    at: float | Dist
+    kind: CommandKind
+    target: str
+    value: float | Dist
+    params: dict[str, ParamValue | Dist]
+    limits: tuple[float, float] | None = None  # a write: a drawn value is clipped to the write limits
+
+    def realise(self, rng: np.random.Generator, dt: float) -> ScheduledEvent:
+        at = self.at.draw(rng) if isinstance(self.at, Dist) else self.at
+        value = self.value.draw(rng) if isinstance(self.value, Dist) else self.value
+        if isinstance(self.value, Dist) and self.limits is not None:
+            value = min(max(value, self.limits[0]), self.limits[1])
+        params = {k: v.draw(rng) if isinstance(v, Dist) else v for k, v in self.params.items()}
+        tick = max(1, math.ceil(at / dt - 1e-9))
+        cmd = Command(kind=self.kind, target=self.target, value=value, params=params, source="scenario")
+        return ScheduledEvent(at=at, tick=tick, command=cmd)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
     path: str
     name: str
@@ -102,10 +129,14 @@ class Scenario:
     seed: int | None
     events: tuple[ScheduledEvent, ...]
     schedule: Mapping[int, list[Command]] = field(default_factory=dict)
+    draw_seed: int = 0  # the run seed the distributions were drawn from
 
 
-def load_scenario(path: str | Path, tagmap_or_dt: Any = 0.1) -> Scenario:
-    """Read and validate a scenario file for a scan period (a TagMap or a number of seconds)."""
+def load_scenario(path: str | Path, tagmap_or_dt: Any = 0.1, *, seed: int | None = None) -> Scenario:
+    """Read and validate a scenario file for a scan period (a TagMap or a number of seconds).
+
+    Distributions are drawn from the run seed: ``seed`` (``--seed``), else the file's ``seed:``, else
+    the tag map's seed (when a TagMap is given), else 0 -- the same order ``run`` picks its seed in."""
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
@@ -113,20 +144,21 @@ def load_scenario(path: str | Path, tagmap_or_dt: Any = 0.1) -> Scenario:
         raise ScenarioError(
             [f"{name}:1:1: cannot read the scenario: {getattr(exc, 'strerror', None) or exc}"]
         ) from None
-    return loads_scenario(text, tagmap_or_dt, path=name)
+    return loads_scenario(text, tagmap_or_dt, path=name, seed=seed)
 
 
-def loads_scenario(text: str, tagmap_or_dt: Any = 0.1, *, path: str = "<string>") -> Scenario:
+def loads_scenario(text: str, tagmap_or_dt: Any = 0.1, *, path: str = "<string>", seed: int | None = None) -> Scenario:
     dt = float(getattr(tagmap_or_dt, "scan_period", tagmap_or_dt))
+    fallback = int(getattr(tagmap_or_dt, "seed", 0))
     r = Reader(path)
     root = compose(text, r.problems)
-    result = None if root is None else _top(r, root, dt, path)
+    result = None if root is None else _top(r, root, dt, path, (seed, fallback))
     if r.problems or result is None:
         raise ScenarioError(r.problems.lines() or [f"{path}:1:1: invalid scenario"])
     return result
 
 
-def _top(r: Reader, root: Node, dt: float, path: str) -> Scenario | None:
+def _top(r: Reader, root: Node, dt: float, path: str, seeds: tuple[int | None, int]) -> Scenario | None:
     f = r.fields(root, "", allowed=_TOP, required=("events",))
     if not f.ok:
         return None
@@ -141,16 +173,18 @@ def _top(r: Reader, root: Node, dt: float, path: str) -> Scenario | None:
         duration = r.duration(n, f.at("duration"), positive=True)
     if (n := f.get("seed")) is not None:
         seed = r.integer(n, f.at("seed"), lo=0, hi=2**63 - 1)
-    events: list[ScheduledEvent] = []
+    drafts: list[tuple[int, _Draft]] = []  # (index in the file, event)
     ev_node = f.get("events")
     if ev_node is not None:
         if not isinstance(ev_node, SequenceNode):
             r.err(ev_node, "events", f"must be a list of events (got {show(ev_node)})")
         else:
             for i, item in enumerate(ev_node.value):
-                ev = _event(r, item, f"events[{i}]", dt)
-                if ev is not None:
-                    events.append(ev)
+                draft = _event(r, item, f"events[{i}]")
+                if draft is not None:
+                    drafts.append((i, draft))
+    draw_seed = seeds[0] if seeds[0] is not None else seed if seed is not None else seeds[1]
+    events = [d.realise(event_rng(draw_seed, i), dt) for i, d in drafts]
     schedule: dict[int, list[Command]] = {}
     ordered = sorted(events, key=lambda e: e.tick)  # stable: same tick keeps file order
     for ev in ordered:
@@ -163,14 +197,26 @@ def _top(r: Reader, root: Node, dt: float, path: str) -> Scenario | None:
         seed=seed,
         events=tuple(ordered),
         schedule=schedule,
+        draw_seed=draw_seed,
     )
 
 
-def _event(r: Reader, node: Node, path: str, dt: float) -> ScheduledEvent | None:
+def _number_or_dist(r: Reader, node: Node, path: str, *, lo: float | None = None,
+                    hi: float | None = None) -> float | Dist | None:
+    if isinstance(node, MappingNode):
+        return parse_dist(r, node, path)
+    return r.number(node, path, lo=lo, hi=hi)
+
+
+def _event(r: Reader, node: Node, path: str) -> _Draft | None:
     f = r.fields(node, path, allowed=_EVENT, required=("at", "action"))
     if not f.ok:
         return None
-    at = r.duration(f.values["at"], f.at("at")) if "at" in f else None
+    at: float | Dist | None = None
+    if "at" in f:
+        at_node = f.values["at"]
+        at = parse_dist(r, at_node, f.at("at"), time=True) if isinstance(at_node, MappingNode) else \
+            r.duration(at_node, f.at("at"))
     action: str | None = None
     if (n := f.get("action")) is not None:
         action = r.text(n, f.at("action"))
@@ -181,7 +227,8 @@ def _event(r: Reader, node: Node, path: str, dt: float) -> ScheduledEvent | None
             action = None
     params = _params(r, f.get("params"), f.at("params"))
     target = _target(r, f, action, params)
-    value = 0.0
+    value: float | Dist = 0.0
+    limits: tuple[float, float] | None = None
     if action == "write":
         vnode = f.get("value")
         if vnode is None:
@@ -189,13 +236,13 @@ def _event(r: Reader, node: Node, path: str, dt: float) -> ScheduledEvent | None
             return None
         if target is not None and target in _INPUTS:
             spec = _INPUTS[target]
-            lo, hi = spec.limits if spec.limits is not None else spec.range
-            v = r.number(vnode, f.at("value"), lo=lo, hi=hi)
+            limits = spec.limits if spec.limits is not None else spec.range
+            v = _number_or_dist(r, vnode, f.at("value"), lo=limits[0], hi=limits[1])
             if v is None:
                 return None
             value = v
     elif (vnode := f.get("value")) is not None:
-        v = r.number(vnode, f.at("value"))
+        v = _number_or_dist(r, vnode, f.at("value"))
         value = v if v is not None else 0.0
     if at is None or action is None or target is None or params is None:
         return None
@@ -212,20 +259,25 @@ def _event(r: Reader, node: Node, path: str, dt: float) -> ScheduledEvent | None
                 f"unknown parameter for {action}; valid: {', '.join(allowed) or 'none'} (got {key!r})",
             )
             return None
-    tick = max(1, math.ceil(at / dt - 1e-9))
-    cmd = Command(kind=kind, target=target, value=value, params=params, source="scenario")
-    return ScheduledEvent(at=at, tick=tick, command=cmd)
+    return _Draft(at=at, kind=kind, target=target, value=value, params=params, limits=limits)
 
 
-def _params(r: Reader, node: Node | None, path: str) -> dict[str, ParamValue] | None:
+def _params(r: Reader, node: Node | None, path: str) -> dict[str, ParamValue | Dist] | None:
     if node is None:
         return {}
-    out: dict[str, ParamValue] = {}
+    out: dict[str, ParamValue | Dist] = {}
     pairs = r.pairs(node, path)
     if pairs is None:
         return None
     ok = True
     for key, _kn, vn in pairs:
+        if isinstance(vn, MappingNode) and key not in ("kind", "plant"):
+            d = parse_dist(r, vn, join(path, key))
+            if d is None:
+                ok = False
+            else:
+                out[key] = d
+            continue
         v = r.scalar(vn, join(path, key), "a number or a string")
         if isinstance(v, bool) or not isinstance(v, int | float | str):
             if not isinstance(v, int | float | str):
@@ -240,7 +292,7 @@ def _params(r: Reader, node: Node | None, path: str) -> dict[str, ParamValue] | 
     return out if ok else None
 
 
-def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue] | None) -> str | None:
+def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue | Dist] | None) -> str | None:
     tnode = f.get("target")
     if action in _FIXED_TARGET:
         want = _FIXED_TARGET[action]
@@ -289,6 +341,8 @@ def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue]
             f"must be a field instrument or a LOOP.valve (got {show(tnode)}){did_you_mean(t, (*MEASURED, *_VALVES))}",
         )
         return None
+    if params is None:
+        return None  # the params were reported already; "kind" may be fine
     if kind not in faults:
         where = f.get("params") or tnode
         r.err(where, join(f.at("params"), "kind"), f"must be one of {', '.join(faults)} for {t} (got {kind!r})")

@@ -141,7 +141,7 @@ def handler(args: argparse.Namespace) -> int:
     if args.scenario:
         if not Path(args.scenario).is_file():
             raise BadInput(f"scenario file not found: {args.scenario}")
-        scen = load_scenario(args.scenario, tagmap)
+        scen = load_scenario(args.scenario, tagmap, seed=seed)
         schedule = {k: list(v) for k, v in scen.schedule.items()}
         duration = duration if duration is not None else scen.duration
         seed = seed if seed is not None else scen.seed

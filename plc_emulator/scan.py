@@ -33,6 +33,7 @@ from plc_emulator.engine.catalogue import index_of
 from plc_emulator.image.codec import RegisterImage
 from plc_emulator.image.snapshot import RunDigest, Snapshot
 from plc_emulator.memory import MemoryBlock, is_memory_signal
+from plc_emulator.oee_block import OeeBlock, is_oee_signal
 from plc_emulator.signals import DETERMINISTIC_RUNTIME
 from plc_emulator.tagmap.model import TagMap
 
@@ -71,9 +72,13 @@ class ScanCycle:
         alarm_tag: list[int] = []
         alarm_sig: list[str] = []
         mem_tag: list[int] = []
+        oee_tag: list[int] = []
         deterministic: list[int] = []
         for i, tag in enumerate(tags):
-            if is_memory_signal(tag.signal):
+            if is_oee_signal(tag.signal):
+                oee_tag.append(i)
+                deterministic.append(i)
+            elif is_memory_signal(tag.signal):
                 mem_tag.append(i)
                 deterministic.append(i)
             elif is_alarm_signal(tag.signal):
@@ -94,6 +99,8 @@ class ScanCycle:
         self._alarm_sig = tuple(alarm_sig)
         self._mem_cols = [(i, tags[i].signal) for i in mem_tag]
         self.memory = MemoryBlock.for_signals([s for _, s in self._mem_cols], self.dt)
+        self._oee_tag = np.asarray(oee_tag, dtype=np.intp)  # OEE block: fed the true values every tick
+        self.oee = OeeBlock.for_signals([tags[i].signal for i in oee_tag], self.dt)
         self._string_cols = self.image.string_tags
         self._alarm_mem = self.alarms.block.extra_signals
         self._digest = RunDigest(np.asarray(deterministic, dtype=np.intp))
@@ -172,6 +179,9 @@ class ScanCycle:
             values[self._alarm_tag] = self.alarms.signal_vector(self._alarm_sig)
         for i, sig in self._mem_cols:
             values[i] = self.memory.value(sig)
+        if self.oee is not None:
+            self.oee.step(out.truth, tick)
+            values[self._oee_tag] = self.oee.values()
         texts = {i: self.memory.text_of(self.tagmap.tags[i].signal) for i in self._string_cols}
         holding, inp, coils, discrete = self.image.encode(values, status, texts)
         digest = self._digest.update(tick, values, status, texts)

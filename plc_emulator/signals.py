@@ -4,10 +4,11 @@ Namespaces:
 * engine signals (``V100.pressure``, ``LIC100.sp`` ...): see :mod:`plc_emulator.engine.catalogue`.
 * ``runtime.*``: scan diagnostics and simulation control, owned by the scan loop.
 * ``alarm.*`` / ``alarms.*`` / ``pm.*``: alarm block outputs and operator actions (see the alarms package).
+* ``oee.<unit>.<figure>``: OEE of the train and the export pump (:mod:`plc_emulator.oee_block`).
 * ``mem.*``, ``wd.*``, ``hs.*``, ``comm.*``: free memory, watchdog, handshake and link-fault control
   points (:mod:`plc_emulator.memory`).
 
-Which signals feed the run digest: every engine and alarm signal plus ``runtime.tick`` and
+Which signals feed the run digest: every engine, alarm and OEE signal plus ``runtime.tick`` and
 ``runtime.sim_time``; wall-clock-dependent runtime points (scan time, jitter, overruns, heartbeat,
 pacing) do not, so the digest is the same in every pacing mode.
 """
@@ -60,6 +61,10 @@ def lookup(name: str) -> SignalSpec | None:
         from plc_emulator.alarms.signals import alarm_signal_spec
 
         spec = alarm_signal_spec(name)
+    if spec is None and name.startswith("oee."):  # OEE figures (plc_emulator/oee_block.py)
+        from plc_emulator.oee_block import oee_signal_spec
+
+        spec = oee_signal_spec(name)
     return spec
 
 

@@ -89,6 +89,7 @@ SPEC = BlockSpec(
         shown("coolant_flow", "L/min", (0, 300), "coolant flow qc"),
         shown("temperature_rate", "K/min", (-50, 50), "dT/dt"),
         shown("heat_release", "kW", (0, 100), "reaction heat (-dH) k CA V"),
+        shown("ua", "kW/K", (0, 1), "jacket UA after fouling (a fouling monitor's input)"),
         setting("feed_flow", "L/min", (0, 150), (0, 150), "feed flow q"),
         setting("feed_temperature", "K", (280, 370), (280, 370), "feed temperature Tf"),
         setting("feed_concentration", "mol/L", (0, 2), (0, 2), "feed concentration CAf"),
@@ -146,6 +147,7 @@ def _signals(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
     return {"temperature": s["t"], "jacket_temperature": s["tj"], "concentration": s["ca"],
             "conversion": 100.0 * (1.0 - s["ca"] / caf), "coolant_flow": s["qc"], "temperature_rate": s["rate"],
             "heat_release": p["dh_j_mol"] * k * s["ca"] * p["volume_l"] / 60000.0,
+            "ua": p["ua_j_min_k"] * (1.0 - 0.01 * s["fouling"]) / 60000.0,
             "feed_flow": _feed(s, i), "feed_temperature": s["feed_temperature"],
             "feed_concentration": s["feed_concentration"], "coolant_temperature": s["coolant_temperature"],
             "coolant_pump": s["coolant_pump"], "fouling": s["fouling"]}

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import stat
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,7 +32,6 @@ import numpy as np
 import numpy.typing as npt
 
 from plc_emulator.engine.types import F64
-from plc_emulator.tagmap._loader import special_file_kind
 
 __all__ = [
     "INTERPOLATIONS",
@@ -156,16 +156,17 @@ def parse_csv(text: str, source: str = "<csv>") -> Recording:
 
 
 def _check_file(path: Path) -> None:
-    kind = special_file_kind(path)
-    if kind is not None:
-        raise PlaybackError(f"{path}:1:1: cannot read the recording: it is {kind}, not a regular file")
+    """A regular file of at most MAX_BYTES (a FIFO or device could block a loader forever). No
+    import of the tag-map loader here: it imports the plant loader, which imports this module."""
     try:
-        size = path.stat().st_size
+        st = path.stat()
     except OSError as exc:
         raise PlaybackError(f"{path}:1:1: cannot read the recording: {exc.strerror or exc}") from None
-    if path.is_dir():
+    if stat.S_ISDIR(st.st_mode):
         raise PlaybackError(f"{path}:1:1: cannot read the recording: it is a directory")
-    if size > MAX_BYTES:
+    if not stat.S_ISREG(st.st_mode):
+        raise PlaybackError(f"{path}:1:1: cannot read the recording: it is not a regular file (a FIFO or device)")
+    if st.st_size > MAX_BYTES:
         raise PlaybackError(f"{path}:1:1: cannot read the recording: larger than {MAX_BYTES // 2**20} MiB")
 
 

@@ -1,6 +1,7 @@
 """OEE as PLC signals: ``oee.<unit>.availability|performance|quality|oee`` computed every scan.
 
-Like the alarm block, a pure block the scan feeds with the engine's true values once per tick; tags
+Like the alarm block, a pure block the scan feeds with the engine's true values once per tick (a plant
+whose catalogue lacks the separation train's export signals has no OEE signals); tags
 bound to these signals carry them on Modbus, OPC UA and to the historian. Units are ``train`` (the
 separation train's export) and ``P100`` (the export pump PMP-P100), with the definitions of
 :mod:`plc_emulator.oee` (docs/oee.md): cumulative since the PLC started (a restart starts over),
@@ -14,7 +15,7 @@ from typing import Final
 
 import numpy as np
 
-from plc_emulator.engine.catalogue import SignalKind, SignalSpec, index_of
+from plc_emulator.engine.catalogue import LEGACY, Catalogue, SignalKind, SignalSpec
 from plc_emulator.oee import F64, TRAIN_UNITS, OeeAccumulator, OeeSpec, separation_train_inputs
 
 __all__ = ["OEE_FIGURES", "OeeBlock", "is_oee_signal", "oee_signal_spec"]
@@ -42,9 +43,10 @@ def _parse(name: str) -> tuple[str, str] | None:
     return None
 
 
-def oee_signal_spec(name: str) -> SignalSpec | None:
+def oee_signal_spec(name: str, catalogue: Catalogue = LEGACY) -> SignalSpec | None:
+    """The spec of an OEE signal, if ``catalogue``'s plant has the signals OEE is computed from."""
     parsed = _parse(name)
-    if parsed is None:
+    if parsed is None or any(s not in catalogue for s in _INPUTS):
         return None
     unit, figure = parsed
     return SignalSpec(name=name, unit="%", kind=SignalKind.STATE, range=(0.0, 100.0),
@@ -54,7 +56,8 @@ def oee_signal_spec(name: str) -> SignalSpec | None:
 class OeeBlock:
     """Accumulates one plant's OEE from the engine's true values; publishes the bound signals."""
 
-    def __init__(self, signals: Sequence[str], dt: float, spec: OeeSpec | None = None) -> None:
+    def __init__(self, signals: Sequence[str], dt: float, catalogue: Catalogue = LEGACY,
+                 spec: OeeSpec | None = None) -> None:
         self.signals = tuple(signals)
         bad = [s for s in self.signals if _parse(s) is None]
         if bad:
@@ -62,15 +65,15 @@ class OeeBlock:
         self.dt = float(dt)
         self.spec = spec or OeeSpec()
         self.acc = OeeAccumulator(1, TRAIN_UNITS, nameplate=[self.spec.nameplate_bpd / 86400.0] * len(TRAIN_UNITS))
-        self.index = {name: index_of(name) for name in _INPUTS}
+        self.index = {name: catalogue.index_of(name) for name in _INPUTS}  # KeyError: not this plant
         self.tick = 0
 
     @classmethod
-    def for_signals(cls, signals: Sequence[str], dt: float) -> OeeBlock | None:
-        return cls(signals, dt) if signals else None
+    def for_signals(cls, signals: Sequence[str], dt: float, catalogue: Catalogue = LEGACY) -> OeeBlock | None:
+        return cls(signals, dt, catalogue) if signals else None
 
     def step(self, truth: F64, tick: int) -> None:
-        """Count the tick ``tick`` (true values, shape (1, catalogue)); a republished tick is not counted."""
+        """Count the tick ``tick`` (true values, (1, catalogue columns)); a republished tick is not counted."""
         if tick <= self.tick:
             return
         self.acc.add(self.dt * (tick - self.tick), **separation_train_inputs(truth, self.index, self.spec))

@@ -39,8 +39,7 @@ from yaml.nodes import MappingNode, Node, SequenceNode
 from plc_emulator.commands import Command, CommandKind, ParamValue
 from plc_emulator.distributions import Dist, event_rng, parse_dist
 from plc_emulator.engine._commands import LINK_FAULTS, SENSOR_FAULTS, VALVE_FAULTS, is_link_target
-from plc_emulator.engine._design import LOOP_NAMES, MEASURED
-from plc_emulator.engine.catalogue import CATALOGUE, SignalKind
+from plc_emulator.engine.catalogue import LEGACY, Catalogue
 from plc_emulator.errors import TagMapError
 from plc_emulator.tagmap._reader import Reader, compose, did_you_mean, join, show
 
@@ -56,9 +55,7 @@ ACTIONS: dict[str, CommandKind] = {
 }
 _TOP = ("name", "description", "duration", "seed", "events")
 _EVENT = ("at", "action", "target", "value", "params")
-_INPUTS = {s.name: s for s in CATALOGUE if s.kind is SignalKind.INPUT}
-_VALVES = tuple(f"{loop}.valve" for loop in LOOP_NAMES)
-_FIXED_TARGET = {"start_degradation": "P100", "force_slug": "well", "trip_pump": "P100"}
+_FIXED_TARGET = ("start_degradation", "force_slug", "trip_pump")  # equipment actions (a pump, a well)
 # parameters each fault / action understands (anything else is a typo worth reporting)
 _FAULT_PARAMS: dict[str, tuple[str, ...]] = {
     "freeze": (),
@@ -150,15 +147,17 @@ def load_scenario(path: str | Path, tagmap_or_dt: Any = 0.1, *, seed: int | None
 def loads_scenario(text: str, tagmap_or_dt: Any = 0.1, *, path: str = "<string>", seed: int | None = None) -> Scenario:
     dt = float(getattr(tagmap_or_dt, "scan_period", tagmap_or_dt))
     fallback = int(getattr(tagmap_or_dt, "seed", 0))
+    cat: Catalogue = getattr(tagmap_or_dt, "catalogue", LEGACY)  # targets are the tag map plant's signals
     r = Reader(path)
     root = compose(text, r.problems)
-    result = None if root is None else _top(r, root, dt, path, (seed, fallback))
+    result = None if root is None else _top(r, root, dt, path, seeds=(seed, fallback), cat=cat)
     if r.problems or result is None:
         raise ScenarioError(r.problems.lines() or [f"{path}:1:1: invalid scenario"])
     return result
 
 
-def _top(r: Reader, root: Node, dt: float, path: str, seeds: tuple[int | None, int]) -> Scenario | None:
+def _top(r: Reader, root: Node, dt: float, path: str, *, seeds: tuple[int | None, int],
+         cat: Catalogue) -> Scenario | None:
     f = r.fields(root, "", allowed=_TOP, required=("events",))
     if not f.ok:
         return None
@@ -180,7 +179,7 @@ def _top(r: Reader, root: Node, dt: float, path: str, seeds: tuple[int | None, i
             r.err(ev_node, "events", f"must be a list of events (got {show(ev_node)})")
         else:
             for i, item in enumerate(ev_node.value):
-                draft = _event(r, item, f"events[{i}]")
+                draft = _event(r, item, f"events[{i}]", cat)
                 if draft is not None:
                     drafts.append((i, draft))
     draw_seed = seeds[0] if seeds[0] is not None else seed if seed is not None else seeds[1]
@@ -208,7 +207,7 @@ def _number_or_dist(r: Reader, node: Node, path: str, *, lo: float | None = None
     return r.number(node, path, lo=lo, hi=hi)
 
 
-def _event(r: Reader, node: Node, path: str) -> _Draft | None:
+def _event(r: Reader, node: Node, path: str, cat: Catalogue) -> _Draft | None:
     f = r.fields(node, path, allowed=_EVENT, required=("at", "action"))
     if not f.ok:
         return None
@@ -226,7 +225,7 @@ def _event(r: Reader, node: Node, path: str) -> _Draft | None:
             )
             action = None
     params = _params(r, f.get("params"), f.at("params"))
-    target = _target(r, f, action, params)
+    target = _target(r, f, action, params, cat)
     value: float | Dist = 0.0
     limits: tuple[float, float] | None = None
     if action == "write":
@@ -234,8 +233,8 @@ def _event(r: Reader, node: Node, path: str) -> _Draft | None:
         if vnode is None:
             r.err(node, path, 'missing required field "value" for action write')
             return None
-        if target is not None and target in _INPUTS:
-            spec = _INPUTS[target]
+        spec = None if target is None else cat.inputs.get(target)
+        if spec is not None:
             limits = spec.limits if spec.limits is not None else spec.range
             v = _number_or_dist(r, vnode, f.at("value"), lo=limits[0], hi=limits[1])
             if v is None:
@@ -292,15 +291,20 @@ def _params(r: Reader, node: Node | None, path: str) -> dict[str, ParamValue | D
     return out if ok else None
 
 
-def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue | Dist] | None) -> str | None:
+def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue | Dist] | None,
+            cat: Catalogue) -> str | None:
     tnode = f.get("target")
     if action in _FIXED_TARGET:
-        want = _FIXED_TARGET[action]
+        wants = cat.action_targets.get(action, ())
+        if tnode is None and len(wants) == 1:
+            return wants[0]
         if tnode is None:
-            return want
+            r.err(f.node, f.path, f'missing required field "target" ({action} on one of: {", ".join(wants)})')
+            return None
         t = r.text(tnode, f.at("target"))
-        if t is not None and t != want:
-            r.err(tnode, f.at("target"), f"must be {want} for {action} (got {show(tnode)})")
+        if t is not None and t not in wants:
+            r.err(tnode, f.at("target"), f"must be {' or '.join(wants) or 'a unit of the plant'} for {action} "
+                  f"(got {show(tnode)})")
             return None
         return t
     if tnode is None:
@@ -310,14 +314,15 @@ def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue 
     if t is None or action is None:
         return None
     if action == "write":
-        if t not in _INPUTS:
+        if t not in cat.inputs:
             r.err(
-                tnode, f.at("target"), f"must be a writable engine signal (got {show(tnode)}){did_you_mean(t, _INPUTS)}"
+                tnode, f.at("target"),
+                f"must be a writable engine signal (got {show(tnode)}){did_you_mean(t, cat.inputs)}"
             )
             return None
         return t
     if action == "clear_fault":
-        valid = ("*", *MEASURED, *_VALVES)
+        valid = ("*", *cat.measured, *cat.valves)
         if t not in valid and not is_link_target(t):
             r.err(
                 tnode,
@@ -328,9 +333,9 @@ def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue 
         return t
     # inject_fault
     kind = None if params is None else params.get("kind")
-    if t in MEASURED:
+    if t in cat.measured:
         faults: tuple[str, ...] = SENSOR_FAULTS
-    elif t in _VALVES:
+    elif t in cat.valves:
         faults = VALVE_FAULTS
     elif is_link_target(t):
         faults = LINK_FAULTS
@@ -338,7 +343,8 @@ def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue 
         r.err(
             tnode,
             f.at("target"),
-            f"must be a field instrument or a LOOP.valve (got {show(tnode)}){did_you_mean(t, (*MEASURED, *_VALVES))}",
+            f"must be a field instrument or a LOOP.valve (got {show(tnode)})"
+            f"{did_you_mean(t, (*cat.measured, *cat.valves))}",
         )
         return None
     if params is None:

@@ -57,7 +57,7 @@ class PidAgent:
 def for_task(task: str, dt: float = 1.0) -> PidAgent:
     """The agent for a task preset's observation layout (plc_emulator.gym.rewards.TASKS)."""
     if task == "cstr":  # observe: R-1.temperature, TIC-1.sp, TIC-1.valve; act: TIC-1.out (coolant)
-        return PidAgent(pv=0, sp=1, start=2, kp=30.0, ki=0.3, kd=100.0, dt=dt)
+        return PidAgent(pv=0, sp=1, start=2, kp=20.0, ki=0.2, kd=60.0, dt=dt)
     if task == "separation_train":  # observe: V100.oil_level, LIC100.sp, LIC100.valve; act: LIC100.out
         return PidAgent(pv=0, sp=1, start=2, kp=3.0, ki=0.01, kd=0.0, dt=dt)
     raise ValueError(f"no agent for task {task!r} (cstr, separation_train)")

@@ -28,11 +28,12 @@ import numpy.typing as npt
 
 from plc_emulator.alarms import AlarmSystem, is_alarm_signal, operator_command
 from plc_emulator.commands import Command
-from plc_emulator.engine import Engine, EngineState, GroundTruthEvent, params_from_mapping
-from plc_emulator.engine.catalogue import index_of
+from plc_emulator.engine import GroundTruthEvent
+from plc_emulator.engine.protocol import AnyState, ProcessEngine, make_engine
 from plc_emulator.image.codec import RegisterImage
 from plc_emulator.image.snapshot import RunDigest, Snapshot
 from plc_emulator.memory import MemoryBlock, is_memory_signal
+from plc_emulator.oee_block import OeeBlock, is_oee_signal
 from plc_emulator.signals import DETERMINISTIC_RUNTIME
 from plc_emulator.tagmap.model import TagMap
 
@@ -51,15 +52,19 @@ class RuntimeValues:
 
 
 class ScanCycle:
-    """Owns the engine state of one PLC (batch size 1) and turns each tick into a Snapshot."""
+    """Owns the engine state of one PLC (batch size 1) and turns each tick into a Snapshot.
+
+    The engine is the tag map's plant file (``model:``) or the built-in separation train; its output
+    columns follow ``tagmap.catalogue``."""
 
     def __init__(self, tagmap: TagMap, *, seed: int | None = None) -> None:
         self.tagmap = tagmap
         self.seed = tagmap.seed if seed is None else int(seed)
         self.dt = tagmap.scan_period
-        self.engine = Engine(params_from_mapping(tagmap.process), dt=self.dt, seed=self.seed, n=1,
-                             epoch=tagmap.epoch)
-        self.state: EngineState = self.engine.initial_state()
+        self.catalogue = tagmap.catalogue
+        self.engine: ProcessEngine = make_engine(tagmap.plant_model, tagmap.process, dt=self.dt, seed=self.seed,
+                                                 n=1, epoch=tagmap.epoch)
+        self.state: AnyState = self.engine.initial_state()
         self.image = RegisterImage(tagmap)
         self.alarms = AlarmSystem(tagmap, dt=self.dt, n=1)  # evaluated after the sensors, every tick
 
@@ -71,9 +76,13 @@ class ScanCycle:
         alarm_tag: list[int] = []
         alarm_sig: list[str] = []
         mem_tag: list[int] = []
+        oee_tag: list[int] = []
         deterministic: list[int] = []
         for i, tag in enumerate(tags):
-            if is_memory_signal(tag.signal):
+            if is_oee_signal(tag.signal):
+                oee_tag.append(i)
+                deterministic.append(i)
+            elif is_memory_signal(tag.signal):
                 mem_tag.append(i)
                 deterministic.append(i)
             elif is_alarm_signal(tag.signal):
@@ -86,7 +95,7 @@ class ScanCycle:
                     deterministic.append(i)
             else:
                 eng_tag.append(i)
-                eng_sig.append(index_of(tag.signal))
+                eng_sig.append(self.catalogue.index_of(tag.signal))
                 deterministic.append(i)
         self._eng_tag = np.asarray(eng_tag, dtype=np.intp)
         self._eng_sig = np.asarray(eng_sig, dtype=np.intp)
@@ -94,6 +103,8 @@ class ScanCycle:
         self._alarm_sig = tuple(alarm_sig)
         self._mem_cols = [(i, tags[i].signal) for i in mem_tag]
         self.memory = MemoryBlock.for_signals([s for _, s in self._mem_cols], self.dt)
+        self._oee_tag = np.asarray(oee_tag, dtype=np.intp)  # OEE block: fed the true values every tick
+        self.oee = OeeBlock.for_signals([tags[i].signal for i in oee_tag], self.dt, self.catalogue)
         self._string_cols = self.image.string_tags
         self._alarm_mem = self.alarms.block.extra_signals
         self._digest = RunDigest(np.asarray(deterministic, dtype=np.intp))
@@ -172,6 +183,9 @@ class ScanCycle:
             values[self._alarm_tag] = self.alarms.signal_vector(self._alarm_sig)
         for i, sig in self._mem_cols:
             values[i] = self.memory.value(sig)
+        if self.oee is not None:
+            self.oee.step(out.truth, tick)
+            values[self._oee_tag] = self.oee.values()
         texts = {i: self.memory.text_of(self.tagmap.tags[i].signal) for i in self._string_cols}
         holding, inp, coils, discrete = self.image.encode(values, status, texts)
         digest = self._digest.update(tick, values, status, texts)

@@ -16,6 +16,9 @@ Format (``tag_maps/scenarios/*.yaml``)::
         target: LIC100.sp
         value: 55
 
+``at``, a write's ``value`` and numeric ``params`` may also be named distributions drawn from the run
+seed (``at: {dist: weibull, shape: 1.5, scale: 20d}``; :mod:`plc_emulator.distributions`).
+
 An event at time ``t`` applies at the start of tick ``max(1, ceil(t / dt))``, i.e. in the step that
 produces that tick (the key convention of ``Engine.run`` and ``ScanCycle.run``). Problems are
 collected and reported together, each as ``FILE:LINE:COL: events[2].target: message (got X)``,
@@ -30,12 +33,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from yaml.nodes import Node, SequenceNode
+import numpy as np
+from yaml.nodes import MappingNode, Node, SequenceNode
 
 from plc_emulator.commands import Command, CommandKind, ParamValue
+from plc_emulator.distributions import Dist, event_rng, parse_dist
 from plc_emulator.engine._commands import LINK_FAULTS, SENSOR_FAULTS, VALVE_FAULTS, is_link_target
-from plc_emulator.engine._design import LOOP_NAMES, MEASURED
-from plc_emulator.engine.catalogue import CATALOGUE, SignalKind
+from plc_emulator.engine.catalogue import LEGACY, Catalogue
 from plc_emulator.errors import TagMapError
 from plc_emulator.tagmap._reader import Reader, compose, did_you_mean, join, show
 
@@ -51,9 +55,7 @@ ACTIONS: dict[str, CommandKind] = {
 }
 _TOP = ("name", "description", "duration", "seed", "events")
 _EVENT = ("at", "action", "target", "value", "params")
-_INPUTS = {s.name: s for s in CATALOGUE if s.kind is SignalKind.INPUT}
-_VALVES = tuple(f"{loop}.valve" for loop in LOOP_NAMES)
-_FIXED_TARGET = {"start_degradation": "P100", "force_slug": "well", "trip_pump": "P100"}
+_FIXED_TARGET = ("start_degradation", "force_slug", "trip_pump")  # equipment actions (a pump, a well)
 # parameters each fault / action understands (anything else is a typo worth reporting)
 _FAULT_PARAMS: dict[str, tuple[str, ...]] = {
     "freeze": (),
@@ -94,6 +96,28 @@ class ScheduledEvent:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class _Draft:
+    """An event as read, before its distributions are drawn."""
+
+    at: float | Dist
+    kind: CommandKind
+    target: str
+    value: float | Dist
+    params: dict[str, ParamValue | Dist]
+    limits: tuple[float, float] | None = None  # a write: a drawn value is clipped to the write limits
+
+    def realise(self, rng: np.random.Generator, dt: float) -> ScheduledEvent:
+        at = self.at.draw(rng) if isinstance(self.at, Dist) else self.at
+        value = self.value.draw(rng) if isinstance(self.value, Dist) else self.value
+        if isinstance(self.value, Dist) and self.limits is not None:
+            value = min(max(value, self.limits[0]), self.limits[1])
+        params = {k: v.draw(rng) if isinstance(v, Dist) else v for k, v in self.params.items()}
+        tick = max(1, math.ceil(at / dt - 1e-9))
+        cmd = Command(kind=self.kind, target=self.target, value=value, params=params, source="scenario")
+        return ScheduledEvent(at=at, tick=tick, command=cmd)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
     path: str
     name: str
@@ -102,10 +126,14 @@ class Scenario:
     seed: int | None
     events: tuple[ScheduledEvent, ...]
     schedule: Mapping[int, list[Command]] = field(default_factory=dict)
+    draw_seed: int = 0  # the run seed the distributions were drawn from
 
 
-def load_scenario(path: str | Path, tagmap_or_dt: Any = 0.1) -> Scenario:
-    """Read and validate a scenario file for a scan period (a TagMap or a number of seconds)."""
+def load_scenario(path: str | Path, tagmap_or_dt: Any = 0.1, *, seed: int | None = None) -> Scenario:
+    """Read and validate a scenario file for a scan period (a TagMap or a number of seconds).
+
+    Distributions are drawn from the run seed: ``seed`` (``--seed``), else the file's ``seed:``, else
+    the tag map's seed (when a TagMap is given), else 0 -- the same order ``run`` picks its seed in."""
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
@@ -113,20 +141,23 @@ def load_scenario(path: str | Path, tagmap_or_dt: Any = 0.1) -> Scenario:
         raise ScenarioError(
             [f"{name}:1:1: cannot read the scenario: {getattr(exc, 'strerror', None) or exc}"]
         ) from None
-    return loads_scenario(text, tagmap_or_dt, path=name)
+    return loads_scenario(text, tagmap_or_dt, path=name, seed=seed)
 
 
-def loads_scenario(text: str, tagmap_or_dt: Any = 0.1, *, path: str = "<string>") -> Scenario:
+def loads_scenario(text: str, tagmap_or_dt: Any = 0.1, *, path: str = "<string>", seed: int | None = None) -> Scenario:
     dt = float(getattr(tagmap_or_dt, "scan_period", tagmap_or_dt))
+    fallback = int(getattr(tagmap_or_dt, "seed", 0))
+    cat: Catalogue = getattr(tagmap_or_dt, "catalogue", LEGACY)  # targets are the tag map plant's signals
     r = Reader(path)
     root = compose(text, r.problems)
-    result = None if root is None else _top(r, root, dt, path)
+    result = None if root is None else _top(r, root, dt, path, seeds=(seed, fallback), cat=cat)
     if r.problems or result is None:
         raise ScenarioError(r.problems.lines() or [f"{path}:1:1: invalid scenario"])
     return result
 
 
-def _top(r: Reader, root: Node, dt: float, path: str) -> Scenario | None:
+def _top(r: Reader, root: Node, dt: float, path: str, *, seeds: tuple[int | None, int],
+         cat: Catalogue) -> Scenario | None:
     f = r.fields(root, "", allowed=_TOP, required=("events",))
     if not f.ok:
         return None
@@ -141,16 +172,18 @@ def _top(r: Reader, root: Node, dt: float, path: str) -> Scenario | None:
         duration = r.duration(n, f.at("duration"), positive=True)
     if (n := f.get("seed")) is not None:
         seed = r.integer(n, f.at("seed"), lo=0, hi=2**63 - 1)
-    events: list[ScheduledEvent] = []
+    drafts: list[tuple[int, _Draft]] = []  # (index in the file, event)
     ev_node = f.get("events")
     if ev_node is not None:
         if not isinstance(ev_node, SequenceNode):
             r.err(ev_node, "events", f"must be a list of events (got {show(ev_node)})")
         else:
             for i, item in enumerate(ev_node.value):
-                ev = _event(r, item, f"events[{i}]", dt)
-                if ev is not None:
-                    events.append(ev)
+                draft = _event(r, item, f"events[{i}]", cat)
+                if draft is not None:
+                    drafts.append((i, draft))
+    draw_seed = seeds[0] if seeds[0] is not None else seed if seed is not None else seeds[1]
+    events = [d.realise(event_rng(draw_seed, i), dt) for i, d in drafts]
     schedule: dict[int, list[Command]] = {}
     ordered = sorted(events, key=lambda e: e.tick)  # stable: same tick keeps file order
     for ev in ordered:
@@ -163,14 +196,26 @@ def _top(r: Reader, root: Node, dt: float, path: str) -> Scenario | None:
         seed=seed,
         events=tuple(ordered),
         schedule=schedule,
+        draw_seed=draw_seed,
     )
 
 
-def _event(r: Reader, node: Node, path: str, dt: float) -> ScheduledEvent | None:
+def _number_or_dist(r: Reader, node: Node, path: str, *, lo: float | None = None,
+                    hi: float | None = None) -> float | Dist | None:
+    if isinstance(node, MappingNode):
+        return parse_dist(r, node, path)
+    return r.number(node, path, lo=lo, hi=hi)
+
+
+def _event(r: Reader, node: Node, path: str, cat: Catalogue) -> _Draft | None:
     f = r.fields(node, path, allowed=_EVENT, required=("at", "action"))
     if not f.ok:
         return None
-    at = r.duration(f.values["at"], f.at("at")) if "at" in f else None
+    at: float | Dist | None = None
+    if "at" in f:
+        at_node = f.values["at"]
+        at = parse_dist(r, at_node, f.at("at"), time=True) if isinstance(at_node, MappingNode) else \
+            r.duration(at_node, f.at("at"))
     action: str | None = None
     if (n := f.get("action")) is not None:
         action = r.text(n, f.at("action"))
@@ -180,22 +225,23 @@ def _event(r: Reader, node: Node, path: str, dt: float) -> ScheduledEvent | None
             )
             action = None
     params = _params(r, f.get("params"), f.at("params"))
-    target = _target(r, f, action, params)
-    value = 0.0
+    target = _target(r, f, action, params, cat)
+    value: float | Dist = 0.0
+    limits: tuple[float, float] | None = None
     if action == "write":
         vnode = f.get("value")
         if vnode is None:
             r.err(node, path, 'missing required field "value" for action write')
             return None
-        if target is not None and target in _INPUTS:
-            spec = _INPUTS[target]
-            lo, hi = spec.limits if spec.limits is not None else spec.range
-            v = r.number(vnode, f.at("value"), lo=lo, hi=hi)
+        spec = None if target is None else cat.inputs.get(target)
+        if spec is not None:
+            limits = spec.limits if spec.limits is not None else spec.range
+            v = _number_or_dist(r, vnode, f.at("value"), lo=limits[0], hi=limits[1])
             if v is None:
                 return None
             value = v
     elif (vnode := f.get("value")) is not None:
-        v = r.number(vnode, f.at("value"))
+        v = _number_or_dist(r, vnode, f.at("value"))
         value = v if v is not None else 0.0
     if at is None or action is None or target is None or params is None:
         return None
@@ -212,20 +258,25 @@ def _event(r: Reader, node: Node, path: str, dt: float) -> ScheduledEvent | None
                 f"unknown parameter for {action}; valid: {', '.join(allowed) or 'none'} (got {key!r})",
             )
             return None
-    tick = max(1, math.ceil(at / dt - 1e-9))
-    cmd = Command(kind=kind, target=target, value=value, params=params, source="scenario")
-    return ScheduledEvent(at=at, tick=tick, command=cmd)
+    return _Draft(at=at, kind=kind, target=target, value=value, params=params, limits=limits)
 
 
-def _params(r: Reader, node: Node | None, path: str) -> dict[str, ParamValue] | None:
+def _params(r: Reader, node: Node | None, path: str) -> dict[str, ParamValue | Dist] | None:
     if node is None:
         return {}
-    out: dict[str, ParamValue] = {}
+    out: dict[str, ParamValue | Dist] = {}
     pairs = r.pairs(node, path)
     if pairs is None:
         return None
     ok = True
     for key, _kn, vn in pairs:
+        if isinstance(vn, MappingNode) and key not in ("kind", "plant"):
+            d = parse_dist(r, vn, join(path, key))
+            if d is None:
+                ok = False
+            else:
+                out[key] = d
+            continue
         v = r.scalar(vn, join(path, key), "a number or a string")
         if isinstance(v, bool) or not isinstance(v, int | float | str):
             if not isinstance(v, int | float | str):
@@ -240,15 +291,20 @@ def _params(r: Reader, node: Node | None, path: str) -> dict[str, ParamValue] | 
     return out if ok else None
 
 
-def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue] | None) -> str | None:
+def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue | Dist] | None,
+            cat: Catalogue) -> str | None:
     tnode = f.get("target")
     if action in _FIXED_TARGET:
-        want = _FIXED_TARGET[action]
+        wants = cat.action_targets.get(action, ())
+        if tnode is None and len(wants) == 1:
+            return wants[0]
         if tnode is None:
-            return want
+            r.err(f.node, f.path, f'missing required field "target" ({action} on one of: {", ".join(wants)})')
+            return None
         t = r.text(tnode, f.at("target"))
-        if t is not None and t != want:
-            r.err(tnode, f.at("target"), f"must be {want} for {action} (got {show(tnode)})")
+        if t is not None and t not in wants:
+            r.err(tnode, f.at("target"), f"must be {' or '.join(wants) or 'a unit of the plant'} for {action} "
+                  f"(got {show(tnode)})")
             return None
         return t
     if tnode is None:
@@ -258,14 +314,15 @@ def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue]
     if t is None or action is None:
         return None
     if action == "write":
-        if t not in _INPUTS:
+        if t not in cat.inputs:
             r.err(
-                tnode, f.at("target"), f"must be a writable engine signal (got {show(tnode)}){did_you_mean(t, _INPUTS)}"
+                tnode, f.at("target"),
+                f"must be a writable engine signal (got {show(tnode)}){did_you_mean(t, cat.inputs)}"
             )
             return None
         return t
     if action == "clear_fault":
-        valid = ("*", *MEASURED, *_VALVES)
+        valid = ("*", *cat.measured, *cat.valves)
         if t not in valid and not is_link_target(t):
             r.err(
                 tnode,
@@ -276,9 +333,9 @@ def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue]
         return t
     # inject_fault
     kind = None if params is None else params.get("kind")
-    if t in MEASURED:
+    if t in cat.measured:
         faults: tuple[str, ...] = SENSOR_FAULTS
-    elif t in _VALVES:
+    elif t in cat.valves:
         faults = VALVE_FAULTS
     elif is_link_target(t):
         faults = LINK_FAULTS
@@ -286,9 +343,12 @@ def _target(r: Reader, f: Any, action: str | None, params: dict[str, ParamValue]
         r.err(
             tnode,
             f.at("target"),
-            f"must be a field instrument or a LOOP.valve (got {show(tnode)}){did_you_mean(t, (*MEASURED, *_VALVES))}",
+            f"must be a field instrument or a LOOP.valve (got {show(tnode)})"
+            f"{did_you_mean(t, (*cat.measured, *cat.valves))}",
         )
         return None
+    if params is None:
+        return None  # the params were reported already; "kind" may be fine
     if kind not in faults:
         where = f.get("params") or tnode
         r.err(where, join(f.at("params"), "kind"), f"must be one of {', '.join(faults)} for {t} (got {kind!r})")

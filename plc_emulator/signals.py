@@ -1,13 +1,15 @@
-"""Every signal a tag may bind to: the engine's catalogue plus the runtime's own points.
+"""Every signal a tag may bind to: the plant's catalogue plus the runtime's own points.
 
 Namespaces:
-* engine signals (``V100.pressure``, ``LIC100.sp`` ...): see :mod:`plc_emulator.engine.catalogue`.
+* engine signals (``V100.pressure``, ``LIC100.sp`` ...): the tag map's catalogue (the built-in
+  engine's, :data:`plc_emulator.engine.catalogue.LEGACY`, or the plant file's of ``model:``).
 * ``runtime.*``: scan diagnostics and simulation control, owned by the scan loop.
 * ``alarm.*`` / ``alarms.*`` / ``pm.*``: alarm block outputs and operator actions (see the alarms package).
+* ``oee.<unit>.<figure>``: OEE of the train and the export pump (:mod:`plc_emulator.oee_block`).
 * ``mem.*``, ``wd.*``, ``hs.*``, ``comm.*``: free memory, watchdog, handshake and link-fault control
   points (:mod:`plc_emulator.memory`).
 
-Which signals feed the run digest: every engine and alarm signal plus ``runtime.tick`` and
+Which signals feed the run digest: every engine, alarm and OEE signal plus ``runtime.tick`` and
 ``runtime.sim_time``; wall-clock-dependent runtime points (scan time, jitter, overruns, heartbeat,
 pacing) do not, so the digest is the same in every pacing mode.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from plc_emulator.engine.catalogue import CATALOGUE, SignalKind, SignalSpec, ValueType
+from plc_emulator.engine.catalogue import LEGACY, Catalogue, SignalKind, SignalSpec, ValueType
 
 __all__ = ["DETERMINISTIC_RUNTIME", "RUNTIME_SIGNALS", "all_signals", "lookup"]
 
@@ -45,11 +47,12 @@ RUNTIME_SIGNALS: Final[tuple[SignalSpec, ...]] = (
 
 DETERMINISTIC_RUNTIME: Final = frozenset({"runtime.tick", "runtime.sim_time"})
 
-_ALL: Final[dict[str, SignalSpec]] = {s.name: s for s in (*CATALOGUE, *RUNTIME_SIGNALS)}
+_RUNTIME: Final[dict[str, SignalSpec]] = {s.name: s for s in RUNTIME_SIGNALS}
 
 
-def lookup(name: str) -> SignalSpec | None:
-    spec = _ALL.get(name)
+def lookup(name: str, catalogue: Catalogue = LEGACY) -> SignalSpec | None:
+    """The spec of a signal of ``catalogue``'s plant or of the runtime; None if unknown."""
+    spec = catalogue.get(name) or _RUNTIME.get(name)
     if spec is None and name.startswith(("mem.", "wd.", "hs.", "comm.")):  # memory, handshake, link control
         from plc_emulator.memory import memory_signal_spec
 
@@ -60,8 +63,12 @@ def lookup(name: str) -> SignalSpec | None:
         from plc_emulator.alarms.signals import alarm_signal_spec
 
         spec = alarm_signal_spec(name)
+    if spec is None and name.startswith("oee."):  # OEE figures (plc_emulator/oee_block.py)
+        from plc_emulator.oee_block import oee_signal_spec
+
+        spec = oee_signal_spec(name, catalogue)
     return spec
 
 
-def all_signals() -> tuple[SignalSpec, ...]:
-    return tuple(_ALL.values())
+def all_signals(catalogue: Catalogue = LEGACY) -> tuple[SignalSpec, ...]:
+    return (*catalogue.specs, *RUNTIME_SIGNALS)

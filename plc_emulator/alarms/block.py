@@ -29,7 +29,7 @@ import numpy.typing as npt
 from plc_emulator.alarms.config import AlarmDef, AlarmKind, PmParams, Suppression
 from plc_emulator.alarms.states import HIDDEN, AlarmEvent, AlarmState, transition
 from plc_emulator.commands import Command, CommandKind
-from plc_emulator.engine.catalogue import CATALOGUE, index_of
+from plc_emulator.engine.catalogue import LEGACY, Catalogue
 from plc_emulator.errors import EmulatorError
 
 __all__ = [
@@ -47,7 +47,6 @@ BOOLS = npt.NDArray[np.bool_]
 I64 = npt.NDArray[np.int64]
 
 _KIND_CODE: Final = {k: i for i, k in enumerate(AlarmKind)}
-_NAMES: Final = {s.name: i for i, s in enumerate(CATALOGUE)}  # engine signal -> column
 _STATE_BY_CODE: Final = {s.value: s for s in AlarmState}
 
 _OPERATOR: Final = {
@@ -128,8 +127,10 @@ class AlarmBlock:
     """All alarms of one tag map, for ``n`` plants. See the module docstring for the scan order."""
 
     def __init__(
-        self, defs: Sequence[AlarmDef], *, dt: float, n: int = 1, suppression: Sequence[Suppression] = ()
+        self, defs: Sequence[AlarmDef], *, dt: float, n: int = 1, suppression: Sequence[Suppression] = (),
+        catalogue: Catalogue = LEGACY,
     ) -> None:
+        """``catalogue``: the plant's signals, the column order of the values ``step`` gets."""
         if dt <= 0 or n < 1:
             raise ValueError(f"dt must be > 0 and n >= 1 (got dt={dt}, n={n})")
         self.defs = tuple(defs)
@@ -143,10 +144,11 @@ class AlarmBlock:
         self._kind = np.array([_KIND_CODE[d.kind] for d in self.defs], dtype=np.int8)
         # signals outside the engine catalogue (PLC memory: wd.<name>.expired ...) are extra columns
         # the caller appends after the catalogue's, in this order (missing ones read 0, Good)
-        self.extra_signals = tuple(dict.fromkeys(d.signal for d in self.defs if d.signal and d.signal not in _NAMES))
-        extra = {sig: len(_NAMES) + k for k, sig in enumerate(self.extra_signals)}
-        self._width = len(_NAMES) + len(self.extra_signals)
-        self._sig = np.array([extra[d.signal] if d.signal in extra else index_of(d.signal) if d.signal else 0
+        cat = catalogue
+        self.extra_signals = tuple(dict.fromkeys(d.signal for d in self.defs if d.signal and d.signal not in cat))
+        extra = {sig: len(cat) + k for k, sig in enumerate(self.extra_signals)}
+        self._width = len(cat) + len(self.extra_signals)
+        self._sig = np.array([extra[d.signal] if d.signal in extra else cat.index_of(d.signal) if d.signal else 0
                               for d in self.defs], dtype=np.intp)
         self._limit = np.array([d.limit for d in self.defs], dtype=np.float64)
         self._deadband = np.array([d.deadband for d in self.defs], dtype=np.float64)
@@ -173,7 +175,7 @@ class AlarmBlock:
         self._suppress: list[tuple[int, float, npt.NDArray[np.intp]]] = []
         for rule in suppression:
             cols = [self._index[x] for x in rule.alarms if x in self._index]
-            self._suppress.append((index_of(rule.signal), rule.not_equal, np.array(cols, dtype=np.intp)))
+            self._suppress.append((cat.index_of(rule.signal), rule.not_equal, np.array(cols, dtype=np.intp)))
         # state
         self.tick = 0
         self.seq = 0
@@ -205,12 +207,13 @@ class AlarmBlock:
     ) -> AlarmBlock:
         from plc_emulator.alarms.config import alarm_defs, pm_params_from_mapping
 
-        params = pm if pm is not None else pm_params_from_mapping(tagmap.pm)
+        params = pm if pm is not None else pm_params_from_mapping(tagmap.pm, tagmap.catalogue)
         return cls(
             alarm_defs(tagmap, params),
             dt=tagmap.scan_period if dt is None else dt,
             n=n,
             suppression=params.suppression,
+            catalogue=tagmap.catalogue,
         )
 
     def _ticks(self, seconds: float) -> int:

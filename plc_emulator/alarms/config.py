@@ -8,6 +8,7 @@ Alarm ids are ``<DEVICE>.<tag>.<KIND>`` for tag alarms (``SEP-V100.oil_level.HI`
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Final
 
-from plc_emulator.engine.catalogue import CATALOGUE, LOOPS, SignalKind
+from plc_emulator.engine.catalogue import LEGACY, Catalogue, SignalKind
 from plc_emulator.memory import is_memory_signal
 from plc_emulator.tagmap.model import Tag, TagKind, TagMap
 
@@ -35,10 +36,9 @@ __all__ = [
     "severity_of",
 ]
 
-_SIGNAL_KIND: Final = {s.name: s.kind for s in CATALOGUE}
-_SIGNAL_RANGE: Final = {s.name: s.range for s in CATALOGUE}
-MEASURED: Final = tuple(s.name for s in CATALOGUE if s.kind is SignalKind.MEASURED)
-LOOP_IDS: Final = tuple(loop[0] for loop in LOOPS)
+# the built-in engine's: the defaults of the dataclasses below (a plant file's come from its catalogue)
+MEASURED: Final = LEGACY.measured
+LOOP_IDS: Final = LEGACY.loop_ids
 
 
 class AlarmKind(Enum):
@@ -87,9 +87,10 @@ class AlarmDef:
         return severity_of(self.priority)
 
 
-def _tag_alarms(tag: Tag) -> list[AlarmDef]:
+def _tag_alarms(tag: Tag, catalogue: Catalogue) -> list[AlarmDef]:
     lim = tag.alarms
-    sig_kind = _SIGNAL_KIND.get(tag.signal)
+    spec = catalogue.get(tag.signal)
+    sig_kind = None if spec is None else spec.kind
     # engine signals, and PLC memory signals (watchdog expired, handshake status ...) fed by the scan
     if lim is None or (sig_kind is None and not is_memory_signal(tag.signal)):
         return []
@@ -167,14 +168,15 @@ def pm_alarm_defs(pm: PmParams) -> list[AlarmDef]:
     out = [
         advisory(f"PM.{pm.vibration.equipment}.vibration",
                  "Pump vibration: zone C entered or predicted time to zone D under the horizon"),
-    ]
+    ] if pm.vibration.enabled else []
     for sig in pm.instruments.signals:
         out.append(advisory(f"PM.{sig}.flatline", f"{sig} frozen (flatline with Good quality)"))
         out.append(advisory(f"PM.{sig}.implausible", f"{sig} implausible (rate of change / spike / range)"))
     out += [advisory(f"PM.{sig}.residual", f"{sig} disagrees with its model or is noisier than learned")
             for sig in pm.residuals.checked]
     out += [advisory(f"PM.{loop}.stiction", f"{loop} valve stiction suspected") for loop in pm.stiction.loops]
-    out.append(advisory(f"PM.{pm.fouling.equipment}.fouling", "Heat exchanger fouling: UA below its clean value"))
+    if pm.fouling.enabled:
+        out.append(advisory(f"PM.{pm.fouling.equipment}.fouling", "Heat exchanger fouling: UA below its clean value"))
     return out
 
 
@@ -182,8 +184,8 @@ def alarm_defs(tagmap: TagMap, pm: PmParams | None = None) -> tuple[AlarmDef, ..
     """Every alarm of the tag map, in tag-map order, then the PM advisories."""
     out: list[AlarmDef] = []
     for tag in tagmap.tags:
-        out += _tag_alarms(tag)
-    out += pm_alarm_defs(pm if pm is not None else pm_params_from_mapping(tagmap.pm))
+        out += _tag_alarms(tag, tagmap.catalogue)
+    out += pm_alarm_defs(pm if pm is not None else pm_params_from_mapping(tagmap.pm, tagmap.catalogue))
     return tuple(out)
 
 
@@ -202,6 +204,7 @@ class PmConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VibrationParams:
+    enabled: bool = True  # False: the plant has no such measured signal (and ``pm.vibration`` names none)
     equipment: str = "P100"
     signal: str = "P100.vibration"
     zones: tuple[float, float, float] = (2.3, 4.5, 7.1)  # A/B, B/C, C/D mm/s, ISO 10816-3 group 1 rigid
@@ -234,6 +237,7 @@ class StictionParams:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FoulingParams:
+    enabled: bool = True  # False: the plant has no such signal (and ``pm.fouling`` names none)
     equipment: str = "E100"
     signal: str = "E100.ua"
     drop: float = 0.2  # flag when UA falls this fraction below the clean value
@@ -302,10 +306,14 @@ _SCALE: Final = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 
 
 
 class _Reader:
-    """Collects every problem instead of stopping at the first."""
+    """Collects every problem instead of stopping at the first; names are checked against ``cat``."""
 
-    def __init__(self) -> None:
+    def __init__(self, cat: Catalogue) -> None:
         self.problems: list[tuple[str, str]] = []
+        self.cat = cat
+        self.measured = cat.measured
+        # loops whose output and valve position the stiction rule can compare
+        self.loops = tuple(lp for lp in cat.loop_ids if f"{lp}.out" in cat and f"{lp}.valve" in cat)
 
     def section(self, raw: Mapping[str, Any], key: str, known: Sequence[str]) -> Mapping[str, Any]:
         value = raw.get(key, {})
@@ -399,23 +407,29 @@ _FD: Final = FoulingParams()
 _RD: Final = ResidualParams()
 
 
+def _default_models(cat: Catalogue) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The default residual models whose signals the plant has."""
+    return tuple((sig, ins) for sig, ins in _RD.models
+                 if sig in cat.measured and all(x.removesuffix("^2") in cat for x in ins))
+
+
 def _residual_models(r: _Reader, raw: Mapping[str, Any]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     if "models" not in raw:
-        return _RD.models
+        return _default_models(r.cat)
     models = raw["models"]
     if not isinstance(models, Mapping):
         r.problems.append(("pm.residuals.models", f"must be a mapping signal: [inputs] (got {models!r})"))
-        return _RD.models
+        return _default_models(r.cat)
     out: list[tuple[str, tuple[str, ...]]] = []
     for sig, ins in models.items():
         path = f"pm.residuals.models.{sig}"
-        if sig not in MEASURED:
+        if sig not in r.measured:
             r.problems.append((path, f"must be a measured signal (got {sig!r})"))
             continue
         if not isinstance(ins, list) or not ins or not all(isinstance(x, str) for x in ins):
             r.problems.append((path, f"must be a non-empty list of input signals (got {ins!r})"))
             continue
-        bad = [x for x in ins if x.removesuffix("^2") not in _SIGNAL_KIND or x.removesuffix("^2") == sig]
+        bad = [x for x in ins if x.removesuffix("^2") not in r.cat or x.removesuffix("^2") == sig]
         for x in bad:
             r.problems.append((path, f"unknown or circular input signal (got {x!r})"))
         if not bad:
@@ -427,13 +441,15 @@ def _residuals(r: _Reader, raw: Mapping[str, Any]) -> ResidualParams:
     sec = r.section(raw, "residuals", _KNOWN["residuals"])
     rp = "pm.residuals"
     models = _residual_models(r, sec)
-    noise_signals = r.names(sec, rp, "noise_signals", _RD.noise_signals, MEASURED)
+    noise_default = tuple(s for s in _RD.noise_signals if s in r.measured)
+    noise_signals = r.names(sec, rp, "noise_signals", noise_default, r.measured)
     for i, sig in enumerate(noise_signals):
         if sig in noise_signals[:i]:
             r.problems.append((f"{rp}.noise_signals[{i}]", f"listed twice (got {sig!r})"))
     return ResidualParams(
         models=models,
         noise_signals=noise_signals,
+        gate=tuple((s, v) for s, v in _RD.gate if s in r.cat),
         learn=r.number(sec, rp, "learn", _RD.learn, duration=True),
         calibrate=r.number(sec, rp, "calibrate", _RD.calibrate, duration=True),
         block=r.number(sec, rp, "block", _RD.block, duration=True),
@@ -447,10 +463,13 @@ def _residuals(r: _Reader, raw: Mapping[str, Any]) -> ResidualParams:
     )
 
 
-def pm_params_from_mapping(raw: Mapping[str, Any] | None) -> PmParams:
-    """Validate the tag map's ``pm:`` mapping; raise :class:`PmConfigError` listing every problem."""
+def pm_params_from_mapping(raw: Mapping[str, Any] | None, catalogue: Catalogue = LEGACY) -> PmParams:
+    """Validate the tag map's ``pm:`` mapping against the plant's ``catalogue``; raise
+    :class:`PmConfigError` listing every problem. Defaults apply to the signals the plant has: the
+    vibration and fouling rules are off on a plant without their signal, the instrument, stiction and
+    residual rules cover its own instruments and loops; a rule written for a missing signal is an error."""
     raw = raw or {}
-    r = _Reader()
+    r = _Reader(catalogue)
     for key in raw:
         if key not in (*_KNOWN, "suppression", "horizon"):
             r.problems.append(
@@ -460,7 +479,41 @@ def pm_params_from_mapping(raw: Mapping[str, Any] | None) -> PmParams:
                 )
             )
     horizon = r.number(raw, "pm", "horizon", _VD.horizon, duration=True)
+    vibration = _vibration(r, raw, horizon)
+    i = r.section(raw, "instruments", _KNOWN["instruments"])
+    ip = "pm.instruments"
+    instruments = InstrumentParams(
+        signals=r.names(i, ip, "signals", r.measured, r.measured),
+        flatline_window=r.number(i, ip, "flatline_window", _ID.flatline_window, duration=True),
+        flatline_tol=r.number(i, ip, "flatline_tol", _ID.flatline_tol, strict=False, hi=0.1),
+        spike=r.number(i, ip, "spike", _ID.spike, hi=1.0),
+        roc=r.number(i, ip, "roc", _ID.roc),
+        hold=r.number(i, ip, "hold", _ID.hold, duration=True, strict=False),
+    )
+    s = r.section(raw, "stiction", _KNOWN["stiction"])
+    sp = "pm.stiction"
+    stiction = StictionParams(
+        loops=r.names(s, sp, "loops", r.loops, r.loops),
+        band=r.number(s, sp, "band", _SD.band, hi=100.0),
+        move=r.number(s, sp, "move", _SD.move, hi=100.0),
+        hold=r.number(s, sp, "hold", _SD.hold, duration=True, strict=False),
+    )
+    fouling = _fouling(r, raw)
+    residuals = _residuals(r, raw)
+    suppression = _suppression(r, raw)
+    if r.problems:
+        raise PmConfigError(r.problems)
+    return PmParams(
+        vibration=vibration,
+        instruments=instruments,
+        stiction=stiction,
+        fouling=fouling,
+        residuals=residuals,
+        suppression=suppression,
+    )
 
+
+def _vibration(r: _Reader, raw: Mapping[str, Any], horizon: float) -> VibrationParams:
     v = r.section(raw, "vibration", _KNOWN["vibration"])
     zones = _VD.zones
     if "zones" in v:
@@ -477,9 +530,10 @@ def pm_params_from_mapping(raw: Mapping[str, Any] | None) -> PmParams:
                 ("pm.vibration.zones", f"must be three increasing numbers A/B, B/C, C/D in mm/s (got {z!r})")
             )
     vib_signal = str(v.get("signal", _VD.signal))
-    if vib_signal not in MEASURED:
-        r.problems.append(("pm.vibration.signal", f"must be a measured signal (got {vib_signal!r})"))
-        vib_signal = _VD.signal
+    enabled = vib_signal in r.measured
+    if not enabled and "signal" in v:
+        r.problems.append(("pm.vibration.signal", f"must be a measured signal (got {vib_signal!r})"
+                           f"{_hint(vib_signal, r.measured)}"))
     vp = "pm.vibration"
     sample = r.number(v, vp, "sample", _VD.sample, duration=True)
     window = r.number(v, vp, "window", _VD.window, duration=True)
@@ -487,9 +541,10 @@ def pm_params_from_mapping(raw: Mapping[str, Any] | None) -> PmParams:
         r.problems.append(
             (f"{vp}.window", f"must cover at least 3 samples of {sample:g} s (got {window:g} s)")
         )
-    vibration = VibrationParams(
+    return VibrationParams(
+        enabled=enabled,
         signal=vib_signal,
-        equipment=vib_signal.split(".")[0],
+        equipment=vib_signal.split(".", maxsplit=1)[0],
         zones=zones,
         horizon=r.number(v, vp, "horizon", horizon, duration=True),
         sample=sample,
@@ -500,45 +555,33 @@ def pm_params_from_mapping(raw: Mapping[str, Any] | None) -> PmParams:
         baseline_samples=int(r.number(v, vp, "baseline_samples", _VD.baseline_samples, lo=1, strict=False)),
     )
 
-    i = r.section(raw, "instruments", _KNOWN["instruments"])
-    ip = "pm.instruments"
-    instruments = InstrumentParams(
-        signals=r.names(i, ip, "signals", _ID.signals, MEASURED),
-        flatline_window=r.number(i, ip, "flatline_window", _ID.flatline_window, duration=True),
-        flatline_tol=r.number(i, ip, "flatline_tol", _ID.flatline_tol, strict=False, hi=0.1),
-        spike=r.number(i, ip, "spike", _ID.spike, hi=1.0),
-        roc=r.number(i, ip, "roc", _ID.roc),
-        hold=r.number(i, ip, "hold", _ID.hold, duration=True, strict=False),
-    )
 
-    s = r.section(raw, "stiction", _KNOWN["stiction"])
-    sp = "pm.stiction"
-    stiction = StictionParams(
-        loops=r.names(s, sp, "loops", _SD.loops, LOOP_IDS),
-        band=r.number(s, sp, "band", _SD.band, hi=100.0),
-        move=r.number(s, sp, "move", _SD.move, hi=100.0),
-        hold=r.number(s, sp, "hold", _SD.hold, duration=True, strict=False),
-    )
+def _hint(name: str, valid: Sequence[str]) -> str:
+    close = difflib.get_close_matches(name, valid, n=1)
+    return f' (did you mean "{close[0]}"?)' if close else ""
 
+
+def _fouling(r: _Reader, raw: Mapping[str, Any]) -> FoulingParams:
     f = r.section(raw, "fouling", _KNOWN["fouling"])
     fp = "pm.fouling"
     foul_signal = str(f.get("signal", _FD.signal))
-    if foul_signal not in _SIGNAL_KIND:
-        r.problems.append((f"{fp}.signal", f"unknown signal (got {foul_signal!r})"))
-        foul_signal = _FD.signal
+    enabled = foul_signal in r.cat
+    if not enabled and "signal" in f:
+        r.problems.append((f"{fp}.signal", f"unknown signal (got {foul_signal!r}){_hint(foul_signal, r.cat.names)}"))
     clean: float | None = None
     if f.get("clean") is not None:
         clean = r.number(f, fp, "clean", 1.0)
-    fouling = FoulingParams(
+    return FoulingParams(
+        enabled=enabled,
         signal=foul_signal,
-        equipment=foul_signal.split(".")[0],
+        equipment=foul_signal.split(".", maxsplit=1)[0],
         drop=r.number(f, fp, "drop", _FD.drop, hi=0.99),
         clean=clean,
         sample=r.number(f, fp, "sample", _FD.sample, duration=True),
     )
 
-    residuals = _residuals(r, raw)
 
+def _suppression(r: _Reader, raw: Mapping[str, Any]) -> tuple[Suppression, ...]:
     suppression: list[Suppression] = []
     sup = raw.get("suppression", [])
     if not isinstance(sup, list):
@@ -559,7 +602,7 @@ def pm_params_from_mapping(raw: Mapping[str, Any] | None) -> PmParams:
             r.problems.append((f"{path}.alarms", f"must be a non-empty list of alarm ids (got {alarms!r})"))
             continue
         sig = item.get("signal")
-        if sig not in _SIGNAL_KIND:
+        if sig not in r.cat:
             r.problems.append((f"{path}.signal", f"unknown signal (got {sig!r})"))
             continue
         ne = item.get("not_equal")
@@ -567,19 +610,9 @@ def pm_params_from_mapping(raw: Mapping[str, Any] | None) -> PmParams:
             r.problems.append((f"{path}.not_equal", f"must be a number (got {ne!r})"))
             continue
         suppression.append(Suppression(alarms=tuple(alarms), signal=str(sig), not_equal=float(ne)))
-
-    if r.problems:
-        raise PmConfigError(r.problems)
-    return PmParams(
-        vibration=vibration,
-        instruments=instruments,
-        stiction=stiction,
-        fouling=fouling,
-        residuals=residuals,
-        suppression=tuple(suppression),
-    )
+    return tuple(suppression)
 
 
-def span_of(signal: str) -> float:
-    lo, hi = _SIGNAL_RANGE[signal]
+def span_of(signal: str, catalogue: Catalogue = LEGACY) -> float:
+    lo, hi = catalogue.range_of(signal)
     return float(hi - lo)

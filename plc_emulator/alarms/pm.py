@@ -36,7 +36,7 @@ import numpy.typing as npt
 
 from plc_emulator.alarms.config import PmParams, span_of
 from plc_emulator.alarms.residuals import ResidualBlock, ResidualOutputs
-from plc_emulator.engine.catalogue import CATALOGUE, index_of
+from plc_emulator.engine.catalogue import LEGACY, Catalogue
 
 __all__ = ["PmBlock", "PmOutputs"]
 
@@ -46,7 +46,6 @@ BOOLS = npt.NDArray[np.bool_]
 
 RUL_CAP_H: Final = 100_000.0  # what "no prediction" reads as on the wire (h)
 _EU_EXCEEDED: Final = 0x40940000
-_RANGE: Final = {s.name: s.range for s in CATALOGUE}
 _BIG: Final = float(np.finfo(np.float64).max)
 
 
@@ -69,12 +68,14 @@ class PmOutputs:
 
 
 class PmBlock:
-    def __init__(self, params: PmParams, *, dt: float, n: int = 1) -> None:
+    def __init__(self, params: PmParams, *, dt: float, n: int = 1, catalogue: Catalogue = LEGACY) -> None:
+        """``catalogue``: the plant's signals, in the column order of the values ``step`` gets."""
         self.p = params
         self.dt = float(dt)
         self.n = int(n)
+        index_of = catalogue.index_of
         v = params.vibration
-        self._vib = index_of(v.signal)
+        self._vib = index_of(v.signal) if v.enabled else 0
         self._vib_every = max(1, round(v.sample / self.dt))
         self._vib_k = max(3, round(v.window / v.sample))
         self._vib_sum = np.zeros(n)
@@ -93,9 +94,9 @@ class PmBlock:
         # instruments
         ins = params.instruments
         self._ins = np.array([index_of(s) for s in ins.signals], dtype=np.intp)
-        self._span = np.array([span_of(s) for s in ins.signals])
-        self._lo = np.array([_RANGE[s][0] for s in ins.signals], dtype=np.float64)
-        self._hi = np.array([_RANGE[s][1] for s in ins.signals], dtype=np.float64)
+        self._span = np.array([span_of(s, catalogue) for s in ins.signals])
+        self._lo = np.array([catalogue.range_of(s)[0] for s in ins.signals], dtype=np.float64)
+        self._hi = np.array([catalogue.range_of(s)[1] for s in ins.signals], dtype=np.float64)
         m = len(ins.signals)
         self._ref = np.full((n, m), np.nan)
         self._since = np.zeros((n, m), dtype=np.int64)
@@ -118,41 +119,46 @@ class PmBlock:
         self._band = np.zeros((n, nl))
         # fouling
         f = params.fouling
-        self._ua = index_of(f.signal)
+        self._ua = index_of(f.signal) if f.enabled else 0
         self._ua_every = max(1, round(f.sample / self.dt))
         self._ua_sum = np.zeros(n)
         self._ua_cnt = 0
         self._ua_clean = np.full(n, np.nan if f.clean is None else f.clean)
         self._ua_ratio = np.full(n, np.nan)
         # residual-based bias / drift / noise detection (flags between the instrument and stiction flags)
-        self._res = ResidualBlock(params.residuals, dt=self.dt, n=n)
+        self._res = ResidualBlock(params.residuals, dt=self.dt, n=n, catalogue=catalogue)
         self.tick = 0
         self._zones = np.asarray(params.vibration.zones)  # constant: not rebuilt every tick
 
     @property
     def n_flags(self) -> int:
         r = self._res
-        return 1 + 2 * len(self._ins) + r.n_checked + len(self._op) + 1
+        return int(self.p.vibration.enabled) + 2 * len(self._ins) + r.n_checked + len(self._op) + int(
+            self.p.fouling.enabled)
 
     def step(self, values: F64, status: U32, *, tick: int) -> PmOutputs:
+        """Flags in the order of ``config.pm_alarm_defs``: vibration (if on), per instrument frozen and
+        implausible, residuals, stiction per loop, fouling (if on)."""
         self.tick = int(tick)
         good = (status >> np.uint32(30)) == 0
-        vib = self._vibration(values[:, self._vib], good[:, self._vib])
+        v0 = int(self.p.vibration.enabled)
+        flags = np.empty((self.n, self.n_flags), dtype=np.bool_)
+        if v0:
+            flags[:, 0] = self._vibration(values[:, self._vib], good[:, self._vib])
         frozen, implausible = self._instruments(
             values[:, self._ins], status[:, self._ins], good[:, self._ins]
         )
         stiction = self._stiction(values[:, self._op], values[:, self._valve])
-        fouling = self._fouling(values[:, self._ua])
         res = self._res.step(values, status, tick=tick)
-        flags = np.empty((self.n, self.n_flags), dtype=np.bool_)
-        flags[:, 0] = vib
         m = len(self._ins)
-        flags[:, 1 : 1 + 2 * m : 2] = frozen
-        flags[:, 2 : 2 + 2 * m : 2] = implausible
-        r0 = 1 + 2 * m
+        flags[:, v0 : v0 + 2 * m : 2] = frozen
+        flags[:, v0 + 1 : v0 + 1 + 2 * m : 2] = implausible
+        r0 = v0 + 2 * m
         flags[:, r0 : r0 + res.flag.shape[1]] = res.flag
-        flags[:, -1 - len(self._op) : -1] = stiction
-        flags[:, -1] = fouling
+        s0 = r0 + res.flag.shape[1]
+        flags[:, s0 : s0 + len(self._op)] = stiction
+        if self.p.fouling.enabled:
+            flags[:, -1] = self._fouling(values[:, self._ua])
         zones = self._zones
         zone = np.where(
             np.isnan(self._ewma), 0, np.searchsorted(zones, _nan_to_num(self._ewma), side="right")

@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from plc_emulator.alarms.config import ResidualParams, span_of
-from plc_emulator.engine.catalogue import CATALOGUE, index_of
+from plc_emulator.engine.catalogue import LEGACY, Catalogue
 
 __all__ = ["ResidualBlock", "ResidualOutputs"]
 
@@ -42,7 +42,6 @@ F64 = npt.NDArray[np.float64]
 U32 = npt.NDArray[np.uint32]
 BOOLS = npt.NDArray[np.bool_]
 
-_LO = {s.name: float(s.range[0]) for s in CATALOGUE}
 _MEDIAN_CHI2_1 = 0.4549364231195724  # median of chi-square with 1 degree of freedom
 
 
@@ -56,16 +55,24 @@ class ResidualOutputs:
 
 
 class ResidualBlock:
-    def __init__(self, params: ResidualParams, *, dt: float, n: int = 1) -> None:
+    def __init__(self, params: ResidualParams, *, dt: float, n: int = 1, catalogue: Catalogue = LEGACY) -> None:
         self.p = params
+        index_of = catalogue.index_of
+
+        def lo_of(name: str) -> float:
+            return float(catalogue.range_of(name)[0])
+
+        def span(name: str) -> float:
+            return span_of(name, catalogue)
+
         self.dt = float(dt)
         self.n = n
         models = params.models
         self.m = len(models)
         self.k = len(params.noise_signals)
         self._y = np.array([index_of(s) for s, _ in models], dtype=np.intp)
-        self._y_lo = np.array([_LO[s] for s, _ in models])
-        self._y_span = np.array([span_of(s) for s, _ in models])
+        self._y_lo = np.array([lo_of(s) for s, _ in models])
+        self._y_span = np.array([span(s) for s, _ in models])
         width = max([len(ins) + 1 for _, ins in models], default=1)
         self.q = width
         # design: per model the input columns (padded with -1 -> constant 0 column); "X^2" = square of X
@@ -79,13 +86,14 @@ class ResidualBlock:
         self._used = cols >= 0
         safe = np.where(self._used, cols, 0)
         self._safe = safe
-        self._x_lo = np.where(self._used, np.array([[_LO[CATALOGUE[c].name] for c in row] for row in safe]), 0.0)
-        spans = np.array([[span_of(CATALOGUE[c].name) for c in row] for row in safe])
+        names = catalogue.names
+        self._x_lo = np.where(self._used, np.array([[lo_of(names[c]) for c in row] for row in safe]), 0.0)
+        spans = np.array([[span(names[c]) for c in row] for row in safe])
         self._x_span = np.where(self._used, spans, 1.0)
         modelled = {sig: j for j, (sig, _) in enumerate(models)}
         self._noise_model = np.array([modelled.get(s, -1) for s in params.noise_signals], dtype=np.intp)
         self._noise_sig = np.array([index_of(s) for s in params.noise_signals], dtype=np.intp)
-        self._noise_span = np.array([span_of(s) for s in params.noise_signals])
+        self._noise_span = np.array([span(s) for s in params.noise_signals])
         checked = params.checked
         self._flag_res = np.array([checked.index(sig) for sig, _ in models], dtype=np.intp)
         self._flag_noise = np.array([checked.index(s) for s in params.noise_signals], dtype=np.intp)

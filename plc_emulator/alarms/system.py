@@ -15,6 +15,7 @@ from plc_emulator.alarms.pm import PmBlock, PmOutputs
 from plc_emulator.alarms.signals import alarm_signal_spec, pm_signal_values
 from plc_emulator.alarms.states import AlarmState
 from plc_emulator.commands import Command
+from plc_emulator.engine.catalogue import LEGACY, Catalogue
 from plc_emulator.tagmap.model import TagMap
 
 __all__ = ["AlarmResult", "AlarmSystem", "check_tagmap", "validate_pm"]
@@ -32,11 +33,12 @@ class AlarmSystem:
     """PM rules first (their flags are alarm conditions), then the alarm block."""
 
     def __init__(self, tagmap: TagMap, *, dt: float | None = None, n: int = 1, params: PmParams | None = None) -> None:
-        self.params = params if params is not None else pm_params_from_mapping(tagmap.pm)
+        self.params = params if params is not None else pm_params_from_mapping(tagmap.pm, tagmap.catalogue)
         self.dt = tagmap.scan_period if dt is None else float(dt)
         self.n = n
-        self.pm = PmBlock(self.params, dt=self.dt, n=n)
-        self.block = AlarmBlock(alarm_defs(tagmap, self.params), dt=self.dt, n=n, suppression=self.params.suppression)
+        self.pm = PmBlock(self.params, dt=self.dt, n=n, catalogue=tagmap.catalogue)
+        self.block = AlarmBlock(alarm_defs(tagmap, self.params), dt=self.dt, n=n, suppression=self.params.suppression,
+                                catalogue=tagmap.catalogue)
         self.last: AlarmResult | None = None
         self._plans: dict[tuple[str, ...], tuple[dict[str, tuple[Any, Any]], list[int]]] = {}
         self._pm_cache: tuple[AlarmResult | None, int, dict[str, float]] = (None, -1, {})
@@ -174,10 +176,10 @@ class _LazyView(Mapping[str, Any]):
         return len(self._KEYS)
 
 
-def validate_pm(raw: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+def validate_pm(raw: Mapping[str, Any] | None, catalogue: Catalogue = LEGACY) -> list[tuple[str, str]]:
     """Problems of a tag map's ``pm:`` section as ``(dotted path, message)``; empty when valid."""
     try:
-        pm_params_from_mapping(raw)
+        pm_params_from_mapping(raw, catalogue)
     except PmConfigError as exc:
         return list(exc.problems)
     return []
@@ -186,10 +188,10 @@ def validate_pm(raw: Mapping[str, Any] | None) -> list[tuple[str, str]]:
 def check_tagmap(tagmap: TagMap) -> list[tuple[str, str]]:
     """Cross-checks that need the whole tag map: tags bound to alarm signals name real alarms, and the
     suppression rules name real alarms. ``(dotted path, message)`` pairs."""
-    problems = validate_pm(tagmap.pm)
+    problems = validate_pm(tagmap.pm, tagmap.catalogue)
     if problems:
         return problems
-    params = pm_params_from_mapping(tagmap.pm)
+    params = pm_params_from_mapping(tagmap.pm, tagmap.catalogue)
     ids = {d.id for d in alarm_defs(tagmap, params)}
     for n, rule in enumerate(params.suppression):
         for i, a in enumerate(rule.alarms):

@@ -129,13 +129,14 @@ def _scan_period(fallback: float) -> float:
     return ms / 1000.0
 
 
-def _load_scenario(path: str, tagmap: Any) -> tuple[dict[int, list[Command]], int | None]:
-    """Scenario file -> (``{tick: [Command]}``, its seed or None); ScenarioError exits 2."""
+def _load_scenario(path: str, tagmap: Any, seed: int | None) -> tuple[dict[int, list[Command]], int | None]:
+    """Scenario file -> (``{tick: [Command]}``, its seed or None); ScenarioError exits 2. Its
+    distributions are drawn from the run seed (``seed`` = --seed, else the scenario's, else the map's)."""
     from plc_emulator.scenario import load_scenario
 
     if not Path(path).is_file():
         raise BadInput(f"scenario file not found: {path}")
-    scenario = load_scenario(path, tagmap)
+    scenario = load_scenario(path, tagmap, seed=seed)
     return {int(k): list(v) for k, v in scenario.schedule.items()}, scenario.seed
 
 
@@ -265,7 +266,7 @@ def handler(args: argparse.Namespace) -> int:
     schedule: dict[int, list[Command]] = {}
     seed = args.seed
     if args.scenario:
-        schedule, scenario_seed = _load_scenario(args.scenario, tagmap)
+        schedule, scenario_seed = _load_scenario(args.scenario, tagmap, seed)
         if seed is None:  # --seed > the scenario's seed > the tag map's
             seed = scenario_seed
     stop_at = None

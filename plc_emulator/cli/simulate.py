@@ -141,7 +141,7 @@ def handler(args: argparse.Namespace) -> int:
     if args.scenario:
         if not Path(args.scenario).is_file():
             raise BadInput(f"scenario file not found: {args.scenario}")
-        scen = load_scenario(args.scenario, tagmap)
+        scen = load_scenario(args.scenario, tagmap, seed=seed)
         schedule = {k: list(v) for k, v in scen.schedule.items()}
         duration = duration if duration is not None else scen.duration
         seed = seed if seed is not None else scen.seed
@@ -164,7 +164,19 @@ def handler(args: argparse.Namespace) -> int:
     )
     print(f"digest: {snap.digest}", flush=True)
     print(f"ticks: {snap.tick}", flush=True)
+    _print_oee_tags(tagmap, snap.values)
     return 0
+
+
+def _print_oee_tags(tagmap: Any, values: Any) -> None:
+    """The run's OEE when the tag map binds the oee.* signals (cumulative: the last scan has it)."""
+    got = {t.signal: float(values[i]) for i, t in enumerate(tagmap.tags) if t.signal.startswith("oee.")}
+    for unit in ("train", "P100"):
+        f = {k: got.get(f"oee.{unit}.{k}") for k in ("oee", "availability", "performance", "quality")}
+        if any(v is not None for v in f.values()):
+            shown = {k: "n/a" if v is None else f"{v:.1f} %" for k, v in f.items()}
+            print(f"oee {unit}: {shown['oee']} (availability {shown['availability']}, performance "
+                  f"{shown['performance']}, quality {shown['quality']})", flush=True)
 
 
 def _dataset(

@@ -32,7 +32,8 @@ def register(subparsers: Any) -> None:
 def summary(tm: TagMap) -> str:
     """``ok: 78 tags in 6 devices, 12 field instruments, 31 rw; holding 0-322 (40001-40323), ...``."""
     tags = tm.tags
-    field = sum(1 for t in tags if (spec := lookup(t.signal)) is not None and spec.kind.value == "measured")
+    field = sum(1 for t in tags
+                if (spec := lookup(t.signal, tm.catalogue)) is not None and spec.kind.value == "measured")
     rw = sum(1 for t in tags if t.access.value == "rw")
     spans: dict[Table, list[int]] = {}
     for t in tags:

@@ -12,15 +12,21 @@ arrays are indexed in catalogue order. Signal kinds:
   status, well rates, ...). Always quality Good unless the model says otherwise.
 
 Additions are allowed; renames break tag maps and golden traces.
+
+A :class:`Catalogue` is the signal table of one plant: :data:`LEGACY` is this module's table (the
+built-in separation train engine); a plant file's is built from its signal table
+(:func:`plc_emulator.engine.plant.plant_catalogue`). A tag map carries the catalogue of its plant.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import difflib
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
-__all__ = ["CATALOGUE", "LOOPS", "SignalKind", "SignalSpec", "ValueType", "index_of"]
+__all__ = ["CATALOGUE", "LEGACY", "LOOPS", "Catalogue", "LoopSpec", "SignalKind", "SignalSpec", "ValueType",
+           "index_of"]
 
 
 class SignalKind(StrEnum):
@@ -167,3 +173,95 @@ if len(_INDEX) != len(CATALOGUE):  # pragma: no cover - guards edits to the list
 def index_of(name: str) -> int:
     """Column of ``name`` in the engine's output arrays; KeyError if unknown."""
     return _INDEX[name]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoopSpec:
+    """A control loop of the plant: ``<id>.sp/.mode/.out/.kc/.ti/.pv`` inputs and states and, when its
+    final element is a control valve, ``<id>.valve``."""
+
+    id: str
+    description: str
+    unit: str
+    range: tuple[float, float]
+    sp_limits: tuple[float, float]
+    pv: str | None = None  # the measured signal the controller reads (None: an internal level, no transmitter)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Catalogue:
+    """The signal table of one plant: specs in the engine's output column order, and its loops."""
+
+    name: str
+    specs: tuple[SignalSpec, ...]
+    loops: tuple[LoopSpec, ...] = ()
+    # scenario actions on equipment -> the units they may target (pumps, wells)
+    action_targets: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        index = {s.name: i for i, s in enumerate(self.specs)}
+        if len(index) != len(self.specs):
+            dup = sorted({s.name for s in self.specs if sum(t.name == s.name for t in self.specs) > 1})
+            raise ValueError(f"duplicate signal name in the catalogue of {self.name}: {', '.join(dup)}")
+        object.__setattr__(self, "_index", index)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._index
+
+    def __len__(self) -> int:
+        return len(self.specs)
+
+    def get(self, name: str) -> SignalSpec | None:
+        i = self._index.get(name)
+        return None if i is None else self.specs[i]
+
+    def index_of(self, name: str) -> int:
+        """Column of ``name`` in the engine's output arrays; KeyError (with a did-you-mean) if unknown."""
+        try:
+            return self._index[name]
+        except KeyError:
+            close = difflib.get_close_matches(name, self._index, n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            raise KeyError(f'unknown signal "{name}" in plant {self.name}{hint}') from None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.specs)
+
+    @property
+    def measured(self) -> tuple[str, ...]:
+        """The field instruments' signals, in column order."""
+        return tuple(s.name for s in self.specs if s.kind is SignalKind.MEASURED)
+
+    @property
+    def loop_ids(self) -> tuple[str, ...]:
+        return tuple(lp.id for lp in self.loops)
+
+    @property
+    def inputs(self) -> dict[str, SignalSpec]:
+        """The writable signals by name."""
+        return {s.name: s for s in self.specs if s.kind is SignalKind.INPUT}
+
+    @property
+    def valves(self) -> tuple[str, ...]:
+        """``LOOP.valve`` of every loop whose final element is a control valve (valve fault targets)."""
+        return tuple(f"{lp.id}.valve" for lp in self.loops if f"{lp.id}.valve" in self)
+
+    def range_of(self, name: str) -> tuple[float, float]:
+        return self.specs[self.index_of(name)].range
+
+
+# the built-in engine's loop -> PV instrument (engine/_design.py PV_SOURCE; a test keeps them equal)
+_LEGACY_PV: Final[dict[str, str | None]] = {
+    "LIC100": "V100.oil_level", "PIC100": "V100.pressure", "LIC200": None, "PIC200": "V200.pressure",
+    "LIC300": None, "LIC301": "V300.water_level", "PIC300": "V300.pressure", "TIC100": "E100.outlet_temperature",
+}
+
+LEGACY: Final = Catalogue(
+    name="separation_train (built-in engine)",
+    specs=CATALOGUE,
+    loops=tuple(LoopSpec(id=i, description=d, unit=u, range=r, sp_limits=lim, pv=_LEGACY_PV[i])
+                for i, d, u, r, lim in LOOPS),
+    action_targets={"start_degradation": ("P100",), "force_slug": ("well",), "trip_pump": ("P100",)},
+)

@@ -308,7 +308,7 @@ class Api:
                 return validate_write(tag, value, source="http", role=role)
             if p.role < Role.ENGINEER:
                 raise Problem(403, "access-denied", f"role {role!r} may not write {signal}")
-            spec = lookup(signal)
+            spec = lookup(signal, self.tagmap.catalogue)
             lo, hi = spec.limits if spec is not None and spec.limits is not None else (0.0, math.inf)
             if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= float(value) <= hi:
                 raise Problem(422, "out-of-range", f"{signal}: must be a number {lo:g}..{hi:g} (got {value!r})")

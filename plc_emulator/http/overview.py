@@ -21,19 +21,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from plc_emulator.engine._commands import SENSOR_FAULTS, VALVE_FAULTS
-from plc_emulator.engine._design import MEASURED, PV_SOURCE
-from plc_emulator.engine.catalogue import LOOPS, SignalKind
+from plc_emulator.engine.catalogue import SignalKind
 from plc_emulator.signals import lookup
 from plc_emulator.tagmap.model import Tag, TagMap
 
 __all__ = ["Loop", "Overview", "Unit", "plant_overview"]
 
 _LOOP_PARTS = ("sp", "pv", "out", "mode", "valve")
-# loop id -> the measured signal its controller reads (None: an internal level with no transmitter)
-_LOOP_PV: dict[str, str | None] = {
-    loop: (MEASURED[int(src)] if int(src) < len(MEASURED) else None)
-    for (loop, *_), src in zip(LOOPS, PV_SOURCE, strict=True)
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,9 +75,9 @@ class Overview:
         }
 
 
-def _loop_part(tag: Tag) -> tuple[str, str] | None:
+def _loop_part(tag: Tag, loop_pv: dict[str, str | None]) -> tuple[str, str] | None:
     loop, _, part = tag.signal.partition(".")
-    if loop in _LOOP_PV and part in _LOOP_PARTS:
+    if loop in loop_pv and part in _LOOP_PARTS:
         return loop, part
     return None
 
@@ -91,8 +85,10 @@ def _loop_part(tag: Tag) -> tuple[str, str] | None:
 def plant_overview(tagmap: TagMap) -> Overview:
     """Units, instruments, loops and streams of ``tagmap`` (see the module docstring)."""
     by_signal = {t.signal: t.key for t in tagmap.tags}
-    descriptions = {loop: desc for loop, desc, *_ in LOOPS}
-    loop_units = {loop: unit for loop, _, unit, *_ in LOOPS}
+    cat = tagmap.catalogue
+    descriptions = {lp.id: lp.description for lp in cat.loops}
+    loop_units = {lp.id: lp.unit for lp in cat.loops}
+    loop_pv = {lp.id: lp.pv for lp in cat.loops}  # the measured signal each controller reads
     units: list[Unit] = []
     system: list[str] = []
     for dev in tagmap.devices:
@@ -100,8 +96,8 @@ def plant_overview(tagmap: TagMap) -> Overview:
         parts: dict[str, dict[str, str]] = {}
         others: list[str] = []
         for tag in dev.tags:
-            spec = lookup(tag.signal)
-            lp = _loop_part(tag)
+            spec = lookup(tag.signal, cat)
+            lp = _loop_part(tag, loop_pv)
             if spec is not None and spec.kind is SignalKind.MEASURED:
                 instruments.append(tag.key)
             elif lp is not None:
@@ -113,7 +109,7 @@ def plant_overview(tagmap: TagMap) -> Overview:
             continue
         loops = []
         for loop, p in parts.items():
-            pv_signal = _LOOP_PV[loop]
+            pv_signal = loop_pv[loop]
             pv = p.get("pv") or (by_signal.get(pv_signal) if pv_signal else None)
             loops.append(Loop(id=loop, description=descriptions[loop], unit=loop_units[loop], sp=p.get("sp"),
                               pv=pv, out=p.get("out"), mode=p.get("mode"), valve=p.get("valve")))

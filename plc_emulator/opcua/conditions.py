@@ -239,7 +239,7 @@ class AlarmConditions:
         self.adapter = adapter
         self.tagmap = tagmap
         self.plc = plc
-        self.params = params if params is not None else pm_params_from_mapping(tagmap.pm)
+        self.params = params if params is not None else pm_params_from_mapping(tagmap.pm, tagmap.catalogue)
         self.defs = alarm_defs(tagmap, self.params)
         self.conds: dict[str, _Cond] = {}
         self._by_node: dict[ua.NodeId, _Cond] = {}

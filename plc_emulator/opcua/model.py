@@ -232,7 +232,7 @@ def build_model(server: Server, tagmap: TagMap, ns: int, *, types: dict[str, ua.
                 if role in roles:
                     b.ref(cid, roles[role].nodeid, _HAS_COMPONENT)
         for tag in device.tags:
-            spec = lookup(tag.signal)
+            spec = lookup(tag.signal, tagmap.catalogue)
             if spec is None or spec.kind is not SignalKind.MEASURED:
                 continue
             tn = by_key[tag.key]

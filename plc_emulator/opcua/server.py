@@ -848,7 +848,7 @@ class OpcUaAdapter:
             tn = self._by_nodeid.get(ua.NodeId(text, self.namespace_index))
         if tn is not None:
             return tn.tag.signal
-        return text if lookup(text) is not None else None
+        return text if lookup(text, self.tagmap.catalogue) is not None else None
 
     async def _m_inject(self, parent: ua.NodeId, *args: ua.Variant) -> Any:
         bad = _arity(args, 3)
@@ -877,7 +877,7 @@ class OpcUaAdapter:
             return _status(_BAD_NODE_ID_UNKNOWN)
         if kind not in FAULT_KINDS or kind in LINK_FAULTS:
             return _status(_BAD_INVALID_ARGUMENT)
-        spec = lookup(signal)
+        spec = lookup(signal, self.tagmap.catalogue)
         if kind in VALVE_FAULTS:
             if not signal.endswith(".valve"):
                 loop_id = signal.split(".", 1)[0]

@@ -38,8 +38,8 @@ import structlog
 
 from historian import crash_point
 from plc_emulator.commands import Command, CommandKind
-from plc_emulator.engine.catalogue import index_of
-from plc_emulator.engine.types import EngineState, copy_rng
+from plc_emulator.engine.protocol import state_arrays, state_from_arrays
+from plc_emulator.engine.types import copy_rng
 from plc_emulator.errors import EmulatorError
 from plc_emulator.scan import ScanCycle
 from plc_emulator.tagmap.model import Access, TagMap
@@ -122,8 +122,7 @@ def _object_state(prefix: str, obj: object) -> tuple[dict[str, np.ndarray[Any, A
 def capture(cycle: ScanCycle, *, wall_time: float, memory: Mapping[str, float]) -> Capture:
     """Copy the scan state of ``cycle`` (call on the scan thread, between ticks)."""
     st = cycle.state
-    arrays: dict[str, np.ndarray[Any, Any]] = {f"engine/{k}": v.copy() for k, v in st.arrays.items()}
-    arrays["engine.status"] = st.status.copy()
+    arrays = state_arrays(st)
     block_arrays, block_scalars = _object_state("alarms.block", cycle.alarms.block)
     pm_arrays, pm_scalars = _object_state("alarms.pm", cycle.alarms.pm)
     arrays.update(block_arrays)
@@ -211,9 +210,7 @@ def check_compatible(ck: Checkpoint, cycle: ScanCycle) -> None:
             f"this one {tm.sha256[:12]}...); {fix}")
     if h.get("engine_format") != ENGINE_FORMAT or float(h.get("dt", 0)) != cycle.dt:
         raise CheckpointError(f"{ck.path}: checkpoint engine format/scan period differ from this build; {fix}")
-    want: dict[str, np.ndarray[Any, Any]] = {f"engine/{k}": v for k, v in cycle.state.arrays.items()}
-    want["engine.status"] = cycle.state.status
-    for name, ref in want.items():
+    for name, ref in state_arrays(cycle.state).items():
         got = ck.arrays.get(name)
         if got is None or got.shape != ref.shape or got.dtype != ref.dtype:
             raise CheckpointError(f"{ck.path}: checkpoint engine array {name} is missing or has another shape; {fix}")
@@ -241,8 +238,7 @@ def restore(cycle: ScanCycle, ck: Checkpoint, mode: StartMode) -> list[Command]:
     initial = cycle.engine.outputs(cycle.state).values[0]
     rng = copy_rng(cycle.state.rng)
     rng.bit_generator.state = ck.header["rng"]
-    arrays = {k.removeprefix("engine/"): ck.arrays[k].copy() for k in ck.arrays if k.startswith("engine/")}
-    cycle.state = EngineState(tick=ck.tick, rng=rng, arrays=arrays, status=ck.arrays["engine.status"].copy())
+    cycle.state = state_from_arrays(cycle.state, ck.arrays, tick=ck.tick, rng=rng)
     if mode is StartMode.HOT:
         _restore_object("alarms.block", cycle.alarms.block, ck)
         _restore_object("alarms.pm", cycle.alarms.pm, ck)
@@ -259,13 +255,12 @@ def _memory_writes(tm: TagMap, ck: Checkpoint, mode: StartMode, initial: np.ndar
     for tag in tm.tags:
         if tag.access is not Access.RW or tag.signal.startswith(_NOT_MEMORY):
             continue
-        try:
-            col = index_of(tag.signal)
-        except KeyError:  # PLC memory outside the engine: restore retained values by a write
+        if tag.signal not in tm.catalogue:  # PLC memory outside the engine: restore retained values by a write
             if tag.retain and mode is not StartMode.COLD and tag.key in memory:
                 restores.append(Command(kind=CommandKind.WRITE, target=tag.signal, value=float(memory[tag.key]),
                                         source="restart"))
             continue
+        col = tm.catalogue.index_of(tag.signal)
         if mode is StartMode.HOT or (mode is StartMode.WARM and tag.retain):
             continue
         if float(current[col]) != float(initial[col]):
@@ -273,8 +268,8 @@ def _memory_writes(tm: TagMap, ck: Checkpoint, mode: StartMode, initial: np.ndar
     cmds: list[Command] = []
     for sig in sorted(resets, key=lambda s: not s.endswith(".mode")):  # modes before outputs
         loop, _, fld = sig.partition(".")
-        if fld == "out":  # a loop in AUTO computes its output: writing it would be ignored
-            mode_col = index_of(f"{loop}.mode")
+        if fld == "out" and f"{loop}.mode" in tm.catalogue:  # a loop in AUTO computes its output
+            mode_col = tm.catalogue.index_of(f"{loop}.mode")
             if resets.get(f"{loop}.mode", float(current[mode_col])) >= 0.5:
                 continue
         cmds.append(Command(kind=CommandKind.WRITE, target=sig, value=resets[sig], source="restart"))

@@ -17,8 +17,6 @@ import math
 from plc_emulator.alarms import AlarmSystem, is_alarm_signal
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.engine._commands import SENSOR_FAULTS, VALVE_FAULTS
-from plc_emulator.engine._design import LOOP_NAMES, MEASURED
-from plc_emulator.engine.catalogue import CATALOGUE, SignalKind
 from plc_emulator.errors import WriteRejected
 from plc_emulator.image.writes import validate_write
 from plc_emulator.runtime.journal import Journal
@@ -27,10 +25,8 @@ from plc_emulator.tagmap.model import Access, Tag, TagMap
 
 __all__ = ["CommandChecker", "check_journal"]
 
-_INPUTS = {s.name: s for s in CATALOGUE if s.kind is SignalKind.INPUT}
-_VALVES = frozenset(f"{loop}.valve" for loop in LOOP_NAMES)
-_FIXED = {CommandKind.START_DEGRADATION: ("P100", "start_degradation"), CommandKind.FORCE_SLUG: ("well", "force_slug"),
-          CommandKind.TRIP_PUMP: ("P100", "trip_pump")}
+_FIXED = {CommandKind.START_DEGRADATION: "start_degradation", CommandKind.FORCE_SLUG: "force_slug",
+          CommandKind.TRIP_PUMP: "trip_pump"}
 _ALARM_KINDS = frozenset(k for k in CommandKind if k.value.startswith("alarm_"))
 
 
@@ -39,6 +35,11 @@ class CommandChecker:
 
     def __init__(self, tagmap: TagMap) -> None:
         self.rw: dict[str, Tag] = {t.signal: t for t in tagmap.tags if t.access is Access.RW}
+        cat = tagmap.catalogue
+        self.inputs = cat.inputs
+        self.measured = frozenset(cat.measured)
+        self.valves = frozenset(cat.valves)
+        self.targets = cat.action_targets
         self.alarm_ids = frozenset(AlarmSystem(tagmap).block.ids)
 
     def check(self, cmd: Command) -> str | None:
@@ -51,11 +52,12 @@ class CommandChecker:
                 return f"unknown alarm {cmd.target!r}"
             return None
         if cmd.kind in _FIXED:
-            want, action = _FIXED[cmd.kind]
-            return self._params(cmd, _ACTION_PARAMS[action]) if cmd.target == want else (
-                f"{cmd.kind.value} target must be {want} (got {cmd.target!r})")
+            action = _FIXED[cmd.kind]
+            want = self.targets.get(action, ())
+            return self._params(cmd, _ACTION_PARAMS[action]) if cmd.target in want else (
+                f"{cmd.kind.value} target must be {' or '.join(want) or 'a unit of the plant'} (got {cmd.target!r})")
         if cmd.kind is CommandKind.CLEAR_FAULT:
-            if cmd.target != "*" and cmd.target not in MEASURED and cmd.target not in _VALVES:
+            if cmd.target != "*" and cmd.target not in self.measured and cmd.target not in self.valves:
                 return f"clear_fault target must be a field instrument, a LOOP.valve or * (got {cmd.target!r})"
             return self._params(cmd, ())
         return self._fault(cmd)
@@ -70,7 +72,7 @@ class CommandChecker:
             return None
         if is_alarm_signal(cmd.target):
             return f"{cmd.target} is not a writable point of this tag map"
-        spec = _INPUTS.get(cmd.target)
+        spec = self.inputs.get(cmd.target)
         if spec is None:
             return f"unknown write target {cmd.target!r}"
         lo, hi = spec.limits if spec.limits is not None else spec.range
@@ -80,9 +82,9 @@ class CommandChecker:
 
     def _fault(self, cmd: Command) -> str | None:
         kind = cmd.params.get("kind")
-        if cmd.target in MEASURED:
+        if cmd.target in self.measured:
             faults: tuple[str, ...] = SENSOR_FAULTS
-        elif cmd.target in _VALVES:
+        elif cmd.target in self.valves:
             faults = VALVE_FAULTS
         else:
             return f"inject_fault target must be a field instrument or a LOOP.valve (got {cmd.target!r})"

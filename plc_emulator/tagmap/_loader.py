@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from yaml.nodes import MappingNode, Node, ScalarNode
 
+from plc_emulator.engine.catalogue import LEGACY, Catalogue
 from plc_emulator.engine.params import ParamError, params_from_mapping
 from plc_emulator.errors import TagMapError
+from plc_emulator.tagmap._files import MAX_FILE_BYTES, read_text_file, special_file_kind
+from plc_emulator.tagmap._plant import parse_model
 from plc_emulator.tagmap._reader import T_NULL, Fields, Reader, compose, join
 from plc_emulator.tagmap._tags import parse_devices
 from plc_emulator.tagmap.model import (
@@ -23,7 +24,8 @@ from plc_emulator.tagmap.model import (
     WordOrder,
 )
 
-__all__ = ["HISTORIAN_SETTINGS_KEYS", "MODBUS_KEYS", "OPCUA_SETTINGS_KEYS", "TOP_KEYS", "load", "loads"]
+__all__ = ["HISTORIAN_SETTINGS_KEYS", "MAX_FILE_BYTES", "MODBUS_KEYS", "OPCUA_SETTINGS_KEYS", "TOP_KEYS", "load",
+           "loads", "read_text_file", "special_file_kind"]
 
 TOP_KEYS = (
     "name",
@@ -37,6 +39,7 @@ TOP_KEYS = (
     "historian",
     "process",
     "pm",
+    "model",
     "devices",
 )
 TOP_REQUIRED = ("name", "plant", "devices")
@@ -48,47 +51,6 @@ MAX_SCAN_PERIOD = 10.0  # s
 MIN_SCAN_PERIOD = 0.001  # s: below 1 ms a Python scan cannot keep up and tick arithmetic loses meaning
 DEFAULT_EPOCH = 1767225600.0  # 2026-01-01T00:00:00Z: simulate/evaluate (and run with a pinned map)
 DEFAULT_SCAN_PERIOD = 0.1  # s
-MAX_FILE_BYTES = 16 * 2**20
-
-
-def special_file_kind(path: str | Path) -> str | None:
-    """``"a FIFO"``, ``"a character device"``... for a path that is not a regular file or directory
-    (reading one could block forever); None otherwise, also when it does not exist."""
-    try:
-        mode = os.stat(path).st_mode
-    except (OSError, ValueError):
-        return None
-    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
-        if test(mode):
-            return kind
-    return None
-
-
-def read_text_file(path: str | Path, what: str, error: type[TagMapError] = TagMapError) -> tuple[str, bytes]:
-    """Bounded read of a UTF-8 text file for a loader: ``(text, raw bytes)``, or ``error`` with one
-    ``FILE:LINE:COL`` line (special file, directory, unreadable, too large, not UTF-8)."""
-    name = str(path)
-    kind = special_file_kind(path)
-    if kind is not None:
-        raise error([f"{name}:1:1: cannot read the {what}: it is {kind}, not a regular file"])
-    try:
-        with Path(path).open("rb") as fh:
-            data = fh.read(MAX_FILE_BYTES + 1)  # bounded: /dev/zero or a huge file must not hang us
-    except IsADirectoryError:
-        raise error([f"{name}:1:1: cannot read the {what}: it is a directory"]) from None
-    except OSError as exc:
-        raise error([f"{name}:1:1: cannot read the {what}: {exc.strerror or exc}"]) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise error([f"{name}:1:1: cannot read the {what}: larger than {MAX_FILE_BYTES // 2**20} MiB"])
-    try:
-        return data.decode("utf-8-sig"), data
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise error(
-            [f"{name}:{line}:{col}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"]
-        ) from None
 
 
 def load(path: str | Path) -> TagMap:
@@ -151,15 +113,22 @@ def _top(r: Reader, root: Node, sha256: str) -> TagMap | None:
     modbus = _modbus(r, f.get("modbus"))
     opcua = _opcua(r, f.get("opcua"))
     historian = _historian(r, f.get("historian"))
+    model = None if f.get("model") is None else parse_model(r, f.values["model"])
+    catalogue = LEGACY if model is None else model[1]
     process = _free(r, f.get("process"), "process")
-    if process is not None and f.get("process") is not None:
+    if process and "model" in f:
+        r.err(f.keys["process"], "process", "sets the built-in engine's parameters; with model: the plant "
+              "file holds its parameters (units.<unit>.params)")
+    elif process is not None and f.get("process") is not None:
         _check_process(r, f.values["process"], process)
     pm = _free(r, f.get("pm"), "pm")
     if pm is not None and f.get("pm") is not None:
-        _check_pm(r, f.values["pm"], pm)
+        _check_pm(r, f.values["pm"], pm, catalogue)
     order = modbus.word_order if modbus is not None else WordOrder.ABCD
     devices_node = f.get("devices")
-    devices = () if devices_node is None else parse_devices(r, devices_node, order)
+    devices = () if devices_node is None else parse_devices(r, devices_node, order, catalogue)
+    if "model" in f and model is None:
+        return None
     if (
         name is None
         or plant is None
@@ -190,6 +159,8 @@ def _top(r: Reader, root: Node, sha256: str) -> TagMap | None:
         process=process,
         pm=pm,
         devices=devices,
+        plant_model=None if model is None else model[0],
+        catalogue=catalogue,
     )
 
 
@@ -327,11 +298,11 @@ def _node_at(node: Node, dotted: str, *, key: bool) -> Node:
     return current
 
 
-def _check_pm(r: Reader, node: Node, pm: Mapping[str, Any]) -> None:
+def _check_pm(r: Reader, node: Node, pm: Mapping[str, Any], catalogue: Catalogue) -> None:
     """The alarm block knows its PM rules: it validates ``pm:`` and we point at the YAML."""
     from plc_emulator.alarms import validate_pm  # lazy: the alarms package builds on the tag map model
 
-    for reported, message in validate_pm(pm):
+    for reported, message in validate_pm(pm, catalogue):
         rel = reported.removeprefix("pm.").removeprefix("pm")
         where = _node_at(node, rel, key=message.startswith("unknown"))
         r.err(where, join("pm", rel) if rel else "pm", message)

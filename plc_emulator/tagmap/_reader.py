@@ -101,6 +101,11 @@ class Problems:
     def __init__(self, file: str) -> None:
         self.file = file
         self._items: list[tuple[int, int, int, str]] = []
+        self._other: list[str] = []  # problems of another file this one refers to (a plant file)
+
+    def add_lines(self, lines: Iterable[str]) -> None:
+        """Already formatted ``FILE:LINE:COL`` lines of a referenced file; reported first."""
+        self._other.extend(lines)
 
     def add(self, where: Node | yaml.Mark | tuple[int, int] | None, path: str, message: str) -> None:
         if isinstance(where, Node):
@@ -115,10 +120,10 @@ class Problems:
         self._items.append((line, col, len(self._items), f"{self.file}:{line}:{col}: {prefix}{message}"))
 
     def __bool__(self) -> bool:
-        return bool(self._items)
+        return bool(self._items or self._other)
 
     def lines(self) -> list[str]:
-        out: list[str] = []
+        out: list[str] = list(self._other)
         seen: set[str] = set()
         for *_, text in sorted(self._items):
             if text not in seen:  # a merged (<<) block can report the same problem twice

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import Any
 
+from plc_emulator.engine.blocks import LIBRARY
+from plc_emulator.engine.plant._schema import plant_schema
 from plc_emulator.tagmap._alarms import PRIORITY_KEYS
 from plc_emulator.tagmap._modbus import MIRROR_KEYS
 from plc_emulator.tagmap._tags import IDENTIFICATION_KEYS, KNOWN_UNITS, TAG_REQUIRED
@@ -39,6 +41,11 @@ def _ref(name: str) -> dict[str, Any]:
 
 def _enum(e: type[StrEnum], desc: str) -> dict[str, Any]:
     return {"enum": [m.value for m in e], "description": desc}
+
+
+def _units() -> list[str]:
+    """The units a tag may have: the built-in engine's and runtime's, and every block signal's."""
+    return sorted({*KNOWN_UNITS, *(s.unit for spec in LIBRARY.values() for s in spec.signals)})
 
 
 def build_schema() -> dict[str, Any]:
@@ -161,7 +168,7 @@ def build_schema() -> dict[str, Any]:
             "minLength": 1,
             "description": "engine or runtime signal, e.g. V100.pressure",
         },
-        "unit": {"enum": list(KNOWN_UNITS), "description": "engineering unit; must be the signal's unit"},
+        "unit": {"enum": _units(), "description": "engineering unit; must be the signal's unit"},
         "description": {"type": "string"},
         "kind": _enum(TagKind, "OPC UA variable type"),
         "range": dict(pair, description="EU range [min, max], min < max"),
@@ -267,6 +274,11 @@ def build_schema() -> dict[str, Any]:
             "description": "plant parameter overrides, checked by the engine",
         },
         "pm": {"type": ["object", "null"], "description": "predictive-maintenance rule parameters"},
+        "model": {
+            "description": "the plant file the PLC runs: its path relative to this tag map, or the plant file "
+            "written inline (docs/blocks.md); without it, the built-in separation train",
+            "oneOf": [{"type": "string", "minLength": 1}, _ref("plant")],
+        },
         "devices": {
             "type": "object",
             "minProperties": 1,
@@ -274,6 +286,7 @@ def build_schema() -> dict[str, Any]:
             "additionalProperties": _ref("device"),
         },
     }
+    defs["plant"] = {k: v for k, v in plant_schema().items() if k != "$schema"}
     schema = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "urn:plc-emulator:tagmap:1",

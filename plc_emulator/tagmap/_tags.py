@@ -7,7 +7,7 @@ from typing import Final
 
 from yaml.nodes import Node, SequenceNode
 
-from plc_emulator.engine.catalogue import SignalKind, SignalSpec, ValueType
+from plc_emulator.engine.catalogue import Catalogue, SignalKind, SignalSpec, ValueType
 from plc_emulator.signals import all_signals, lookup
 from plc_emulator.tagmap._alarms import parse_alarms, parse_historian
 from plc_emulator.tagmap._modbus import AddressBook, TagFacts, parse_point
@@ -68,13 +68,16 @@ _TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 class _Registry:
     """Cross-tag facts: OPC UA node ids already taken, and the Modbus address book."""
 
-    def __init__(self) -> None:
+    def __init__(self, catalogue: Catalogue) -> None:
         self.node_ids: dict[str, tuple[str, int]] = {}
         self.book = AddressBook()
+        self.catalogue = catalogue
+        self.units = tuple(sorted({*KNOWN_UNITS, *(s.unit for s in catalogue.specs)}))
 
 
-def parse_devices(r: Reader, node: Node, default_order: WordOrder) -> tuple[Device, ...]:
-    reg = _Registry()
+def parse_devices(r: Reader, node: Node, default_order: WordOrder, catalogue: Catalogue) -> tuple[Device, ...]:
+    """The devices; tag signals are checked against ``catalogue`` (the plant's) and the runtime's."""
+    reg = _Registry(catalogue)
     devices: list[Device] = []
     entries = r.pairs(node, "devices")
     if entries is None:
@@ -141,16 +144,16 @@ def _opt_text(r: Reader, f: Fields, key: str, *, nonempty: bool = False) -> str 
     return None if node is None else r.text(node, f.at(key), nonempty=nonempty)
 
 
-def _signal(r: Reader, f: Fields) -> SignalSpec | None:
+def _signal(r: Reader, f: Fields, catalogue: Catalogue) -> SignalSpec | None:
     node = f.get("signal")
     if node is None:
         return None
     name = r.text(node, f.at("signal"), nonempty=True)
     if name is None:
         return None
-    spec = lookup(name)
+    spec = lookup(name, catalogue)
     if spec is None:
-        hint = did_you_mean(name, [s.name for s in all_signals()])
+        hint = did_you_mean(name, [s.name for s in all_signals(catalogue)])
         r.err(node, f.at("signal"), f"unknown signal (got {show(node)}){hint}")
     return spec
 
@@ -170,8 +173,8 @@ def _parse_tag(
     if not f.ok:
         return None
     key = f"{device}.{name}"
-    spec = _signal(r, f)
-    unit = _unit(r, f, spec)
+    spec = _signal(r, f, reg.catalogue)
+    unit = _unit(r, f, spec, reg.units)
     description = _opt_text(r, f, "description")
     kind = None if "kind" not in f else r.choice(f.values["kind"], f.at("kind"), TagKind)
     rng = _range(r, f)
@@ -263,19 +266,19 @@ def _retain(r: Reader, f: Fields, access: Access | None, spec: SignalSpec | None
     return bool(got)
 
 
-def _unit(r: Reader, f: Fields, spec: SignalSpec | None) -> str | None:
+def _unit(r: Reader, f: Fields, spec: SignalSpec | None, known: tuple[str, ...]) -> str | None:
     node = f.get("unit")
     if node is None:
         return None
     unit = r.text(node, f.at("unit"))
     if unit is None:
         return None
-    if unit not in KNOWN_UNITS:
-        shown = ", ".join(u or '""' for u in KNOWN_UNITS)
+    if unit not in known:
+        shown = ", ".join(u or '""' for u in known)
         r.err(
             node,
             f.at("unit"),
-            f"unknown unit (got {show(node)}){did_you_mean(unit, KNOWN_UNITS)}; known: {shown}",
+            f"unknown unit (got {show(node)}){did_you_mean(unit, known)}; known: {shown}",
         )
         return None
     if spec is not None and unit != spec.unit and not spec.name.startswith("mem."):  # free memory: any unit

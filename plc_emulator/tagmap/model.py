@@ -11,7 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from plc_emulator.engine.catalogue import LEGACY, Catalogue
+
+if TYPE_CHECKING:  # the plant package reads its files with the tag map's reader
+    from plc_emulator.engine.plant import LoadedPlant
 
 __all__ = [
     "WORD_ORDER_64",
@@ -263,6 +268,10 @@ class TagMap:
     devices: tuple[Device, ...]
     # True when the file sets ``epoch:``; ``run`` then keeps it instead of taking the wall clock
     epoch_pinned: bool = False
+    # ``model:``: the plant file the PLC runs (None = the built-in separation train engine), and the
+    # signal table every tag, alarm, PM rule and OPC UA node is checked against
+    plant_model: LoadedPlant | None = None
+    catalogue: Catalogue = LEGACY
 
     @property
     def tags(self) -> tuple[Tag, ...]:

@@ -29,7 +29,8 @@ def _reactor(params: dict[str, float], init: dict[str, float], *, minutes: float
     s = {k: v[:, None] for k, v in initial_state(spec, p, resolve_params(spec.initial, init, 1), 1).items()}
     if pump_off:
         s["coolant_pump"] = np.zeros((1, 1))
-    i = {"coolant_valve": np.full((1, 1), valve), "feed_cut": np.zeros((1, 1)), "cooling_full": np.zeros((1, 1))}
+    i = {"coolant_valve": np.full((1, 1), valve), "feed_cut": np.zeros((1, 1)), "cooling_full": np.zeros((1, 1)),
+         "feed": np.full((1, 1), -1.0)}  # unconnected: the written feed flow
     rng = np.random.default_rng(0)
     for k in range(round(minutes * 60.0 / dt)):
         s = {**s, **kern.update(p, s, i, Context(tick=k, dt=dt, t=0.0, sim_s=k * dt, rng=rng))}

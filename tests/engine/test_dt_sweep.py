@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from plc_emulator.engine.blocks import KERNELS, LIBRARY, Context, Direction, initial_state, resolve_params
+from plc_emulator.engine.playback import RECORDINGS, Recording
 from plc_emulator.engine.types import F64
 
 DTS = (0.1, 1.0, 10.0, 60.0)
@@ -61,6 +62,9 @@ def _after(t: float, before: dict[str, F64], after: dict[str, F64]) -> dict[str,
     return after if t > 30.0 else before
 
 
+_REC_T = np.arange(0.0, T_END + 100.0, 45.0)  # rows 45 s apart: samples fall between them
+PLAYBACK = float(RECORDINGS.add(Recording(times=_REC_T, columns=("x",),
+                                          values=(50.0 + 40.0 * np.sin(_REC_T / 100.0))[:, None])))
 QUIET_WELL = {"hydrodynamic": False, "severe_rate_per_day": 0.0, "gas_drift_sigma": 0.0}
 CASES: dict[str, tuple[str, dict[str, float], dict[str, float], Inputs, str, float]] = {
     "ambient": ("ambient", {"weather_sigma_c": 0.0, "sea_weather_sigma_c": 0.0}, {}, lambda t: {},
@@ -117,6 +121,7 @@ CASES: dict[str, tuple[str, dict[str, float], dict[str, float], Inputs, str, flo
                 lambda t: {"master_pv": _v(50.0 if t <= 30.0 else 55.0), "slave_pv": _v(50.0)}, "out", 100.0),
     "on_off_valve": ("on_off_valve", {}, {"open": 1.0}, lambda t: {"stop": _v(0.0 if t <= 30.0 else 1.0)},
                      "position", 100.0),
+    "playback": ("playback", {"file": PLAYBACK, "speed": 1.5, "loop": 1.0}, {}, lambda t: {}, "value", 100.0),
 }
 
 

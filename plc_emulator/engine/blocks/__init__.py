@@ -21,6 +21,7 @@ from plc_emulator.engine.blocks import (
     kalman,
     on_off_valve,
     pid,
+    playback,
     pump,
     separator,
     signal_generator,
@@ -78,6 +79,6 @@ __all__ = [
 
 _MODULES: Final = (well, separator, header, boundary, ambient, valve, pump, heat_exchanger, pid, interlock,
                    transmitter, cstr, storage_tank, hot_oil_heater, on_off_valve, kalman,
-                   signal_generator, analyser, switch, split_range, cascade)
+                   signal_generator, analyser, switch, split_range, cascade, playback)
 LIBRARY: Final[dict[str, BlockSpec]] = {m.SPEC.kind: m.SPEC for m in _MODULES}
 KERNELS: Final[dict[str, Kernel]] = {m.SPEC.kind: m.KERNEL for m in _MODULES}

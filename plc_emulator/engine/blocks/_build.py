@@ -15,7 +15,7 @@ from plc_emulator.engine.blocks._spec import (
     StateVar,
 )
 
-__all__ = ["choice", "flag", "inp", "meas", "num", "out", "setting", "shown", "state"]
+__all__ = ["choice", "column", "flag", "inp", "meas", "num", "out", "path", "setting", "shown", "state"]
 
 INF = math.inf
 
@@ -34,6 +34,16 @@ def flag(name: str, default: bool, doc: str = "") -> Param:
 def choice(name: str, choices: tuple[str, ...], default: str, doc: str = "") -> Param:
     return Param(name=name, unit="", default=float(choices.index(default)), lo=0.0,
                  hi=float(len(choices) - 1), kind=ParamType.CHOICE, choices=choices, description=doc)
+
+
+def path(name: str, doc: str = "") -> Param:
+    """A required file, relative to the plant file (its value is the loaded file's handle)."""
+    return Param(name=name, unit="", default=0.0, lo=0.0, kind=ParamType.PATH, description=doc)
+
+
+def column(name: str, doc: str = "") -> Param:
+    """A column of the block's file, by name (its value is the column's index; default the first)."""
+    return Param(name=name, unit="", default=0.0, lo=0.0, kind=ParamType.COLUMN, description=doc)
 
 
 def state(name: str, unit: str, doc: str = "", *, value: float = 0.0, init: str = "",

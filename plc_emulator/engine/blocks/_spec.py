@@ -100,6 +100,11 @@ class ParamType(StrEnum):
     INT = "int"
     BOOL = "bool"
     CHOICE = "choice"
+    # a file named relative to the plant file (a recorded time series); the value is the handle
+    # of the loaded file (engine.playback.RECORDINGS), 0 = none; a block's PATH parameter is required
+    PATH = "path"
+    # a column of the block's PATH parameter's file, by name; the value is its index (default: the first)
+    COLUMN = "column"
 
 
 class SignalKind(StrEnum):
@@ -137,6 +142,10 @@ class Param:
             return "true/false"
         if self.kind is ParamType.CHOICE:
             return " | ".join(self.choices)
+        if self.kind is ParamType.PATH:
+            return "a file, relative to the plant file"
+        if self.kind is ParamType.COLUMN:
+            return "a column name of the file"
         lo = "" if self.lo == -np.inf else f"{self.lo:g}"
         hi = "" if self.hi == np.inf else f"{self.hi:g}"
         return f"{lo} .. {hi}" if lo or hi else "any"
@@ -146,6 +155,10 @@ class Param:
             return "true" if self.default else "false"
         if self.kind is ParamType.CHOICE:
             return self.choices[int(self.default)]
+        if self.kind is ParamType.PATH:
+            return "(required)"
+        if self.kind is ParamType.COLUMN:
+            return "the first column"
         return f"{self.default:g}"
 
 

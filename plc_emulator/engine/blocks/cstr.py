@@ -11,7 +11,8 @@ Times in minutes, volumes in L, temperatures in K (the ports carry °C). The ste
 CA implicit with k frozen (stays in [0, CAf]), then T and Tj implicit as one linear 2x2 system in
 closed form; explicit Euler diverges at 0.1-5 s in a runaway, this step is stable at any dt. The
 coolant flow qc = qc_max x valve fraction x pump running, with a coast-down lag; fouling removes a
-fraction of UA. Feed cut and full cooling are FLAG inputs for an interlock.
+fraction of UA. Feed cut and full cooling are FLAG inputs for an interlock. The feed flow is a written
+setting unless the optional ``feed`` port is connected (a recorded feed from a ``playback`` block).
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ SPEC = BlockSpec(
         inp("coolant_valve", Quantity.PERCENT, "coolant flow fraction (a valve's flow_fraction)"),
         inp("feed_cut", Quantity.FLAG, "1 = feed stopped (interlock)", optional=True),
         inp("cooling_full", Quantity.FLAG, "1 = coolant valve forced fully open (interlock)", optional=True),
+        inp("feed", Quantity.LIQUID_FLOW, "feed flow from another block (e.g. a playback); unconnected: the "
+            "written feed_flow", optional=True, idle=-1.0),
         out("temperature", Quantity.TEMPERATURE, "reactor temperature"),
         out("jacket_temperature", Quantity.TEMPERATURE, "jacket temperature"),
     ),
@@ -86,6 +89,7 @@ SPEC = BlockSpec(
         shown("coolant_flow", "L/min", (0, 300), "coolant flow qc"),
         shown("temperature_rate", "K/min", (-50, 50), "dT/dt"),
         shown("heat_release", "kW", (0, 100), "reaction heat (-dH) k CA V"),
+        shown("ua", "kW/K", (0, 1), "jacket UA after fouling (a fouling monitor's input)"),
         setting("feed_flow", "L/min", (0, 150), (0, 150), "feed flow q"),
         setting("feed_temperature", "K", (280, 370), (280, 370), "feed temperature Tf"),
         setting("feed_concentration", "mol/L", (0, 2), (0, 2), "feed concentration CAf"),
@@ -109,10 +113,16 @@ def _coolant(p: Arrays, s: Arrays, i: Arrays, dt: float) -> F64:
     return qc
 
 
+def _feed(s: Arrays, i: Arrays) -> F64:
+    """L/min: the connected feed port (m3/s; idle -1 when unconnected), else the written setting."""
+    q: F64 = np.where(i["feed"] >= 0.0, i["feed"] * 60000.0, s["feed_flow"])
+    return q
+
+
 def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
     dt = ctx.dt / 60.0  # minutes
     qc = _coolant(p, s, i, ctx.dt)
-    q = s["feed_flow"] * (i["feed_cut"] < 0.5)
+    q = _feed(s, i) * (i["feed_cut"] < 0.5)
     v, rcp = p["volume_l"], p["density_g_l"] * p["cp_j_g_k"]
     k = p["k0_per_min"] * np.exp(-p["e_over_r_k"] / s["t"])
     ca = (s["ca"] + dt * q / v * s["feed_concentration"]) / (1.0 + dt * (q / v + k))
@@ -137,7 +147,8 @@ def _signals(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
     return {"temperature": s["t"], "jacket_temperature": s["tj"], "concentration": s["ca"],
             "conversion": 100.0 * (1.0 - s["ca"] / caf), "coolant_flow": s["qc"], "temperature_rate": s["rate"],
             "heat_release": p["dh_j_mol"] * k * s["ca"] * p["volume_l"] / 60000.0,
-            "feed_flow": s["feed_flow"], "feed_temperature": s["feed_temperature"],
+            "ua": p["ua_j_min_k"] * (1.0 - 0.01 * s["fouling"]) / 60000.0,
+            "feed_flow": _feed(s, i), "feed_temperature": s["feed_temperature"],
             "feed_concentration": s["feed_concentration"], "coolant_temperature": s["coolant_temperature"],
             "coolant_pump": s["coolant_pump"], "fouling": s["fouling"]}
 

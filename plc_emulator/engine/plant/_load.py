@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 from yaml.nodes import Node, ScalarNode, SequenceNode
@@ -15,6 +16,7 @@ from yaml.nodes import Node, ScalarNode, SequenceNode
 from plc_emulator.engine.blocks import LIBRARY, BlockSpec, Param, ParamType
 from plc_emulator.engine.plant._model import PlantFile, Unit, Where
 from plc_emulator.engine.plant._sections import connection, instrument, interlock, loop, where
+from plc_emulator.engine.playback import RECORDINGS, PlaybackError
 from plc_emulator.tagmap._reader import T_STR, Fields, Reader, did_you_mean, join
 
 __all__ = ["TOP_KEYS", "parse_plant"]
@@ -105,6 +107,7 @@ def _unit(r: Reader, name: str, key_node: Node, node: Node, path: str) -> Unit |
     else:
         initial, _ = _values(r, init_node, f.at("initial"), spec.initial, spec, "initial value")
     _ordered(r, spec, params, pw, path)
+    _required(r, spec, f.get("params"), key_node, f.at("params"))
     return Unit(name=name, block=kind, params=params, initial=initial, steady=steady, where=where(key_node),
                 param_where=pw)
 
@@ -116,7 +119,11 @@ def _values(r: Reader, node: Node | None, path: str, specs: tuple[Param, ...], s
     if node is None:
         return out, locs
     by_name = {p.name: p for p in specs}
-    for key, key_node, value in r.pairs(node, path) or ():
+    pairs = r.pairs(node, path) or []
+    # a file before its column: the column is looked up in the file
+    pairs.sort(key=lambda kv: (q := by_name.get(kv[0])) is None or q.kind is not ParamType.PATH)
+    file = next((q.name for q in specs if q.kind is ParamType.PATH), "")
+    for key, key_node, value in pairs:
         sub = join(path, key)
         p = by_name.get(key)
         if p is None:
@@ -125,21 +132,26 @@ def _values(r: Reader, node: Node | None, path: str, specs: tuple[Param, ...], s
                   f"(valid: {names})")
             continue
         if isinstance(value, SequenceNode):
-            got = [_one(r, item, join(sub, i), p) for i, item in enumerate(value.value)]
+            got = [_one(r, item, join(sub, i), p, out.get(file)) for i, item in enumerate(value.value)]
             if not got:
                 r.err(value, sub, "a per-row list needs at least one value")
             elif all(g is not None for g in got):
                 out[key] = tuple(float(g) for g in got if g is not None)
                 locs[key] = where(value)
             continue
-        v = _one(r, value, sub, p)
+        v = _one(r, value, sub, p, out.get(file))
         if v is not None:
             out[key] = v
             locs[key] = where(value)
     return out, locs
 
 
-def _one(r: Reader, node: Node, path: str, p: Param) -> float | None:
+def _one(r: Reader, node: Node, path: str, p: Param, recording: float | tuple[float, ...] | None) -> float | None:
+    """One value; ``recording`` is the handle(s) of the unit's file (read first) for a column."""
+    if p.kind is ParamType.PATH:
+        return _recording(r, node, path)
+    if p.kind is ParamType.COLUMN:
+        return _column(r, node, path, recording)
     if p.kind is ParamType.BOOL:
         b = r.boolean(node, path)
         return None if b is None else float(b)
@@ -162,6 +174,47 @@ def _one(r: Reader, node: Node, path: str, p: Param) -> float | None:
         r.err(node, path, f"outside the physical range {p.range_text()} {p.unit} (got {v:g})".replace("  ", " "))
         return None
     return v
+
+
+def _recording(r: Reader, node: Node, path: str) -> float | None:
+    """A file relative to the plant file, loaded now: its handle, or a problem naming the place."""
+    text = r.text(node, path, nonempty=True)
+    if text is None:
+        return None
+    base = Path(r.problems.file).parent
+    try:
+        return float(RECORDINGS.load(base / text))
+    except PlaybackError as exc:
+        r.err(node, path, f'bad recording "{text}": {exc}')
+        return None
+
+
+def _column(r: Reader, node: Node, path: str, handles: float | tuple[float, ...] | None) -> float | None:
+    """A column name of the unit's recording: its index. Without a readable file the file's own
+    problem is the one reported."""
+    text = r.text(node, path, nonempty=True)
+    if text is None or handles is None:
+        return None
+    found: set[int] = set()
+    for h in handles if isinstance(handles, tuple) else (handles,):
+        columns = RECORDINGS.get(int(h)).columns
+        if text not in columns:
+            r.err(node, path, f'no column "{text}" in the recording (columns: {", ".join(columns)})'
+                  f"{did_you_mean(text, columns)}")
+            return None
+        found.add(columns.index(text))
+    if len(found) > 1:
+        r.err(node, path, f'column "{text}" is at different places in the per-row recordings')
+        return None
+    return float(found.pop())
+
+
+def _required(r: Reader, spec: BlockSpec, node: Node | None, key_node: Node, path: str) -> None:
+    """A path parameter has no default (a problem with a given one is already reported)."""
+    given = {k for k, _, _ in r.pairs(node, path) or ()} if node is not None else set()  # repeats deduplicated
+    for p in spec.params:
+        if p.kind is ParamType.PATH and p.name not in given:
+            r.err(node or key_node, path, f"block {spec.kind} needs {p.name}: ({p.description})")
 
 
 def _ordered(r: Reader, spec: BlockSpec, params: dict[str, float | tuple[float, ...]],

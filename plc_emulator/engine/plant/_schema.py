@@ -21,6 +21,8 @@ def _value(p: Param) -> dict[str, Any]:
         one: dict[str, Any] = {"type": "boolean"}
     elif p.kind is ParamType.CHOICE:
         one = {"enum": list(p.choices)}
+    elif p.kind in (ParamType.PATH, ParamType.COLUMN):
+        one = {"type": "string", "minLength": 1}
     else:
         one = {"type": "integer" if p.kind is ParamType.INT else "number"}
         if p.lo != float("-inf"):
@@ -32,8 +34,9 @@ def _value(p: Param) -> dict[str, Any]:
 
 
 def _values(params: tuple[Param, ...]) -> dict[str, Any]:
-    return {"type": "object", "additionalProperties": False,
-            "properties": {p.name: _value(p) for p in params}}
+    out = {"type": "object", "additionalProperties": False, "properties": {p.name: _value(p) for p in params}}
+    required = [p.name for p in params if p.kind is ParamType.PATH]
+    return out | {"required": required} if required else out
 
 
 def _unit(spec: BlockSpec) -> dict[str, Any]:
@@ -42,7 +45,8 @@ def _unit(spec: BlockSpec) -> dict[str, Any]:
         initial = {"anyOf": [initial, {"const": "steady"}]}
     return {
         "if": {"properties": {"block": {"const": spec.kind}}, "required": ["block"]},
-        "then": {"properties": {"params": _values(spec.params), "initial": initial}},
+        "then": {"properties": {"params": _values(spec.params), "initial": initial}}
+        | ({"required": ["params"]} if any(p.kind is ParamType.PATH for p in spec.params) else {}),
     }
 
 

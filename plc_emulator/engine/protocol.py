@@ -1,0 +1,88 @@
+"""One interface over the two process engines, so the scan, checkpoints and replay need not know which
+one a tag map runs: the built-in separation train (:class:`~plc_emulator.engine.core.Engine`) or a
+plant file's block engine (:class:`~plc_emulator.engine.plant.PlantEngine`, ``model:`` in the tag map).
+
+Both are pure, fixed-step functions of (state, commands) whose ``outputs`` columns are in the order
+of the plant's :class:`~plc_emulator.engine.catalogue.Catalogue`. A state serialises to a flat dict of
+named arrays (checkpoints, ``np.savez``-ready, no pickles) plus its tick and RNG state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from plc_emulator.commands import Command
+from plc_emulator.engine.core import Engine
+from plc_emulator.engine.params import params_from_mapping
+from plc_emulator.engine.plant import LoadedPlant, PlantEngine, PlantState
+from plc_emulator.engine.types import EngineState, GroundTruthEvent, Outputs
+
+__all__ = ["AnyState", "ProcessEngine", "make_engine", "state_arrays", "state_from_arrays"]
+
+AnyState = EngineState | PlantState
+Arrays = dict[str, np.ndarray[Any, Any]]
+
+
+class ProcessEngine(Protocol):
+    """What the scan needs of an engine (batch N, time step ``dt``, tick 0 at ``epoch``)."""
+
+    dt: float
+    epoch: float
+    n: int
+
+    def initial_state(self) -> Any: ...
+
+    def step(self, state: Any, commands: Sequence[Command] = ()) -> tuple[Any, list[GroundTruthEvent]]: ...
+
+    def run(self, state: Any, ticks: int,
+            schedule: dict[int, list[Command]] | None = None) -> tuple[Any, list[GroundTruthEvent]]: ...
+
+    def outputs(self, state: Any) -> Outputs: ...
+
+
+def make_engine(plant: LoadedPlant | None, process: Mapping[str, Any], *, dt: float, seed: int, n: int = 1,
+                epoch: float = 0.0) -> ProcessEngine:
+    """The block engine of ``plant`` or, without one, the built-in engine with ``process`` parameters."""
+    if plant is not None:
+        return PlantEngine(plant, dt=dt, seed=seed, n=n, epoch=epoch)
+    return Engine(params_from_mapping(process), dt=dt, seed=seed, n=n, epoch=epoch)
+
+
+def state_arrays(state: AnyState) -> Arrays:
+    """Every array of ``state`` by a stable name (the RNG and tick travel separately)."""
+    if isinstance(state, EngineState):  # names of checkpoint format 1
+        out: Arrays = {f"engine/{k}": v.copy() for k, v in state.arrays.items()}
+        out["engine.status"] = state.status.copy()
+        return out
+    out = {}
+    for gi, (group, ports) in enumerate(zip(state.groups, state.inputs, strict=True)):
+        out.update({f"plant/g{gi}/state/{k}": np.array(v, copy=True) for k, v in group.items()})
+        out.update({f"plant/g{gi}/ports/{k}": np.array(v, copy=True) for k, v in ports.items()})
+    out.update({"plant/truth": state.truth.copy(), "plant/values": state.values.copy(),
+                "plant/status": state.status.copy()})
+    return out
+
+
+def state_from_arrays(template: AnyState, arrays: Mapping[str, np.ndarray[Any, Any]], *, tick: int,
+                      rng: np.random.Generator) -> AnyState:
+    """The state ``state_arrays`` was taken from; ``template`` (an initial state of the same engine)
+    gives the layout. KeyError/ValueError when an array is missing or has another shape."""
+    want = state_arrays(template)
+    for name, ref in want.items():
+        got = arrays.get(name)
+        if got is None or got.shape != ref.shape or got.dtype != ref.dtype:
+            raise KeyError(name)
+    if isinstance(template, EngineState):
+        eng = {k.removeprefix("engine/"): arrays[k].copy() for k in want if k.startswith("engine/")}
+        return EngineState(tick=tick, rng=rng, arrays=eng, status=arrays["engine.status"].copy())
+
+    def part(gi: int, what: str, keys: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: arrays[f"plant/g{gi}/{what}/{k}"].copy() for k in keys}
+
+    groups = tuple(part(gi, "state", g) for gi, g in enumerate(template.groups))
+    inputs = tuple(part(gi, "ports", p) for gi, p in enumerate(template.inputs))
+    return PlantState(tick=tick, rng=rng, groups=groups, inputs=inputs, truth=arrays["plant/truth"].copy(),
+                      values=arrays["plant/values"].copy(), status=arrays["plant/status"].copy())

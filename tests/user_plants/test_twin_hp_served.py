@@ -142,33 +142,40 @@ async def _checkpointed(tm: TagMap, path: Path) -> None:
         await asyncio.wait_for(plc.wait_tick(30), 30)
 
 
-async def _restarted(tm: TagMap, ck: Checkpoint) -> npt.NDArray[np.float64]:
+async def _restarted(tm: TagMap, ck: Checkpoint, mode: StartMode = StartMode.HOT,
+                     ticks: int = 20) -> npt.NDArray[np.float64]:
     from plc_emulator.runtime import PlcRuntime, RuntimeConfig
     from plc_emulator.runtime.epoch import EpochPlan
 
-    plc = PlcRuntime(tm, RuntimeConfig(paused=True, restore=ck, start_mode=StartMode.HOT, epoch=EpochPlan(),
+    plc = PlcRuntime(tm, RuntimeConfig(paused=True, restore=ck, start_mode=mode, epoch=EpochPlan(),
                                        wall_clock=lambda: 1_800_003_600.0))
     await plc.start()
     try:
-        plc.step(20)
-        snap = await asyncio.wait_for(plc.wait_tick(50), 30)
+        plc.step(ticks)
+        snap = await asyncio.wait_for(plc.wait_tick(ck.tick + ticks), 30)
     finally:
         plc.stop()
         await plc.join()
     return snap.values
 
 
-def test_hot_restart_continues_the_block_engine(tmp_path: Path) -> None:
+def test_restarts_continue_the_block_engine(tmp_path: Path) -> None:
     """A checkpoint holds the whole block-engine state: restarted hot at tick 30, the plant at tick 50
-    is the plant of an uninterrupted run."""
+    is the plant of an uninterrupted run; warm and cold restarts treat the retained setpoint per IEC
+    61131-3 on the plant's signals."""
     tm = load(TAGMAP)
     path = tmp_path / "plc.checkpoint"
     asyncio.run(_checkpointed(tm, path))
     ck = read_checkpoint(path)
-    assert ck.tick == 30 and any(k.startswith("plant/g") for k in ck.arrays)
+    assert ck.tick == 30
+    assert any(k.startswith("plant/g") for k in ck.arrays)
     restarted = asyncio.run(_restarted(tm, ck))
     cycle = ScanCycle(tm)
     cycle.set_epoch(ck.header["epoch"])
     whole = cycle.run(50, {1: [Command(kind=CommandKind.WRITE, target="LIC-B.sp", value=40.0, source="test")]})
     engine_cols = [i for i, t in enumerate(tm.tags) if t.signal in tm.catalogue]
     assert np.array_equal(restarted[engine_cols], whole.values[engine_cols])
+    # warm keeps the retained setpoint, cold writes it back to its initial value at the first tick
+    sp = [t.key for t in tm.tags].index("HP-B.level_sp")
+    assert asyncio.run(_restarted(tm, ck, StartMode.WARM, 1))[sp] == 40.0
+    assert asyncio.run(_restarted(tm, ck, StartMode.COLD, 1))[sp] == 50.0

@@ -43,7 +43,8 @@ def test_validate_passes(capsys: object) -> None:
 
 def test_run_serves_modbus_and_opcua(tmp_path: Path) -> None:
     """`plc-emulator run`: PVs over Modbus with Good quality, a setpoint write reaches the loop in the
-    next ticks (its valve moves), OPC UA browses Objects/TwinHP/HP-A/pressure and reads it."""
+    next ticks (its valve moves) and the pressure it drives raises the HP-A HI alarm on the wire,
+    OPC UA browses Objects/TwinHP/HP-A/pressure and reads it."""
     mb, http, ua = free_port(), free_port(), free_port()
     proc = Proc([CLI, "run", str(TAGMAP), "--host", "127.0.0.1", "--modbus-port", str(mb), "--http-port",
                  str(http), "--opcua-port", str(ua), "--speed", "20", "--data-dir", str(tmp_path / "data")])
@@ -58,6 +59,8 @@ def test_run_serves_modbus_and_opcua(tmp_path: Path) -> None:
             for at, (lo, hi) in {0: (700, 1100), 3: (20, 80), 6: (700, 1100), 12: (50, 250), 18: (100, 2000)}.items():
                 assert lo < _float(pvs[at:at + 2]) < hi, (at, _float(pvs[at:at + 2]))
                 assert pvs[at + 2] == 0xC0  # OPC DA quality Good
+            assert client.read_holding_registers(302, count=1, device_id=1).registers == [0]  # no alarm active
+            assert client.read_discrete_inputs(1, count=1, device_id=1).bits[0] is False
             valve0 = _float(client.read_holding_registers(102, count=2, device_id=1).registers)
             assert not client.write_registers(100, list(struct.unpack(">HH", struct.pack(">f", 1100.0))),
                                               device_id=1).isError()
@@ -73,6 +76,13 @@ def test_run_serves_modbus_and_opcua(tmp_path: Path) -> None:
             assert valve < valve0 - 2.0, (valve0, valve)  # PIC-A closes its gas valve to raise pressure
             assert client.write_registers(100, list(struct.unpack(">HH", struct.pack(">f", 1400.0))),
                                           device_id=1).isError()  # outside write_limits: exception
+            deadline = time.monotonic() + 60.0
+            hi = False
+            while time.monotonic() < deadline and not hi:  # pressure climbs to 1100 psi, past HI (1050)
+                hi = client.read_discrete_inputs(1, count=1, device_id=1).bits[0]
+                time.sleep(0.1)
+            assert hi, _float(client.read_holding_registers(0, count=2, device_id=1).registers)
+            assert client.read_holding_registers(302, count=1, device_id=1).registers[0] >= 1
         finally:
             client.close()
         value = asyncio.run(_opcua_read(f"opc.tcp://127.0.0.1:{ua}/plc-emulator/"))

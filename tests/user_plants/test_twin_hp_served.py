@@ -189,3 +189,19 @@ def test_restarts_continue_the_block_engine(tmp_path: Path) -> None:
     sp = [t.key for t in tm.tags].index("HP-B.level_sp")
     assert asyncio.run(_restarted(tm, ck, StartMode.WARM, 1))[sp] == 40.0
     assert asyncio.run(_restarted(tm, ck, StartMode.COLD, 1))[sp] == 50.0
+
+
+def test_hmi_overview_reads_the_plant() -> None:
+    """The browser HMI's overview: instruments and loops come from the plant's catalogue."""
+    from plc_emulator.http.overview import plant_overview
+
+    ov = plant_overview(load(TAGMAP))
+    units = {u.name: u for u in ov.units}
+    assert units["HP-A"].instruments == ("HP-A.pressure", "HP-A.level")
+    (pic,) = units["HP-A"].loops
+    assert (pic.id, pic.unit, pic.sp, pic.mode, pic.valve) == ("PIC-A", "PSI", "HP-A.pressure_sp",
+                                                               "HP-A.pressure_mode", "HP-A.pressure_valve")
+    assert pic.pv == "HP-A.pressure"  # the map has no PIC-A.pv tag: the instrument the controller reads
+    assert ("HP-A.pressure", "HP-A.pressure", ("freeze", "drift", "bias", "spike", "noise", "fail",
+                                               "comm_loss")) in ov.fault_targets
+    assert "PLC" in ov.system

@@ -19,7 +19,7 @@ from plc_emulator.memory import is_memory_signal
 from plc_emulator.tagmap.model import Tag, TagKind, TagMap
 from plc_emulator.tagmap.pm import PmParams
 
-__all__ = ["AlarmDef", "AlarmKind", "alarm_defs", "check_tagmap", "pm_alarm_defs", "severity_of"]
+__all__ = ["AlarmDef", "AlarmKind", "alarm_defs", "check_tagmap", "pm_alarm_defs", "pm_signal_names", "severity_of"]
 
 
 class AlarmKind(Enum):
@@ -170,9 +170,24 @@ def alarm_defs(tagmap: TagMap, pm: PmParams | None = None) -> tuple[AlarmDef, ..
     return tuple(out)
 
 
+def pm_signal_names(pm: PmParams) -> frozenset[str]:
+    """Every ``pm.*`` point the rules of ``pm`` produce (alarms.signals.pm_signal_values gives their
+    values; a test keeps the two equal)."""
+    v, f, r = pm.vibration, pm.fouling, pm.residuals
+    out = {f"pm.{v.equipment}.{x}" for x in ("zone", "rul_h", "vibration_flag")} if v.enabled else set()
+    if f.enabled:
+        out |= {f"pm.{f.equipment}.fouling", f"pm.{f.equipment}.ua_ratio"}
+    out |= {f"pm.{s}.{x}" for s in pm.instruments.signals for x in ("flatline", "implausible")}
+    out |= {f"pm.{s}.residual" for s in r.checked} | {f"pm.{s}.cusum" for s, _ in r.models}
+    out |= {f"pm.{s}.{x}" for s in r.noise_signals for x in ("noise", "noise_ratio")}
+    out |= {f"pm.{lp}.{x}" for lp in pm.stiction.loops for x in ("stiction", "stiction_band")}
+    return frozenset(out)
+
+
 def check_tagmap(tagmap: TagMap) -> list[tuple[str, str]]:
-    """Cross-checks that need the whole tag map: tags bound to alarm signals name real alarms, and the
-    suppression rules name real alarms. ``(dotted path, message)`` pairs."""
+    """Cross-checks that need the whole tag map: tags bound to alarm signals name real alarms, tags
+    bound to PM points name points the PM rules produce for this plant, and the suppression rules name
+    real alarms. ``(dotted path, message)`` pairs."""
     problems: list[tuple[str, str]] = []
     params = tagmap.pm_params  # parsed (and its problems reported) when the tag map loaded
     ids = {d.id for d in alarm_defs(tagmap, params)}
@@ -180,7 +195,11 @@ def check_tagmap(tagmap: TagMap) -> list[tuple[str, str]]:
         for i, a in enumerate(rule.alarms):
             if a not in ids:
                 problems.append((f"pm.suppression[{n}].alarms[{i}]", f"no such alarm (got {a!r})"))
+    pm_names = pm_signal_names(params)
     for tag in tagmap.tags:
+        if tag.signal.startswith("pm.") and tag.signal not in pm_names:
+            problems.append((f"devices.{tag.device}.tags.{tag.name}.signal",
+                             f"no such PM point: the pm: rules of this plant do not produce it (got {tag.signal!r})"))
         if not tag.signal.startswith("alarm."):
             continue
         spec = alarm_signal_spec(tag.signal, tagmap.catalogue)

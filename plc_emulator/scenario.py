@@ -144,10 +144,12 @@ def load_scenario(path: str | Path, tagmap_or_dt: Any = 0.1, *, seed: int | None
     return loads_scenario(text, tagmap_or_dt, path=name, seed=seed)
 
 
-def loads_scenario(text: str, tagmap_or_dt: Any = 0.1, *, path: str = "<string>", seed: int | None = None) -> Scenario:
+def loads_scenario(text: str, tagmap_or_dt: Any = 0.1, *, path: str = "<string>", seed: int | None = None,
+                   catalogue: Catalogue | None = None) -> Scenario:
+    """Targets are signals of ``catalogue`` (default: the tag map's plant, else the built-in train)."""
     dt = float(getattr(tagmap_or_dt, "scan_period", tagmap_or_dt))
     fallback = int(getattr(tagmap_or_dt, "seed", 0))
-    cat: Catalogue = getattr(tagmap_or_dt, "catalogue", LEGACY)  # targets are the tag map plant's signals
+    cat: Catalogue = catalogue if catalogue is not None else getattr(tagmap_or_dt, "catalogue", LEGACY)
     r = Reader(path)
     root = compose(text, r.problems)
     result = None if root is None else _top(r, root, dt, path, seeds=(seed, fallback), cat=cat)

@@ -28,7 +28,8 @@ FIGURES: dict[str, tuple[str, str, list[str], str, list[Panel]]] = {
         "tag_maps/cstr.yaml", "tag_maps/scenarios/cstr/jacket_fouling.yaml", ["--every", "5s"],
         "CSTR: jacket fouling 5 % at 20 min, 10 % at 40 min, 15 % at 60 min (scenario jacket_fouling)",
         [("K", [("R-1.temperature", "reactor temperature TT-1")]),
-         ("%  /  L/min / 5", [("TIC-1.TIC_1_VALVE", "TIC-1 coolant valve %"), ("R-1.coolant_flow", "coolant flow / 5")]),
+         ("%  /  L/min / 5", [("TIC-1.TIC_1_VALVE", "TIC-1 coolant valve %"),
+                              ("R-1.coolant_flow", "coolant flow / 5")]),
          ("kW/K", [("R-1.ua", "jacket UA")]),
          ("0/1", [("HTI.active", "HTI interlock tripped"), ("ALARMS.active_count", "alarms active / 10")])],
     ),
@@ -40,7 +41,8 @@ FIGURES: dict[str, tuple[str, str, list[str], str, list[Panel]]] = {
          ("°C", [("T-01.temperature", "T-01 bottom"), ("T-01.temperature_top", "T-01 top layer"),
                  ("T-02.temperature", "T-02 bottom")]),
          ("°C", [("H-1.supply_temperature", "hot-oil supply TT-H1")]),
-         ("m3/h", [("LOADING.LS_1_flow", "LS-1"), ("LOADING.LS_2_flow", "LS-2"), ("LOADING.RCV_1_flow", "receipt RCV-1")])],
+         ("m3/h", [("LOADING.LS_1_flow", "LS-1"), ("LOADING.LS_2_flow", "LS-2"),
+                   ("LOADING.RCV_1_flow", "receipt RCV-1")])],
     ),
 }
 SCALE = {"R-1.coolant_flow": 0.2, "ALARMS.active_count": 0.1}

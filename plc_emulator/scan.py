@@ -61,8 +61,8 @@ class ScanCycle:
         self.seed = tagmap.seed if seed is None else int(seed)
         self.dt = tagmap.scan_period
         self.catalogue = tagmap.catalogue
-        self.engine: ProcessEngine = make_engine(tagmap.plant_model, tagmap.process, dt=self.dt, seed=self.seed,
-                                                 n=1, epoch=tagmap.epoch)
+        self.engine: ProcessEngine = make_engine(tagmap.plant_model, tagmap.plant_params, dt=self.dt,
+                                                 seed=self.seed, n=1, epoch=tagmap.epoch)
         self.state: AnyState = self.engine.initial_state()
         self.image = RegisterImage(tagmap)
         self.alarms = AlarmSystem(tagmap, dt=self.dt, n=1)  # evaluated after the sensors, every tick

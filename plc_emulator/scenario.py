@@ -113,9 +113,11 @@ def load_scenario(path: str | Path, tagmap_or_dt: Any = 0.1) -> Scenario:
     return loads_scenario(text, tagmap_or_dt, path=name)
 
 
-def loads_scenario(text: str, tagmap_or_dt: Any = 0.1, *, path: str = "<string>") -> Scenario:
+def loads_scenario(text: str, tagmap_or_dt: Any = 0.1, *, path: str = "<string>",
+                   catalogue: Catalogue | None = None) -> Scenario:
+    """Targets are signals of ``catalogue`` (default: the tag map's plant, else the built-in train)."""
     dt = float(getattr(tagmap_or_dt, "scan_period", tagmap_or_dt))
-    cat: Catalogue = getattr(tagmap_or_dt, "catalogue", LEGACY)  # targets are the tag map plant's signals
+    cat: Catalogue = catalogue if catalogue is not None else getattr(tagmap_or_dt, "catalogue", LEGACY)
     r = Reader(path)
     root = compose(text, r.problems)
     result = None if root is None else _top(r, root, dt, path, cat)

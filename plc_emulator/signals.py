@@ -17,7 +17,9 @@ from __future__ import annotations
 
 from typing import Final
 
+from plc_emulator.alarm_points import alarm_signal_spec, is_alarm_signal
 from plc_emulator.engine.catalogue import LEGACY, Catalogue, SignalKind, SignalSpec, ValueType
+from plc_emulator.memory import memory_signal_spec
 
 __all__ = ["DETERMINISTIC_RUNTIME", "RUNTIME_SIGNALS", "all_signals", "lookup"]
 
@@ -53,15 +55,9 @@ def lookup(name: str, catalogue: Catalogue = LEGACY) -> SignalSpec | None:
     """The spec of a signal of ``catalogue``'s plant or of the runtime; None if unknown."""
     spec = catalogue.get(name) or _RUNTIME.get(name)
     if spec is None and name.startswith(("mem.", "wd.", "hs.", "comm.")):  # memory, handshake, link control
-        from plc_emulator.memory import memory_signal_spec
-
         return memory_signal_spec(name)
-    if spec is None and name.startswith(("alarm.", "alarms.", "pm.")):
-        # alarm points and PM outputs are named after the tag map's alarms; imported lazily because
-        # the alarms package builds on the tag map model
-        from plc_emulator.alarms.signals import alarm_signal_spec
-
-        spec = alarm_signal_spec(name)
+    if spec is None and is_alarm_signal(name):  # alarm points and PM outputs, named after the map's alarms
+        spec = alarm_signal_spec(name, catalogue)
     return spec
 
 

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from plc_emulator.alarms import AlarmSystem  # noqa: E402
-from plc_emulator.engine import Engine, params_from_mapping  # noqa: E402
+from plc_emulator.engine import Engine  # noqa: E402
 from plc_emulator.runtime.checkpoint import CheckpointWriter, capture, encode, write_atomic  # noqa: E402
 from plc_emulator.scan import ScanCycle  # noqa: E402
 from plc_emulator.tagmap import load  # noqa: E402
@@ -68,7 +68,7 @@ def make(tagmap: Any, plants: int) -> Any:
         cycle = ScanCycle(tagmap)
         cycle.run(10)
         return cycle
-    eng = Engine(params_from_mapping(tagmap.process), dt=DT, seed=tagmap.seed, n=plants, epoch=tagmap.epoch)
+    eng = Engine(tagmap.plant_params, dt=DT, seed=tagmap.seed, n=plants, epoch=tagmap.epoch)
     b = Batch(tagmap=tagmap, engine=eng, state=eng.initial_state(), alarms=AlarmSystem(tagmap, dt=DT, n=plants),
               seed=tagmap.seed)
     for _ in range(10):

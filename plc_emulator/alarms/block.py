@@ -26,7 +26,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from plc_emulator.alarms.config import AlarmDef, AlarmKind, PmParams, Suppression
+from plc_emulator.alarms.config import AlarmDef, AlarmKind, PmParams, Suppression, alarm_defs
 from plc_emulator.alarms.states import HIDDEN, AlarmEvent, AlarmState, transition
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.engine.catalogue import LEGACY, Catalogue
@@ -205,9 +205,7 @@ class AlarmBlock:
     def from_tagmap(
         cls, tagmap: Any, *, dt: float | None = None, n: int = 1, pm: PmParams | None = None
     ) -> AlarmBlock:
-        from plc_emulator.alarms.config import alarm_defs, pm_params_from_mapping
-
-        params = pm if pm is not None else pm_params_from_mapping(tagmap.pm, tagmap.catalogue)
+        params = pm if pm is not None else tagmap.pm_params
         return cls(
             alarm_defs(tagmap, params),
             dt=tagmap.scan_period if dt is None else dt,

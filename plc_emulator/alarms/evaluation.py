@@ -32,7 +32,7 @@ from plc_emulator.alarms.config import PmParams, pm_alarm_defs, span_of
 from plc_emulator.alarms.pm import PmBlock
 from plc_emulator.alarms.scoring import Alert, FaultTruth, PlantTruth, RulSeries, all_pass, goal, score
 from plc_emulator.commands import Command, CommandKind
-from plc_emulator.engine import Engine, params_from_mapping
+from plc_emulator.engine import Engine, PlantParams
 from plc_emulator.engine.catalogue import CATALOGUE, LOOPS, SignalKind, index_of
 from plc_emulator.oee import TRAIN_UNITS, OeeAccumulator, OeeSpec, separation_train_inputs
 
@@ -138,7 +138,7 @@ class _Run:
 
 
 def _simulate(
-    process: Mapping[str, Any],
+    plant: PlantParams,
     pms: Sequence[PmParams],
     *,
     n: int,
@@ -150,7 +150,7 @@ def _simulate(
     progress: Callable[[int, int], None] | None,
 ) -> list[_Run]:
     """One engine run; every detector in ``pms`` sees the same outputs. One _Run per detector."""
-    engine = Engine(params_from_mapping(process), dt=dt, seed=seed, n=n)
+    engine = Engine(plant, dt=dt, seed=seed, n=n)
     state = engine.initial_state()
     blocks = [PmBlock(pm, dt=dt, n=n) for pm in pms]
     rules = [_rules(pm) for pm in pms]
@@ -257,7 +257,7 @@ def _simulate(
 
 
 def run_evaluation(
-    tagmap_process: Mapping[str, Any],
+    plant: PlantParams,
     pm: PmParams,
     cfg: EvalConfig,
     *,
@@ -265,22 +265,21 @@ def run_evaluation(
 ) -> dict[str, Any]:
     """Phase A (degradation, ``days`` at ``dt``) and phase B (faults, ``fault_days`` at ``fault_dt``),
     scored against the engine's ground truth. Returns the result mapping (JSON-ready)."""
-    return compare_detectors(tagmap_process, {"pm": pm}, cfg, progress=progress)["pm"]
+    return compare_detectors(plant, {"pm": pm}, cfg, progress=progress)["pm"]
 
 
 def compare_detectors(
-    tagmap_process: Mapping[str, Any],
+    plant: PlantParams,
     detectors: Mapping[str, PmParams],
     cfg: EvalConfig,
     *,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Score several PM parameter sets on the very same simulated fleet (one engine run per phase)."""
+    """Score several PM parameter sets on the very same simulated fleet (one engine run per phase);
+    ``plant``: the tag map's parsed ``process:`` parameters (phase A ages its pump per ``cfg``)."""
     scale = cfg.weibull_scale_days if cfg.weibull_scale_days is not None else 0.6 * cfg.days
-    process = dict(tagmap_process)
-    vib = dict(process.get("vibration", {}) or {})
-    vib.update(weibull_shape=cfg.weibull_shape, weibull_scale_days=scale)
-    process["vibration"] = vib
+    aged = replace(plant, vibration=replace(plant.vibration, weibull_shape=cfg.weibull_shape,
+                                            weibull_scale_days=scale))
     names = list(detectors)
     # phase A: only the slow rules are scored (instrument and residual rules need a step the process is
     # smooth at, and the residual models are learned per fault-phase plant)
@@ -290,7 +289,7 @@ def compare_detectors(
         for p in detectors.values()
     ]
     runs_a = _simulate(
-        process,
+        aged,
         slow,
         n=cfg.plants,
         dt=cfg.dt,
@@ -302,7 +301,7 @@ def compare_detectors(
     )
     # phase B: the tag map's own plant (its pump ages as configured), one fault per plant
     runs_b = _simulate(
-        tagmap_process,
+        plant,
         list(detectors.values()),
         n=cfg.plants,
         dt=cfg.fault_dt,

@@ -34,17 +34,17 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from plc_emulator.alarm_points import RUL_CAP_H
 from plc_emulator.alarms.config import PmParams, span_of
 from plc_emulator.alarms.residuals import ResidualBlock, ResidualOutputs
 from plc_emulator.engine.catalogue import LEGACY, Catalogue
 
-__all__ = ["PmBlock", "PmOutputs"]
+__all__ = ["RUL_CAP_H", "PmBlock", "PmOutputs"]
 
 F64 = npt.NDArray[np.float64]
 U32 = npt.NDArray[np.uint32]
 BOOLS = npt.NDArray[np.bool_]
 
-RUL_CAP_H: Final = 100_000.0  # what "no prediction" reads as on the wire (h)
 _EU_EXCEEDED: Final = 0x40940000
 _BIG: Final = float(np.finfo(np.float64).max)
 

@@ -10,9 +10,9 @@ import numpy as np
 import numpy.typing as npt
 
 from plc_emulator.alarms.block import AlarmBlock, AlarmStatus, AlarmTransition
-from plc_emulator.alarms.config import PmConfigError, PmParams, alarm_defs, pm_params_from_mapping
+from plc_emulator.alarms.config import PmConfigError, PmParams, alarm_defs, check_tagmap, pm_params_from_mapping
 from plc_emulator.alarms.pm import PmBlock, PmOutputs
-from plc_emulator.alarms.signals import alarm_signal_spec, pm_signal_values
+from plc_emulator.alarms.signals import pm_signal_values
 from plc_emulator.alarms.states import AlarmState
 from plc_emulator.commands import Command
 from plc_emulator.engine.catalogue import LEGACY, Catalogue
@@ -33,7 +33,7 @@ class AlarmSystem:
     """PM rules first (their flags are alarm conditions), then the alarm block."""
 
     def __init__(self, tagmap: TagMap, *, dt: float | None = None, n: int = 1, params: PmParams | None = None) -> None:
-        self.params = params if params is not None else pm_params_from_mapping(tagmap.pm, tagmap.catalogue)
+        self.params = params if params is not None else tagmap.pm_params
         self.dt = tagmap.scan_period if dt is None else float(dt)
         self.n = n
         self.pm = PmBlock(self.params, dt=self.dt, n=n, catalogue=tagmap.catalogue)
@@ -183,30 +183,3 @@ def validate_pm(raw: Mapping[str, Any] | None, catalogue: Catalogue = LEGACY) ->
     except PmConfigError as exc:
         return list(exc.problems)
     return []
-
-
-def check_tagmap(tagmap: TagMap) -> list[tuple[str, str]]:
-    """Cross-checks that need the whole tag map: tags bound to alarm signals name real alarms, and the
-    suppression rules name real alarms. ``(dotted path, message)`` pairs."""
-    problems = validate_pm(tagmap.pm, tagmap.catalogue)
-    if problems:
-        return problems
-    params = pm_params_from_mapping(tagmap.pm, tagmap.catalogue)
-    ids = {d.id for d in alarm_defs(tagmap, params)}
-    for n, rule in enumerate(params.suppression):
-        for i, a in enumerate(rule.alarms):
-            if a not in ids:
-                problems.append((f"pm.suppression[{n}].alarms[{i}]", f"no such alarm (got {a!r})"))
-    for tag in tagmap.tags:
-        if not tag.signal.startswith("alarm."):
-            continue
-        spec = alarm_signal_spec(tag.signal)
-        alarm = tag.signal[len("alarm.") :].rsplit(".", 1)[0]
-        if spec is None or alarm not in ids:
-            problems.append(
-                (
-                    f"devices.{tag.device}.tags.{tag.name}.signal",
-                    f"no such alarm signal (alarm ids look like SEP-V100.oil_level.HI) (got {tag.signal!r})",
-                )
-            )
-    return problems

@@ -177,6 +177,9 @@ def _dataset(
 
     from plc_emulator.datasets import DatasetConfig, FaultCampaign, build_dataset, dataset_paths
 
+    if tagmap.plant_model is not None:  # labels, OEE and the fault campaign know the built-in train's signals
+        raise BadInput(f"{args.tagmap}: datasets (--plants/--out DIR|.parquet) run the built-in separation train; "
+                       "this tag map sets model: (a plant file), use --out FILE.csv for its trace")
     plants = 1 if args.plants is None else args.plants
     if plants < 1:
         raise BadInput(f"--plants must be >= 1 (got {plants})")

@@ -10,6 +10,7 @@ holds that many cells, whatever the number of plants or the length of the run.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 from collections.abc import Callable, Mapping
@@ -21,19 +22,17 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from plc_emulator.alarms import pm_params_from_mapping
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.datasets.faults import FaultCampaign, fault_campaign
 from plc_emulator.datasets.labels import FAULT_CATEGORIES, EventRow, LabelTracker
 from plc_emulator.datasets.writer import open_sink, write_table
-from plc_emulator.engine import Engine, params_from_mapping
-from plc_emulator.engine.catalogue import CATALOGUE, SignalKind, index_of
+from plc_emulator.engine import Engine
+from plc_emulator.engine.catalogue import Catalogue, SignalKind
 from plc_emulator.oee import TRAIN_UNITS, OeeAccumulator, OeeSpec, separation_train_inputs
 from plc_emulator.tagmap.model import TagMap
 
 __all__ = ["ColumnPlan", "DatasetConfig", "DatasetPaths", "build_dataset", "column_plan", "dataset_paths"]
 
-_KIND = {s.name: s.kind for s in CATALOGUE}
 _FAULT_TYPE = pa.dictionary(pa.int8(), pa.string())
 _CATS = pa.array(FAULT_CATEGORIES, type=pa.string())
 
@@ -78,11 +77,13 @@ class ColumnPlan:
 
 
 def column_plan(tagmap: TagMap) -> ColumnPlan:
-    tags = [t for t in tagmap.tags if t.signal in _KIND]
-    faulty = [t for t in tags if _KIND[t.signal] is SignalKind.MEASURED or t.signal.endswith(".valve")]
+    cat = tagmap.catalogue
+    tags = [t for t in tagmap.tags if t.signal in cat]
+    faulty = [t for t in tags if cat.specs[cat.index_of(t.signal)].kind is SignalKind.MEASURED
+              or t.signal.endswith(".valve")]
     return ColumnPlan(
         keys=tuple(t.key for t in tags),
-        signals=np.asarray([index_of(t.signal) for t in tags], dtype=np.intp),
+        signals=np.asarray([cat.index_of(t.signal) for t in tags], dtype=np.intp),
         fault_keys=tuple(t.key for t in faulty),
         fault_signals=tuple(t.signal for t in faulty),
         units=tuple(t.unit for t in tags),
@@ -165,9 +166,9 @@ class _Buffer:
         return pa.Table.from_arrays(cols, schema=sch)
 
 
-def _operator(values: npt.NDArray[np.float64]) -> list[Command]:
+def _operator(values: npt.NDArray[np.float64], cat: Catalogue) -> list[Command]:
     """The crew's round: reset an ESD whose cause has gone, restart a tripped pump."""
-    esd, status = values[:, index_of("ESD.active")], values[:, index_of("P100.status")]
+    esd, status = values[:, cat.index_of("ESD.active")], values[:, cat.index_of("P100.status")]
     cmds = [Command(kind=CommandKind.WRITE, target="ESD.reset", value=1.0, params={"plant": int(p)},
                     source="operator") for p in np.flatnonzero(esd > 0.5)]
     cmds += [Command(kind=CommandKind.WRITE, target="P100.trip_reset", value=1.0, params={"plant": int(p)},
@@ -176,12 +177,11 @@ def _operator(values: npt.NDArray[np.float64]) -> list[Command]:
 
 
 def _engine(tagmap: TagMap, cfg: DatasetConfig) -> Engine:
-    process = dict(tagmap.process)
+    params = tagmap.plant_params  # parsed once with the tag map
     if cfg.weibull_scale_days is not None:
-        vib = dict(process.get("vibration", {}) or {})
-        vib["weibull_scale_days"] = cfg.weibull_scale_days
-        process["vibration"] = vib
-    return Engine(params_from_mapping(process), dt=cfg.dt, seed=cfg.seed, n=cfg.plants, epoch=tagmap.epoch)
+        params = dataclasses.replace(params, vibration=dataclasses.replace(
+            params.vibration, weibull_scale_days=cfg.weibull_scale_days))
+    return Engine(params, dt=cfg.dt, seed=cfg.seed, n=cfg.plants, epoch=tagmap.epoch)
 
 
 def build_dataset(
@@ -198,7 +198,7 @@ def build_dataset(
     sch = schema(plan)
     engine = _engine(tagmap, cfg)
     state = engine.initial_state()
-    zone_d = pm_params_from_mapping(tagmap.pm).vibration.zones[2]
+    zone_d = tagmap.pm_params.vibration.zones[2]
     tracker = LabelTracker(cfg.plants, plan.fault_signals, zone_d=zone_d)
     sched: dict[int, list[Command]] = {k: list(v) for k, v in (schedule or {}).items()}
     for k, cmds in fault_campaign(cfg.campaign, plants=cfg.plants, ticks=cfg.ticks, dt=cfg.dt,
@@ -206,6 +206,7 @@ def build_dataset(
         sched.setdefault(k, []).extend(cmds)
     buf = _Buffer(plan, cfg.plants, cfg.max_cells)
     epoch_ns, dt_ns = round(tagmap.epoch * 1e9), round(cfg.dt * 1e9)
+    index_of = tagmap.catalogue.index_of  # the built-in train's (datasets refuse a tag map with model:)
     vib, slug_i, esd_i = index_of("P100.vibration"), index_of("well.slug_active"), index_of("ESD.active")
     round_every = max(1, round(cfg.operator_round / cfg.dt))
     sink = open_sink(paths.data, sch)
@@ -233,7 +234,7 @@ def build_dataset(
                     sink.write(buf.table(sch, epoch_ns, dt_ns))
                     rows, groups = rows + buf.t * cfg.plants, groups + 1
             if k > 0 and k % round_every == 0:
-                operator = _operator(out.values)
+                operator = _operator(out.values, tagmap.catalogue)
             if progress is not None and k % 1000 == 0:
                 progress(k, cfg.ticks)
         if buf.j:

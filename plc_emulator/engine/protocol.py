@@ -16,7 +16,7 @@ import numpy as np
 
 from plc_emulator.commands import Command
 from plc_emulator.engine.core import Engine
-from plc_emulator.engine.params import params_from_mapping
+from plc_emulator.engine.params import PlantParams
 from plc_emulator.engine.plant import LoadedPlant, PlantEngine, PlantState
 from plc_emulator.engine.types import EngineState, GroundTruthEvent, Outputs
 
@@ -43,12 +43,12 @@ class ProcessEngine(Protocol):
     def outputs(self, state: Any) -> Outputs: ...
 
 
-def make_engine(plant: LoadedPlant | None, process: Mapping[str, Any], *, dt: float, seed: int, n: int = 1,
+def make_engine(plant: LoadedPlant | None, params: PlantParams, *, dt: float, seed: int, n: int = 1,
                 epoch: float = 0.0) -> ProcessEngine:
-    """The block engine of ``plant`` or, without one, the built-in engine with ``process`` parameters."""
+    """The block engine of ``plant`` or, without one, the built-in engine with ``params``."""
     if plant is not None:
         return PlantEngine(plant, dt=dt, seed=seed, n=n, epoch=epoch)
-    return Engine(params_from_mapping(process), dt=dt, seed=seed, n=n, epoch=epoch)
+    return Engine(params, dt=dt, seed=seed, n=n, epoch=epoch)
 
 
 def state_arrays(state: AnyState) -> Arrays:

@@ -254,7 +254,7 @@ class Api:
     async def post_fault(self, request: web.Request) -> web.Response:
         body = await json_body(request)
         try:
-            cmd = parse_fault(body, "http")
+            cmd = parse_fault(body, "http", self.tagmap.catalogue)
         except ValueError as exc:
             raise Problem(422, "invalid-fault", str(exc)) from None
         self._submit(cmd)

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from plc_emulator.commands import Command
+from plc_emulator.engine.catalogue import LEGACY, Catalogue
 from plc_emulator.image.snapshot import Snapshot
 from plc_emulator.scenario import ScenarioError, loads_scenario
 
@@ -30,7 +31,7 @@ _FIELDS: Final = ("action", "target", "value", "params")
 _PREFIX = re.compile(r"^[^:]*:\d+:\d+: (?:events\[0\]\.?)?")
 
 
-def parse_fault(body: object, source: str) -> Command:
+def parse_fault(body: object, source: str, catalogue: Catalogue = LEGACY) -> Command:
     """A request body -> the Command a scenario event would give; ValueError with one line per problem."""
     if not isinstance(body, Mapping):
         raise ValueError("body must be a JSON object like {\"target\": \"V100.oil_level\", "
@@ -44,7 +45,7 @@ def parse_fault(body: object, source: str) -> Command:
                          "writes go to PUT /tags/{tag}, clearing to DELETE /faults/{id}")
     event = {"at": 0, **body, "action": action}
     try:
-        scenario = loads_scenario(json.dumps({"events": [event]}), 1.0, path="<request>")
+        scenario = loads_scenario(json.dumps({"events": [event]}), 1.0, path="<request>", catalogue=catalogue)
     except ScenarioError as exc:
         raise ValueError("; ".join(_PREFIX.sub("", line) for line in exc.problems)) from None
     except (TypeError, ValueError) as exc:  # not JSON-serialisable input

@@ -41,7 +41,6 @@ from plc_emulator.alarms import (
     AlarmTransition,
     PmParams,
     alarm_defs,
-    pm_params_from_mapping,
 )
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.image.snapshot import Snapshot
@@ -239,7 +238,7 @@ class AlarmConditions:
         self.adapter = adapter
         self.tagmap = tagmap
         self.plc = plc
-        self.params = params if params is not None else pm_params_from_mapping(tagmap.pm, tagmap.catalogue)
+        self.params = params if params is not None else tagmap.pm_params
         self.defs = alarm_defs(tagmap, self.params)
         self.conds: dict[str, _Cond] = {}
         self._by_node: dict[ua.NodeId, _Cond] = {}

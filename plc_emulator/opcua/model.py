@@ -36,7 +36,7 @@ from asyncua.server.address_space import AttributeValue
 
 from plc_emulator import __version__
 from plc_emulator.engine import status as st
-from plc_emulator.engine.catalogue import SignalKind
+from plc_emulator.engine.catalogue import LEGACY, Catalogue, SignalKind
 from plc_emulator.opcua.nodes import TagNode, _Builder
 from plc_emulator.signals import lookup
 from plc_emulator.tagmap.model import Device, DeviceIdentification, TagMap
@@ -222,7 +222,7 @@ def build_model(server: Server, tagmap: TagMap, ns: int, *, types: dict[str, ua.
             if not all(r in roles for r in _REQUIRED_ROLES):
                 continue
             if "PV" not in roles:  # the loop's measured signal, when the map has it on this device
-                pv = next((by_key[t.key] for t in device.tags if _loop_pv(loop, t.signal)), None)
+                pv = next((by_key[t.key] for t in device.tags if _loop_pv(loop, t.signal, tagmap.catalogue)), None)
                 if pv is not None:
                     roles["PV"] = pv
             cid = ua.NodeId(f"{dev_id.Identifier}.{loop}", ns)
@@ -259,13 +259,10 @@ def build_model(server: Server, tagmap: TagMap, ns: int, *, types: dict[str, ua.
                       last_status=status[col_arr].copy())
 
 
-# Loop id -> the engine signal it controls, for loops whose PV is not a tag of its own
-# (``<LOOP>_PV``). The block library will carry this; until then, the default plant's loops.
-LOOP_PV_SIGNALS: Final = {
-    "LIC100": "V100.oil_level", "PIC100": "V100.pressure", "PIC200": "V200.pressure",
-    "PIC300": "V300.pressure", "LIC301": "V300.water_level", "TIC100": "E100.outlet_temperature",
-}
+# Loop id -> the measured signal it controls, for loops whose PV is not a tag of its own (``<LOOP>_PV``):
+# the plant's catalogue carries it (LoopSpec.pv); these are the built-in train's
+LOOP_PV_SIGNALS: Final = {lp.id: lp.pv for lp in LEGACY.loops if lp.pv is not None}
 
 
-def _loop_pv(loop: str, signal: str) -> bool:
-    return LOOP_PV_SIGNALS.get(loop) == signal
+def _loop_pv(loop: str, signal: str, catalogue: Catalogue) -> bool:
+    return any(lp.id == loop and lp.pv == signal for lp in catalogue.loops)

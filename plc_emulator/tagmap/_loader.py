@@ -10,12 +10,13 @@ from typing import Any
 from yaml.nodes import MappingNode, Node, ScalarNode
 
 from plc_emulator.engine.catalogue import LEGACY, Catalogue
-from plc_emulator.engine.params import ParamError, params_from_mapping
+from plc_emulator.engine.params import ParamError, PlantParams, params_from_mapping
 from plc_emulator.errors import TagMapError
 from plc_emulator.tagmap._files import MAX_FILE_BYTES, read_text_file, special_file_kind
 from plc_emulator.tagmap._plant import parse_model
 from plc_emulator.tagmap._reader import T_NULL, Fields, Reader, compose, join
 from plc_emulator.tagmap._tags import parse_devices
+from plc_emulator.tagmap.alarm_defs import check_tagmap
 from plc_emulator.tagmap.model import (
     HistorianSettings,
     ModbusSettings,
@@ -23,6 +24,7 @@ from plc_emulator.tagmap.model import (
     TagMap,
     WordOrder,
 )
+from plc_emulator.tagmap.pm import PmConfigError, PmParams, pm_params_from_mapping
 
 __all__ = ["HISTORIAN_SETTINGS_KEYS", "MAX_FILE_BYTES", "MODBUS_KEYS", "OPCUA_SETTINGS_KEYS", "TOP_KEYS", "load",
            "loads", "read_text_file", "special_file_kind"]
@@ -79,8 +81,6 @@ def _parse(text: str, name: str, sha256: str) -> TagMap:
 def _cross_check(r: Reader, tagmap: TagMap) -> None:
     """Checks that need the whole, parsed map: tags bound to alarm signals must name real alarms and
     suppression rules must name real alarms (the alarm block derives its alarm ids from the tags)."""
-    from plc_emulator.alarms.system import check_tagmap  # lazy: alarms builds on the tag map model
-
     by_path = {f"devices.{t.device}.tags.{t.name}.signal": t for t in tagmap.tags}
     for path, message in check_tagmap(tagmap):
         tag = by_path.get(path)
@@ -114,16 +114,15 @@ def _top(r: Reader, root: Node, sha256: str) -> TagMap | None:
     opcua = _opcua(r, f.get("opcua"))
     historian = _historian(r, f.get("historian"))
     model = None if f.get("model") is None else parse_model(r, f.values["model"])
-    catalogue = LEGACY if model is None else model[1]
+    catalogue: Catalogue | None = LEGACY if "model" not in f else None if model is None else model[1]
     process = _free(r, f.get("process"), "process")
+    plant_params = None if process is None else PlantParams() if "model" in f else _plant_params(
+        r, f.get("process"), process)
     if process and "model" in f:
         r.err(f.keys["process"], "process", "sets the built-in engine's parameters; with model: the plant "
               "file holds its parameters (units.<unit>.params)")
-    elif process is not None and f.get("process") is not None:
-        _check_process(r, f.values["process"], process)
     pm = _free(r, f.get("pm"), "pm")
-    if pm is not None and f.get("pm") is not None:
-        _check_pm(r, f.values["pm"], pm, catalogue)
+    pm_params = None if pm is None or catalogue is None else _pm_params(r, f.get("pm"), pm, catalogue)
     order = modbus.word_order if modbus is not None else WordOrder.ABCD
     devices_node = f.get("devices")
     devices = () if devices_node is None else parse_devices(r, devices_node, order, catalogue)
@@ -141,6 +140,8 @@ def _top(r: Reader, root: Node, sha256: str) -> TagMap | None:
         or historian is None
         or process is None
         or pm is None
+        or plant_params is None
+        or pm_params is None
     ):
         return None
     return TagMap(
@@ -160,7 +161,9 @@ def _top(r: Reader, root: Node, sha256: str) -> TagMap | None:
         pm=pm,
         devices=devices,
         plant_model=None if model is None else model[0],
-        catalogue=catalogue,
+        catalogue=LEGACY if model is None else model[1],
+        plant_params=plant_params,
+        pm_params=pm_params,
     )
 
 
@@ -298,24 +301,27 @@ def _node_at(node: Node, dotted: str, *, key: bool) -> Node:
     return current
 
 
-def _check_pm(r: Reader, node: Node, pm: Mapping[str, Any], catalogue: Catalogue) -> None:
-    """The alarm block knows its PM rules: it validates ``pm:`` and we point at the YAML."""
-    from plc_emulator.alarms import validate_pm  # lazy: the alarms package builds on the tag map model
-
-    for reported, message in validate_pm(pm, catalogue):
-        rel = reported.removeprefix("pm.").removeprefix("pm")
-        where = _node_at(node, rel, key=message.startswith("unknown"))
-        r.err(where, join("pm", rel) if rel else "pm", message)
-
-
-def _check_process(r: Reader, node: Node, process: Mapping[str, Any]) -> None:
-    """The engine knows its parameters: it validates ``process:`` and we point at the YAML."""
+def _pm_params(r: Reader, node: Node | None, pm: Mapping[str, Any], catalogue: Catalogue) -> PmParams | None:
+    """``pm:`` parsed once, against the plant's signals; problems point at the YAML."""
     try:
-        params_from_mapping(dict(process))
+        return pm_params_from_mapping(pm, catalogue)
+    except PmConfigError as exc:
+        for reported, message in exc.problems:
+            rel = reported.removeprefix("pm.").removeprefix("pm")
+            where = node if node is None else _node_at(node, rel, key=message.startswith("unknown"))
+            r.err(where, join("pm", rel) if rel else "pm", message)
+    return None
+
+
+def _plant_params(r: Reader, node: Node | None, process: Mapping[str, Any]) -> PlantParams | None:
+    """``process:`` parsed once by the built-in engine's parameter table; problems point at the YAML."""
+    try:
+        return params_from_mapping(dict(process))
     except ParamError as exc:
         for reported, message in exc.problems:
             rel = reported.removeprefix("process.").removeprefix("process")
-            where = _node_at(node, rel, key=message.startswith("unknown"))
+            where = node if node is None else _node_at(node, rel, key=message.startswith("unknown"))
             r.err(where, join("process", rel) if rel else "process", message)
     except (ValueError, TypeError, KeyError) as exc:
         r.err(node, "process", str(exc) or type(exc).__name__)
+    return None

@@ -22,7 +22,7 @@ def parse_model(r: Reader, node: Node) -> tuple[plant_api.LoadedPlant, Catalogue
     if isinstance(node, MappingNode):
         sub = Reader(r.problems.file)
         loaded = plant_api.plant_from_node(sub, node)
-        r.problems.add_lines(sub.problems.lines())
+        r.problems.add_lines(_under_model(line, r.problems.file) for line in sub.problems.lines())
     elif isinstance(node, ScalarNode) and node.tag.endswith(":str") and str(node.value).strip():
         loaded = _from_file(r, node)
     else:
@@ -30,6 +30,12 @@ def parse_model(r: Reader, node: Node) -> tuple[plant_api.LoadedPlant, Catalogue
               "written inline as a mapping")
         return None
     return None if loaded is None else (loaded, plant_catalogue.plant_catalogue(loaded))
+
+
+def _under_model(line: str, file: str) -> str:
+    """``F:L:C: units.X: msg`` -> ``F:L:C: model.units.X: msg``: an inline plant's paths inside the map."""
+    head, sep, rest = line.removeprefix(f"{file}:").partition(": ")
+    return f"{file}:{head}{sep}model.{rest}" if sep and line.startswith(f"{file}:") else line
 
 
 def _from_file(r: Reader, node: ScalarNode) -> plant_api.LoadedPlant | None:

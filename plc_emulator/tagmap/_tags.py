@@ -68,15 +68,19 @@ _TAG_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 class _Registry:
     """Cross-tag facts: OPC UA node ids already taken, and the Modbus address book."""
 
-    def __init__(self, catalogue: Catalogue) -> None:
+    def __init__(self, catalogue: Catalogue | None) -> None:
         self.node_ids: dict[str, tuple[str, int]] = {}
         self.book = AddressBook()
-        self.catalogue = catalogue
-        self.units = tuple(sorted({*KNOWN_UNITS, *(s.unit for s in catalogue.specs)}))
+        # None: the plant file did not load (its problems are reported); signals are not checked
+        self.known = catalogue is not None
+        self.catalogue = catalogue if catalogue is not None else Catalogue(name="(not loaded)", specs=())
+        self.units = tuple(sorted({*KNOWN_UNITS, *(s.unit for s in self.catalogue.specs)}))
 
 
-def parse_devices(r: Reader, node: Node, default_order: WordOrder, catalogue: Catalogue) -> tuple[Device, ...]:
-    """The devices; tag signals are checked against ``catalogue`` (the plant's) and the runtime's."""
+def parse_devices(r: Reader, node: Node, default_order: WordOrder,
+                  catalogue: Catalogue | None) -> tuple[Device, ...]:
+    """The devices; tag signals are checked against ``catalogue`` (the plant's) and the runtime's
+    (None: the plant file failed to load, so its signals are unknown and not reported)."""
     reg = _Registry(catalogue)
     devices: list[Device] = []
     entries = r.pairs(node, "devices")
@@ -144,7 +148,7 @@ def _opt_text(r: Reader, f: Fields, key: str, *, nonempty: bool = False) -> str 
     return None if node is None else r.text(node, f.at(key), nonempty=nonempty)
 
 
-def _signal(r: Reader, f: Fields, catalogue: Catalogue) -> SignalSpec | None:
+def _signal(r: Reader, f: Fields, catalogue: Catalogue, known: bool) -> SignalSpec | None:
     node = f.get("signal")
     if node is None:
         return None
@@ -152,7 +156,7 @@ def _signal(r: Reader, f: Fields, catalogue: Catalogue) -> SignalSpec | None:
     if name is None:
         return None
     spec = lookup(name, catalogue)
-    if spec is None:
+    if spec is None and known:
         hint = did_you_mean(name, [s.name for s in all_signals(catalogue)])
         r.err(node, f.at("signal"), f"unknown signal (got {show(node)}){hint}")
     return spec
@@ -173,8 +177,8 @@ def _parse_tag(
     if not f.ok:
         return None
     key = f"{device}.{name}"
-    spec = _signal(r, f, reg.catalogue)
-    unit = _unit(r, f, spec, reg.units)
+    spec = _signal(r, f, reg.catalogue, reg.known)
+    unit = _unit(r, f, spec, reg.units if reg.known else ())
     description = _opt_text(r, f, "description")
     kind = None if "kind" not in f else r.choice(f.values["kind"], f.at("kind"), TagKind)
     rng = _range(r, f)
@@ -267,13 +271,14 @@ def _retain(r: Reader, f: Fields, access: Access | None, spec: SignalSpec | None
 
 
 def _unit(r: Reader, f: Fields, spec: SignalSpec | None, known: tuple[str, ...]) -> str | None:
+    """The tag's unit: one of ``known`` (empty: the plant's units are unknown, not checked)."""
     node = f.get("unit")
     if node is None:
         return None
     unit = r.text(node, f.at("unit"))
     if unit is None:
         return None
-    if unit not in known:
+    if known and unit not in known:
         shown = ", ".join(u or '""' for u in known)
         r.err(
             node,

@@ -14,6 +14,8 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from plc_emulator.engine.catalogue import LEGACY, Catalogue
+from plc_emulator.engine.params import PlantParams
+from plc_emulator.tagmap.pm import PmParams
 
 if TYPE_CHECKING:  # the plant package reads its files with the tag map's reader
     from plc_emulator.engine.plant import LoadedPlant
@@ -263,8 +265,8 @@ class TagMap:
     modbus: ModbusSettings
     opcua: OpcUaSettings
     historian: HistorianSettings
-    process: Mapping[str, Any]  # plant parameter overrides, validated against the engine's parameters
-    pm: Mapping[str, Any]  # predictive-maintenance rule parameters, validated by the alarms package
+    process: Mapping[str, Any]  # ``process:`` as written (parsed: ``plant_params``)
+    pm: Mapping[str, Any]  # ``pm:`` as written (parsed: ``pm_params``)
     devices: tuple[Device, ...]
     # True when the file sets ``epoch:``; ``run`` then keeps it instead of taking the wall clock
     epoch_pinned: bool = False
@@ -272,6 +274,10 @@ class TagMap:
     # signal table every tag, alarm, PM rule and OPC UA node is checked against
     plant_model: LoadedPlant | None = None
     catalogue: Catalogue = LEGACY
+    # parsed once at load, never again: the built-in engine's parameters (``process:``; unused with
+    # ``model:``) and the PM rules' (``pm:``, checked against ``catalogue``)
+    plant_params: PlantParams = field(default_factory=PlantParams)
+    pm_params: PmParams = field(default_factory=PmParams)
 
     @property
     def tags(self) -> tuple[Tag, ...]:

@@ -22,6 +22,7 @@ from plc_emulator.tagmap.model import (
     TagKind,
     TagMap,
 )
+from plc_emulator.tagmap.pm import pm_params_from_mapping
 
 S = len(CATALOGUE)
 
@@ -71,6 +72,7 @@ def tagmap(tags: list[Tag], *, pm: Mapping[str, Any] | None = None, dt: float = 
         historian=HistorianSettings(),
         process={},
         pm=pm or {},
+        pm_params=pm_params_from_mapping(pm),
         devices=(Device(name="D", description="", tags=tuple(tags)),),
     )
 

@@ -11,6 +11,7 @@ import pytest
 from plc_emulator.alarms import pm_params_from_mapping
 from plc_emulator.alarms.evaluation import EvalConfig, compare_detectors, fault_schedule
 from plc_emulator.cli import main
+from plc_emulator.engine import PlantParams
 
 ROOT = Path(__file__).resolve().parents[2]
 TAGMAP = ROOT / "tag_maps" / "separation_train.yaml"
@@ -36,7 +37,7 @@ def results() -> dict[str, dict]:  # type: ignore[type-arg]
         weibull_shape=3.0,
         weibull_scale_days=2.0,
     )
-    return compare_detectors({}, {"good": good, "broken": broken}, cfg)
+    return compare_detectors(PlantParams(), {"good": good, "broken": broken}, cfg)
 
 
 class TestEvaluation:

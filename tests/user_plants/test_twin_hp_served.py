@@ -43,7 +43,8 @@ def test_validate_passes(capsys: object) -> None:
 
 def test_run_serves_modbus_and_opcua(tmp_path: Path) -> None:
     """`plc-emulator run`: PVs over Modbus with Good quality, a setpoint write reaches the loop in the
-    next ticks (its valve moves), OPC UA browses Objects/TwinHP/HP-A/pressure and reads it."""
+    next ticks (its valve moves) and the pressure it drives raises the HP-A HI alarm on the wire,
+    OPC UA browses Objects/TwinHP/HP-A/pressure and reads it."""
     mb, http, ua = free_port(), free_port(), free_port()
     proc = Proc([CLI, "run", str(TAGMAP), "--host", "127.0.0.1", "--modbus-port", str(mb), "--http-port",
                  str(http), "--opcua-port", str(ua), "--speed", "20", "--data-dir", str(tmp_path / "data")])
@@ -58,6 +59,8 @@ def test_run_serves_modbus_and_opcua(tmp_path: Path) -> None:
             for at, (lo, hi) in {0: (700, 1100), 3: (20, 80), 6: (700, 1100), 12: (50, 250), 18: (100, 2000)}.items():
                 assert lo < _float(pvs[at:at + 2]) < hi, (at, _float(pvs[at:at + 2]))
                 assert pvs[at + 2] == 0xC0  # OPC DA quality Good
+            assert client.read_holding_registers(302, count=1, device_id=1).registers == [0]  # no alarm active
+            assert client.read_discrete_inputs(1, count=1, device_id=1).bits[0] is False
             valve0 = _float(client.read_holding_registers(102, count=2, device_id=1).registers)
             assert not client.write_registers(100, list(struct.unpack(">HH", struct.pack(">f", 1100.0))),
                                               device_id=1).isError()
@@ -73,6 +76,13 @@ def test_run_serves_modbus_and_opcua(tmp_path: Path) -> None:
             assert valve < valve0 - 2.0, (valve0, valve)  # PIC-A closes its gas valve to raise pressure
             assert client.write_registers(100, list(struct.unpack(">HH", struct.pack(">f", 1400.0))),
                                           device_id=1).isError()  # outside write_limits: exception
+            deadline = time.monotonic() + 60.0
+            hi = False
+            while time.monotonic() < deadline and not hi:  # pressure climbs to 1100 psi, past HI (1050)
+                hi = client.read_discrete_inputs(1, count=1, device_id=1).bits[0]
+                time.sleep(0.1)
+            assert hi, _float(client.read_holding_registers(0, count=2, device_id=1).registers)
+            assert client.read_holding_registers(302, count=1, device_id=1).registers[0] >= 1
         finally:
             client.close()
         value = asyncio.run(_opcua_read(f"opc.tcp://127.0.0.1:{ua}/plc-emulator/"))
@@ -142,33 +152,56 @@ async def _checkpointed(tm: TagMap, path: Path) -> None:
         await asyncio.wait_for(plc.wait_tick(30), 30)
 
 
-async def _restarted(tm: TagMap, ck: Checkpoint) -> npt.NDArray[np.float64]:
+async def _restarted(tm: TagMap, ck: Checkpoint, mode: StartMode = StartMode.HOT,
+                     ticks: int = 20) -> npt.NDArray[np.float64]:
     from plc_emulator.runtime import PlcRuntime, RuntimeConfig
     from plc_emulator.runtime.epoch import EpochPlan
 
-    plc = PlcRuntime(tm, RuntimeConfig(paused=True, restore=ck, start_mode=StartMode.HOT, epoch=EpochPlan(),
+    plc = PlcRuntime(tm, RuntimeConfig(paused=True, restore=ck, start_mode=mode, epoch=EpochPlan(),
                                        wall_clock=lambda: 1_800_003_600.0))
     await plc.start()
     try:
-        plc.step(20)
-        snap = await asyncio.wait_for(plc.wait_tick(50), 30)
+        plc.step(ticks)
+        snap = await asyncio.wait_for(plc.wait_tick(ck.tick + ticks), 30)
     finally:
         plc.stop()
         await plc.join()
     return snap.values
 
 
-def test_hot_restart_continues_the_block_engine(tmp_path: Path) -> None:
+def test_restarts_continue_the_block_engine(tmp_path: Path) -> None:
     """A checkpoint holds the whole block-engine state: restarted hot at tick 30, the plant at tick 50
-    is the plant of an uninterrupted run."""
+    is the plant of an uninterrupted run; warm and cold restarts treat the retained setpoint per IEC
+    61131-3 on the plant's signals."""
     tm = load(TAGMAP)
     path = tmp_path / "plc.checkpoint"
     asyncio.run(_checkpointed(tm, path))
     ck = read_checkpoint(path)
-    assert ck.tick == 30 and any(k.startswith("plant/g") for k in ck.arrays)
+    assert ck.tick == 30
+    assert any(k.startswith("plant/g") for k in ck.arrays)
     restarted = asyncio.run(_restarted(tm, ck))
     cycle = ScanCycle(tm)
     cycle.set_epoch(ck.header["epoch"])
     whole = cycle.run(50, {1: [Command(kind=CommandKind.WRITE, target="LIC-B.sp", value=40.0, source="test")]})
     engine_cols = [i for i, t in enumerate(tm.tags) if t.signal in tm.catalogue]
     assert np.array_equal(restarted[engine_cols], whole.values[engine_cols])
+    # warm keeps the retained setpoint, cold writes it back to its initial value at the first tick
+    sp = [t.key for t in tm.tags].index("HP-B.level_sp")
+    assert asyncio.run(_restarted(tm, ck, StartMode.WARM, 1))[sp] == 40.0
+    assert asyncio.run(_restarted(tm, ck, StartMode.COLD, 1))[sp] == 50.0
+
+
+def test_hmi_overview_reads_the_plant() -> None:
+    """The browser HMI's overview: instruments and loops come from the plant's catalogue."""
+    from plc_emulator.http.overview import plant_overview
+
+    ov = plant_overview(load(TAGMAP))
+    units = {u.name: u for u in ov.units}
+    assert units["HP-A"].instruments == ("HP-A.pressure", "HP-A.level")
+    (pic,) = units["HP-A"].loops
+    assert (pic.id, pic.unit, pic.sp, pic.mode, pic.valve) == ("PIC-A", "PSI", "HP-A.pressure_sp",
+                                                               "HP-A.pressure_mode", "HP-A.pressure_valve")
+    assert pic.pv == "HP-A.pressure"  # the map has no PIC-A.pv tag: the instrument the controller reads
+    assert ("HP-A.pressure", "HP-A.pressure", ("freeze", "drift", "bias", "spike", "noise", "fail",
+                                               "comm_loss")) in ov.fault_targets
+    assert "PLC" in ov.system

@@ -21,17 +21,11 @@ PLANT = """plant: recorded
 units:
   PT: {{block: playback, params: {{file: rec.csv, column: PT-100, speed: {speed}}}}}
   TT: {{block: playback, params: {{file: rec.csv, column: TT-101, speed: {speed}, interpolation: hold}}}}
-  GEN: {{block: signal_generator}}   # see the tag map's pm: comment
-instruments:
-  XT: {{measures: GEN.value, range: [0, 100]}}
 """
 TAGMAP = """name: recorded
 plant: Recorded
 model: plant.yaml
 scan_period: 500ms
-# an instrument and a fouling monitor only so that the alarm block's PM outputs line up: its pm.*
-# signal table assumes the separation train's layout and fails on a plant with fewer PM flags
-pm: {fouling: {signal: GEN.value}}
 devices:
   REC:
     description: Recorded plant data

@@ -5,22 +5,30 @@ from the port values of the tick start (transmitters read the true values of the
 interlocks test their conditions on them) -> port values of the new state: outputs from state, then
 feedthrough outputs in level order -> signals (true values) -> published values, where measured
 signals are the transmitters' readings. The port values are kept with the state for the next tick.
+
+Two paths with the same order of evaluation: when every block kind of the plant has a compiled
+kernel (``plc_emulator.engine.fast.KINDS``) a tick is ONE compiled call over a flat state vector;
+otherwise each group's numpy ``Kernel`` is called in turn (user-written kinds need no compiler).
+Random draws are counter-based per (row seed, unit, tick), so both paths draw the same numbers and
+a plant row gives the same bits at N = 1 and inside any batch (``row_seeds``).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from plc_emulator.commands import Command
-from plc_emulator.engine.blocks import KERNELS, Context, Direction
+from plc_emulator.engine.blocks import KERNELS, Context, _rng
 from plc_emulator.engine.plant._api import LoadedPlant
 from plc_emulator.engine.plant._commands import CommandTable, apply_plant_commands
-from plc_emulator.engine.plant._plan import VECTOR_QUANTITIES, Group, compile_plan
-from plc_emulator.engine.types import F64, U32, GroundTruthEvent, Outputs, copy_rng
+from plc_emulator.engine.plant._fast import Layout, Program, build_program
+from plc_emulator.engine.plant._numpy import NumpyTick
+from plc_emulator.engine.plant._plan import compile_plan
+from plc_emulator.engine.types import F64, U32, GroundTruthEvent, Outputs
 
 __all__ = ["PlantEngine", "PlantState"]
 
@@ -28,25 +36,48 @@ __all__ = ["PlantEngine", "PlantState"]
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlantState:
     tick: int
-    rng: np.random.Generator
-    groups: tuple[dict[str, F64], ...]  # per plan group: state arrays (N, U, *extra)
-    inputs: tuple[dict[str, F64], ...]  # per plan group: its port values (and private results) of the state
+    flat: F64  # every group's state arrays, laid out by ``layout`` (read-only)
+    scal: F64  # (N, S) scalar port values of this state
+    vec: F64  # (N, V, 4) stream/source port values of this state
     truth: F64  # (N, S) true values of this tick, in ``PlantEngine.names`` order
     values: F64  # (N, S) published values (measured signals: the transmitter readings)
     status: U32  # (N, S) OPC UA StatusCodes
+    layout: Layout = field(repr=False, compare=False)
+    private: tuple[dict[str, F64], ...] | None = field(default=None, repr=False, compare=False)  # numpy path
 
     @property
     def n(self) -> int:
         return int(self.truth.shape[0])
 
+    @property
+    def groups(self) -> tuple[dict[str, F64], ...]:
+        """Per plan group: its state arrays (N, U, *extra), read-only views."""
+        views = self.layout.views(self.flat)
+        for g in views:
+            for a in g.values():
+                a.flags.writeable = False
+        return tuple(views)
+
+    @property
+    def inputs(self) -> tuple[dict[str, F64], ...]:
+        """Per plan group: the values of its ports in this state."""
+        if self.private is not None:
+            return self.private
+        return tuple(self.layout.gather(self.scal, self.vec))
+
 
 class PlantEngine:
-    """The engine of a plant file. ``outputs`` are in the order of ``names`` (the plant's signals)."""
+    """The engine of a plant file. ``outputs`` are in the order of ``names`` (the plant's signals).
 
-    def __init__(self, plant: LoadedPlant, *, dt: float = 0.1, seed: int = 0, n: int = 1,
-                 epoch: float = 0.0) -> None:
+    ``row_seeds`` (one per row) default to ``seed, seed + 1, ...``; ``compiled=False`` forces the
+    numpy path (``None``: compiled when every kind has a compiled kernel)."""
+
+    def __init__(self, plant: LoadedPlant, *, dt: float = 0.1, seed: int = 0, n: int = 1, epoch: float = 0.0,
+                 row_seeds: Sequence[int] | None = None, compiled: bool | None = None) -> None:
         if not (dt > 0 and math.isfinite(dt)):
             raise ValueError(f"dt must be > 0 (got {dt!r})")
+        if row_seeds is not None and len(row_seeds) != n:
+            raise ValueError(f"row_seeds: {len(row_seeds)} seeds for n = {n}")
         self.graph = plant.graph
         self.plan = compile_plan(plant.graph, n=n)
         self.dt, self.seed, self.n, self.epoch = float(dt), int(seed), int(n), float(epoch)
@@ -55,58 +86,69 @@ class PlantEngine:
         self.column = {name: k for k, name in enumerate(self.names)}
         where = {u: (gi, ui) for gi, g in enumerate(self.plan.groups) for ui, u in enumerate(g.units)}
         self.where = where
-        # signal column -> (group, unit, block signal); measured columns -> transmitter (group, unit)
-        by_source: dict[tuple[int, str], tuple[list[int], list[int]]] = {}
+        self.layout = Layout.of(self.plan)
+        seeds = (np.array([s % 2**64 for s in row_seeds], dtype=np.uint64) if row_seeds is not None
+                 else _rng.row_seeds(self.seed, self.n))
+        self.row_seeds = seeds
+        self.bases = tuple(_rng.bases(seeds, _rng.unit_keys(g.units)) for g in self.plan.groups)
+        cols: list[dict[str, dict[int, int]]] = [{} for _ in self.plan.groups]
         for k, r in enumerate(self.plan.signals.values()):
-            cols, uis = by_source.setdefault((where[r.unit][0], r.source), ([], []))
-            cols.append(k)
-            uis.append(where[r.unit][1])
-        # one fancy-indexed copy per (group, block signal) instead of one per signal
-        self._sources = [(gi, source, np.array(c, dtype=np.intp), np.array(u, dtype=np.intp))
-                         for (gi, source), (c, u) in by_source.items()]
-        self._measured = [(k, where[r.instrument]) for k, r in enumerate(self.plan.signals.values())
-                          if r.instrument is not None]
-        self._tx_truth = {where[r.instrument]: k for k, r in enumerate(self.plan.signals.values())
-                          if r.instrument is not None}
-        self._conditions = {where[lock]: [(self.column[sig], lo, hi) for sig, lo, hi in conds]
-                            for lock, conds in self.graph.conditions.items()}
+            gi, ui = where[r.unit]
+            cols[gi].setdefault(r.source, {})[ui] = k
+        measured = [(k, where[r.instrument]) for k, r in enumerate(self.plan.signals.values())
+                    if r.instrument is not None]
+        tx_truth = {where[r.instrument]: k for k, r in enumerate(self.plan.signals.values())
+                    if r.instrument is not None}
+        conditions = {where[lock]: [(self.column[sig], lo, hi) for sig, lo, hi in conds]
+                      for lock, conds in self.graph.conditions.items()}
+        self._measured = measured
         self.commands = CommandTable.build(self)
+        from plc_emulator.engine import fast
+
+        can = all(g.kind in fast.KINDS for g in self.plan.groups)
+        if compiled and not can:
+            raise ValueError("compiled=True: kinds without a compiled kernel: "
+                             + ", ".join(sorted({g.kind for g in self.plan.groups} - set(fast.KINDS))))
+        self.compiled = can if compiled is None else bool(compiled)
+        self._program: Program | None = None
+        self._numpy = NumpyTick(self, cols, tx_truth, conditions)
+        if self.compiled:
+            self._program = build_program(self.plan, self.layout, fast.KINDS, self.bases, signal_cols=cols,
+                                          tx_cols=tx_truth, conditions=conditions, measured=measured)
+            units = int(self._program.units.sum())
+            self._ev = np.zeros((3 * self.n * units + 16, 4), dtype=np.int64)
 
     # --- public API ------------------------------------------------------------------------------
     def initial_state(self) -> PlantState:
-        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(self.seed)))
         groups = self.plan.initial_states(self.graph)
-        for g, k, st in zip(self.plan.groups, self.kernels, groups, strict=True):
+        for gi, (g, k, st) in enumerate(zip(self.plan.groups, self.kernels, groups, strict=True)):
             if k.init is not None:
-                st.update(k.init(g.params, st, rng))
-        ctx = Context(tick=0, dt=self.dt, t=self.epoch, sim_s=0.0, rng=rng)
-        inputs, truth = self._ports(groups, ctx)
+                ctx = self._context(0, base=self.bases[gi], units=g.units)
+                st.update(k.init(g.params, st, ctx))
+        flat = self.layout.flatten(groups)
+        state = self._ports(0, flat)
         # transmitters start on the true value (a plant powered up before the PLC), quality Good
+        views = self.layout.views(flat)
         for col, (gi, ui) in self._measured:
-            groups[gi]["value"][:, ui] = truth[:, col]
-        inputs, truth = self._ports(groups, ctx)
-        values, status = self._publish(groups, truth)
-        return PlantState(tick=0, rng=rng, groups=tuple(groups), inputs=tuple(inputs), truth=truth, values=values,
-                          status=status)
+            views[gi]["value"][:, ui] = state.truth[:, col]
+        return self._ports(0, flat)
 
     def step(self, state: PlantState, commands: Sequence[Command] = ()) -> tuple[PlantState, list[GroundTruthEvent]]:
         """Advance one tick; ``commands`` apply at its start, in order. ``state`` is not mutated."""
         tick = state.tick + 1
-        rng = copy_rng(state.rng)
-        ctx = Context(tick=tick, dt=self.dt, t=self.epoch + tick * self.dt, sim_s=tick * self.dt, rng=rng)
-        groups = [dict(st) for st in state.groups]
-        inputs = list(state.inputs)
+        flat = state.flat.copy()
+        events: list[GroundTruthEvent] = []
+        start = state
         if commands:
-            apply_plant_commands(self, groups, state, commands, ctx)
-            inputs = self._ports(groups, ctx)[0]
-        for gi, (g, k, st) in enumerate(zip(self.plan.groups, self.kernels, groups, strict=True)):
-            ctx.units = g.units
-            extra = self._special(gi, g.kind, state.truth)
-            groups[gi] = {**st, **k.update(g.params, st, {**inputs[gi], **extra}, ctx)}
-        new_inputs, truth = self._ports(groups, ctx)
-        values, status = self._publish(groups, truth)
-        return PlantState(tick=tick, rng=rng, groups=tuple(groups), inputs=tuple(new_inputs), truth=truth,
-                          values=values, status=status), ctx.events
+            ctx = self._context(tick)
+            apply_plant_commands(self, self.layout.views(flat), state, commands, ctx)
+            events += ctx.events
+            start = self._ports(tick, flat)
+        if self._program is None:
+            new, ev = self._numpy.step(start, flat, tick, state.truth)
+        else:
+            new, ev = self._advance(tick, flat, start, state.truth)
+        return new, events + ev
 
     def run(self, state: PlantState, ticks: int,
             schedule: dict[int, list[Command]] | None = None) -> tuple[PlantState, list[GroundTruthEvent]]:
@@ -121,75 +163,45 @@ class PlantEngine:
         return Outputs(values=state.values, status=state.status, truth=state.truth)
 
     # --- one tick ------------------------------------------------------------------------------
-    def _ports(self, groups: list[dict[str, F64]], ctx: Context) -> tuple[list[dict[str, F64]], F64]:
-        """Every group's port values (inputs and own outputs) of ``groups``' state, and the signals."""
+    def _context(self, tick: int, *, base: _rng.U64 | None = None, units: tuple[str, ...] = ()) -> Context:
+        return Context(tick=tick, dt=self.dt, t=self.epoch + tick * self.dt, sim_s=tick * self.dt,
+                       rng=np.random.default_rng(0), base=base, units=units)
+
+    def _ctx_array(self, tick: int) -> F64:
+        return np.array([self.dt, self.epoch + tick * self.dt, tick * self.dt, (tick - 1) * self.dt, float(tick)])
+
+    def _ports(self, tick: int, flat: F64) -> PlantState:
+        """The state of ``flat`` at ``tick``: its port values, signals and published values."""
+        if self._program is None:
+            return self._numpy.ports(tick, flat)
         scal = np.tile(self.plan.idle_scalar, (self.n, 1))
         vec = np.zeros((self.n, self.plan.n_vector, 4))
-        own: list[dict[str, F64]] = []
-        for g, k, st in zip(self.plan.groups, self.kernels, groups, strict=True):
-            o = k.out(g.params, st, ctx)
-            self._write(g, o, scal, vec)
-            own.append(dict(o))
-        for gi, (g, k, st) in enumerate(zip(self.plan.groups, self.kernels, groups, strict=True)):
-            if k.feed is not None:
-                f = k.feed(g.params, st, {**self._gather(g, scal, vec), **own[gi]}, ctx)
-                self._write(g, f, scal, vec)
-                own[gi].update(f)
-        inputs = [{**self._gather(g, scal, vec), **own[gi]} for gi, g in enumerate(self.plan.groups)]
-        return inputs, self._signals(groups, inputs, ctx)
-
-    def _write(self, g: Group, outs: dict[str, F64], scal: F64, vec: F64) -> None:
-        for port, slots in g.outputs.items():
-            if port in outs:
-                if slots.size and outs[port].ndim == 3:
-                    vec[:, slots, :] = outs[port]
-                else:
-                    scal[:, slots] = outs[port]
-
-    def _gather(self, g: Group, scal: F64, vec: F64) -> dict[str, F64]:
-        out: dict[str, F64] = {}
-        for p in g.spec.ports:
-            if p.direction is Direction.IN:
-                slots = g.inputs[p.name]
-                out[p.name] = vec[:, slots, :] if p.quantity in VECTOR_QUANTITIES else scal[:, slots]
-        return out
-
-    def _signals(self, groups: list[dict[str, F64]], inputs: list[dict[str, F64]], ctx: Context) -> F64:
-        per = [k.signals(g.params, st, i, ctx) for g, k, st, i in
-               zip(self.plan.groups, self.kernels, groups, inputs, strict=True)]
         truth = np.zeros((self.n, len(self.names)))
-        for gi, source, cols, uis in self._sources:
-            if source in per[gi]:
-                truth[:, cols] = per[gi][source][:, uis]
-        return truth
+        return self._call(False, tick, flat, scal=scal, vec=vec, truth=truth, truth_prev=truth)[0]
 
-    def _special(self, gi: int, kind: str, truth: F64) -> dict[str, F64]:
-        """Transmitters read their true value; interlocks their trip conditions."""
-        g = self.plan.groups[gi]
-        if kind == "transmitter":
-            cols = [self._tx_truth.get((gi, ui), 0) for ui in range(len(g.units))]
-            return {"_truth": truth[:, cols]}
-        if kind == "interlock":
-            cause = np.zeros((self.n, len(g.units)))
-            first = np.zeros((self.n, len(g.units)))
-            for ui in range(len(g.units)):
-                for c, (col, above, below) in enumerate(self._conditions.get((gi, ui), [])):
-                    hit = np.zeros(self.n, dtype=bool)
-                    if above is not None:
-                        hit |= truth[:, col] > above
-                    if below is not None:
-                        hit |= truth[:, col] < below
-                    first[:, ui] = np.where(hit & (cause[:, ui] < 0.5), c + 1.0, first[:, ui])
-                    cause[:, ui] = np.maximum(cause[:, ui], hit)
-            return {"_cause": cause, "_first": first}
-        return {}
+    def _advance(self, tick: int, flat: F64, start: PlantState, truth_prev: F64
+                 ) -> tuple[PlantState, list[GroundTruthEvent]]:
+        return self._call(True, tick, flat, scal=start.scal.copy(), vec=start.vec.copy(),
+                          truth=np.zeros_like(truth_prev), truth_prev=truth_prev)
 
-    def _publish(self, groups: list[dict[str, F64]], truth: F64) -> tuple[F64, U32]:
-        values = truth.copy()
-        status = np.zeros(truth.shape, dtype=np.uint32)
-        for col, (gi, ui) in self._measured:
-            values[:, col] = groups[gi]["value"][:, ui]
-            status[:, col] = groups[gi]["status"][:, ui].astype(np.uint32)
-        return values, status
+    def _call(self, update: bool, tick: int, flat: F64, *, scal: F64, vec: F64, truth: F64, truth_prev: F64
+              ) -> tuple[PlantState, list[GroundTruthEvent]]:
+        from plc_emulator.engine.fast import advance
+        from plc_emulator.engine.fast._common import EVENTS
 
-
+        assert self._program is not None
+        values = np.empty_like(truth)
+        status = np.empty(truth.shape, dtype=np.uint32)
+        nev = np.zeros(1, dtype=np.int64)
+        p = self._program
+        advance(update, self.n, p.kinds, p.units, p.npar, p.nst, p.p_flat, p.p_off, p.s_off, p.idx_flat, p.idx_off,
+                p.nports, p.sig_flat, p.sig_off, p.nsig, p.base_flat, p.ubase, p.tx_flat, p.cond_ptr, p.cond_col,
+                p.cond_above, p.cond_below, p.meas_col, p.meas_g, p.meas_u, flat, self._ctx_array(tick), truth_prev,
+                scal, vec, truth, values, status, self._ev, nev)
+        events = []
+        for code, row, u, g in self._ev[:int(nev[0])]:
+            kind, params = EVENTS[code]
+            events.append(GroundTruthEvent(tick=tick, plant=int(row), kind=kind,
+                                           target=self.plan.groups[g].units[u], params=dict(params)))
+        return PlantState(tick=tick, flat=flat, scal=scal, vec=vec, truth=truth, values=values, status=status,
+                          layout=self.layout), events

@@ -54,6 +54,9 @@ def test_compiled_and_numpy_paths_agree() -> None:
     kinds = {e.kind for e in ev_a}
     assert {"fault_start", "fault_end", "slug", "severe_slug", "degradation_onset", "esd_trip"} <= kinds
     assert not np.array_equal(a.truth, fast.initial_state().truth)  # the run did move the plant
+    # a block signal published under two names (a valve's position is also its loop's valve signal)
+    stem = a.groups[fast.where["LV100"][0]]["stem"][:, fast.where["LV100"][1]]
+    assert np.array_equal(a.truth[:, fast.column["LV100.position"]], stem)
 
 
 def test_a_row_has_the_same_bits_alone_and_inside_a_batch() -> None:

@@ -105,7 +105,7 @@ _NO_COMM, _LAST_USABLE = float(st.BAD_NO_COMMUNICATION), float(st.UNCERTAIN_NO_C
 _FAILED = float(st.BAD_SENSOR_FAILURE)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _reading(P, S, extra, ctx, base, r, u):  # type: ignore[no-untyped-def]
     """Noise, spikes, drift, bias -> quantise -> NE 43 clamp -> freeze / comm loss / failure."""
     lo = P[_LO, r, u]

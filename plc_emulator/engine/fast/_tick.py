@@ -73,19 +73,23 @@ def _special(kind, g, n, units, tx_flat, ubase, cond_ptr, cond_col, cond_above, 
 
 
 @njit(cache=True)
-def advance(update, n, kinds, units, npar, nst, p_flat, p_off, s_off, idx_flat, idx_off, nports,  # type: ignore[no-untyped-def]
+def advance(update, n, kinds, units, npar, prow, nst, p_flat, p_off, s_off, idx_flat, idx_off, nports,  # type: ignore[no-untyped-def]
             sig_flat, sig_off, nsig, base_flat, ubase, tx_flat, cond_ptr, cond_col, cond_above, cond_below,
-            meas_col, meas_g, meas_u, s_flat, ctx, truth_prev, scal, vec, truth, values, status, ev, nev):
+            meas_col, meas_g, meas_u, alias_dst, alias_src, s_flat, ctx, truth_prev, scal_prev, vec_prev, scal,
+            vec, truth, values, status, ev, nev):
     """``update``: step ``s_flat`` (a fresh copy) in place from the tick-start port values in
-    ``scal``/``vec`` (fresh copies too). Then the port values of the state overwrite them (every
-    output slot is written; idle slots keep their value), the signals go to ``truth`` (zeros on
-    entry) and ``values``/``status`` are published (measured columns = transmitter readings)."""
+    ``scal_prev``/``vec_prev``. Then the port values of the state go to ``scal``/``vec`` (every output
+    slot is written; the idle slots after them hold their values on entry), the signals to ``truth``
+    (every column is written) and ``values``/``status`` are published (measured columns = transmitter
+    readings). A group's parameters are stored with ``prow[g]`` rows (1 when every row has the same
+    values) and broadcast to N rows, so a batch of identical plants reads them from cache."""
     groups = kinds.shape[0]
     nothing = np.zeros((2, 1, 1))
     if update:
         for g in range(groups):
             U = units[g]
-            P = p_flat[p_off[g]:p_off[g] + npar[g] * n * U].reshape((npar[g], n, U))
+            P = np.broadcast_to(p_flat[p_off[g]:p_off[g] + npar[g] * prow[g] * U].reshape((npar[g], prow[g], U)),
+                                (npar[g], n, U))
             S = s_flat[s_off[g]:s_off[g] + nst[g] * n * U].reshape((nst[g], n, U))
             idx = idx_flat[idx_off[g]:idx_off[g] + nports[g] * U].reshape((nports[g], U))
             sig = sig_flat[sig_off[g]:sig_off[g] + nsig[g] * U].reshape((nsig[g], U))
@@ -93,18 +97,21 @@ def advance(update, n, kinds, units, npar, nst, p_flat, p_off, s_off, idx_flat, 
             extra = _special(kinds[g], g, n, U, tx_flat, ubase, cond_ptr, cond_col, cond_above, cond_below,
                              truth_prev)
             first = nev[0]
-            call(kinds[g], UPDATE, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev)
+            call(kinds[g], UPDATE, P, S, scal_prev, vec_prev, idx, sig, truth, extra, ctx, base, ev, nev)
             for k in range(first, min(nev[0], ev.shape[0])):
                 ev[k, 3] = g
     for phase in (OUT, FEED, SIGNALS):
         for g in range(groups):
             U = units[g]
-            P = p_flat[p_off[g]:p_off[g] + npar[g] * n * U].reshape((npar[g], n, U))
+            P = np.broadcast_to(p_flat[p_off[g]:p_off[g] + npar[g] * prow[g] * U].reshape((npar[g], prow[g], U)),
+                                (npar[g], n, U))
             S = s_flat[s_off[g]:s_off[g] + nst[g] * n * U].reshape((nst[g], n, U))
             idx = idx_flat[idx_off[g]:idx_off[g] + nports[g] * U].reshape((nports[g], U))
             sig = sig_flat[sig_off[g]:sig_off[g] + nsig[g] * U].reshape((nsig[g], U))
             base = base_flat[ubase[g] * n:(ubase[g] + U) * n].reshape((n, U))
             call(kinds[g], phase, P, S, scal, vec, idx, sig, truth, nothing, ctx, base, ev, nev)
+    for k in range(alias_dst.shape[0]):
+        truth[:, alias_dst[k]] = truth[:, alias_src[k]]
     values[:, :] = truth
     status[:, :] = 0
     for k in range(meas_col.shape[0]):

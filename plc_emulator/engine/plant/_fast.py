@@ -70,6 +70,7 @@ class Program(NamedTuple):
     kinds: I64
     units: I64
     npar: I64
+    prow: I64  # rows stored per group: 1 when every row has the same parameters, else N
     nst: I64
     p_flat: F64
     p_off: I64
@@ -90,6 +91,8 @@ class Program(NamedTuple):
     meas_col: I64
     meas_g: I64
     meas_u: I64
+    alias_dst: I64  # a block signal published under a second name: truth[:, dst] = truth[:, src]
+    alias_src: I64
 
 
 def _i64(x: Sequence[int]) -> I64:
@@ -97,17 +100,23 @@ def _i64(x: Sequence[int]) -> I64:
 
 
 def build_program(plan: Plan, layout: Layout, kinds: Sequence[str], bases: Sequence[_rng.U64], *,
-                  signal_cols: Sequence[Mapping[str, Mapping[int, int]]], tx_cols: Mapping[tuple[int, int], int],
+                  signal_cols: Sequence[Mapping[str, Mapping[int, Sequence[int]]]],
+                  tx_cols: Mapping[tuple[int, int], int],
                   conditions: Mapping[tuple[int, int], Sequence[tuple[int, float | None, float | None]]],
                   measured: Sequence[tuple[int, tuple[int, int]]]) -> Program:
-    """``signal_cols[g][signal][unit]`` = truth column; ``tx_cols[(g, u)]`` = a transmitter's true
-    value column; ``conditions[(g, u)]`` = an interlock's (column, above, below) trips."""
-    n, p_parts, p_off, idx_parts, idx_off, sig_parts, sig_off = plan.n, [], [], [], [], [], []
+    """``signal_cols[g][signal][unit]`` = truth columns (the first computed, the others copied);
+    ``tx_cols[(g, u)]`` = a transmitter's true value column; ``conditions[(g, u)]`` = an interlock's
+    (column, above, below) trips."""
+    n, p_parts, p_off, prow, idx_parts, idx_off, sig_parts, sig_off = plan.n, [], [], [], [], [], [], []
     ubase, tx, cond_ptr, cond_col, cond_above, cond_below = [], [], [0], [], [], []
+    aliases: list[tuple[int, int]] = []
     pos = ipos = spos = unit = 0
     for gi, g in enumerate(plan.groups):
         spec, units = g.spec, len(g.units)
         p = np.stack([g.params[q.name] for q in spec.params]) if spec.params else np.zeros((0, n, units))
+        if np.array_equal(p, np.broadcast_to(p[:, :1, :], p.shape)):
+            p = p[:, :1, :]
+        prow.append(p.shape[1])
         p_parts.append(p.ravel())
         p_off.append(pos)
         pos += p.size
@@ -117,8 +126,9 @@ def build_program(plan: Plan, layout: Layout, kinds: Sequence[str], bases: Seque
         ipos += idx.size
         sig = np.full((len(spec.signals), units), -1, dtype=np.int64)
         for j, s in enumerate(spec.signals):
-            for u, col in signal_cols[gi].get(s.name, {}).items():
-                sig[j, u] = col
+            for u, cs in signal_cols[gi].get(s.name, {}).items():
+                sig[j, u] = cs[0]
+                aliases += [(c, cs[0]) for c in cs[1:]]
         sig_parts.append(sig.ravel())
         sig_off.append(spos)
         spos += sig.size
@@ -134,7 +144,8 @@ def build_program(plan: Plan, layout: Layout, kinds: Sequence[str], bases: Seque
     empty_i = np.zeros(0, dtype=np.int64)
     return Program(
         kinds=_i64(kinds_codes(plan, kinds)), units=_i64([len(g.units) for g in plan.groups]),
-        npar=_i64([len(g.spec.params) for g in plan.groups]), nst=_i64([len(g.spec.states) for g in plan.groups]),
+        npar=_i64([len(g.spec.params) for g in plan.groups]), prow=_i64(prow),
+        nst=_i64([len(g.spec.states) for g in plan.groups]),
         p_flat=np.ascontiguousarray(np.concatenate(p_parts)), p_off=_i64(p_off),
         s_off=_i64([g[0][1] if g else 0 for g in layout.states]),
         idx_flat=np.concatenate(idx_parts) if idx_parts else empty_i, idx_off=_i64(idx_off),
@@ -145,7 +156,8 @@ def build_program(plan: Plan, layout: Layout, kinds: Sequence[str], bases: Seque
         tx_flat=_i64(tx), cond_ptr=_i64(cond_ptr), cond_col=_i64(cond_col),
         cond_above=np.array(cond_above, dtype=np.float64), cond_below=np.array(cond_below, dtype=np.float64),
         meas_col=_i64([c for c, _ in measured]), meas_g=_i64([loc[0] for _, loc in measured]),
-        meas_u=_i64([loc[1] for _, loc in measured]))
+        meas_u=_i64([loc[1] for _, loc in measured]), alias_dst=_i64([d for d, _ in aliases]),
+        alias_src=_i64([c for _, c in aliases]))
 
 
 def kinds_codes(plan: Plan, kinds: Sequence[str]) -> list[int]:

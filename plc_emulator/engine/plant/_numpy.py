@@ -22,12 +22,13 @@ __all__ = ["NumpyTick"]
 
 
 class NumpyTick:
-    def __init__(self, eng: PlantEngine, cols: Sequence[Mapping[str, Mapping[int, int]]],
+    def __init__(self, eng: PlantEngine, cols: Sequence[Mapping[str, Mapping[int, Sequence[int]]]],
                  tx_truth: Mapping[tuple[int, int], int],
                  conditions: Mapping[tuple[int, int], Sequence[tuple[int, float | None, float | None]]]) -> None:
         self.eng = eng
         # (group, block signal) -> truth columns and units: one fancy-indexed copy per pair
-        self._sources = [(gi, source, np.array(list(m.values()), dtype=np.intp), np.array(list(m), dtype=np.intp))
+        self._sources = [(gi, source, np.array([c for cs in m.values() for c in cs], dtype=np.intp),
+                          np.array([u for u, cs in m.items() for _ in cs], dtype=np.intp))
                          for gi, per in enumerate(cols) for source, m in per.items()]
         self._tx_truth = tx_truth
         self._conditions = conditions

@@ -27,7 +27,7 @@ from plc_emulator.engine.plant._api import LoadedPlant
 from plc_emulator.engine.plant._commands import CommandTable, apply_plant_commands
 from plc_emulator.engine.plant._fast import Layout, Program, build_program
 from plc_emulator.engine.plant._numpy import NumpyTick
-from plc_emulator.engine.plant._plan import compile_plan
+from plc_emulator.engine.plant._plan import VECTOR_QUANTITIES, compile_plan
 from plc_emulator.engine.types import F64, U32, GroundTruthEvent, Outputs
 
 __all__ = ["PlantEngine", "PlantState"]
@@ -91,10 +91,10 @@ class PlantEngine:
                  else _rng.row_seeds(self.seed, self.n))
         self.row_seeds = seeds
         self.bases = tuple(_rng.bases(seeds, _rng.unit_keys(g.units)) for g in self.plan.groups)
-        cols: list[dict[str, dict[int, int]]] = [{} for _ in self.plan.groups]
-        for k, r in enumerate(self.plan.signals.values()):
+        cols: list[dict[str, dict[int, list[int]]]] = [{} for _ in self.plan.groups]
+        for k, r in enumerate(self.plan.signals.values()):  # a block signal may be published under two names
             gi, ui = where[r.unit]
-            cols[gi].setdefault(r.source, {})[ui] = k
+            cols[gi].setdefault(r.source, {}).setdefault(ui, []).append(k)
         measured = [(k, where[r.instrument]) for k, r in enumerate(self.plan.signals.values())
                     if r.instrument is not None]
         tx_truth = {where[r.instrument]: k for k, r in enumerate(self.plan.signals.values())
@@ -116,6 +116,10 @@ class PlantEngine:
             self._program = build_program(self.plan, self.layout, fast.KINDS, self.bases, signal_cols=cols,
                                           tx_cols=tx_truth, conditions=conditions, measured=measured)
             units = int(self._program.units.sum())
+            outs = [(slots, g.spec.ports[[q.name for q in g.spec.ports].index(name)].quantity in VECTOR_QUANTITIES)
+                    for g in self.plan.groups for name, slots in g.outputs.items() if slots.size]
+            self._out_scalar = 1 + max((int(s.max()) for s, v in outs if not v), default=-1)
+            self._out_vector = 1 + max((int(s.max()) for s, v in outs if v), default=-1)
             self._ev = np.zeros((3 * self.n * units + 16, 4), dtype=np.int64)
 
     # --- public API ------------------------------------------------------------------------------
@@ -174,30 +178,37 @@ class PlantEngine:
         """The state of ``flat`` at ``tick``: its port values, signals and published values."""
         if self._program is None:
             return self._numpy.ports(tick, flat)
-        scal = np.tile(self.plan.idle_scalar, (self.n, 1))
-        vec = np.zeros((self.n, self.plan.n_vector, 4))
         truth = np.zeros((self.n, len(self.names)))
-        return self._call(False, tick, flat, scal=scal, vec=vec, truth=truth, truth_prev=truth)[0]
+        return self._call(False, tick, flat, start=None, truth_prev=truth)[0]
 
     def _advance(self, tick: int, flat: F64, start: PlantState, truth_prev: F64
                  ) -> tuple[PlantState, list[GroundTruthEvent]]:
-        return self._call(True, tick, flat, scal=start.scal.copy(), vec=start.vec.copy(),
-                          truth=np.zeros_like(truth_prev), truth_prev=truth_prev)
+        return self._call(True, tick, flat, start=start, truth_prev=truth_prev)
 
-    def _call(self, update: bool, tick: int, flat: F64, *, scal: F64, vec: F64, truth: F64, truth_prev: F64
+    def _buffers(self) -> tuple[F64, F64]:
+        """New port buffers: output slots are all written by the tick; the idle slots after them hold
+        the idle values of unconnected inputs (scalars) or zero streams (vectors)."""
+        scal = np.empty((self.n, self.plan.n_scalar))
+        scal[:, self._out_scalar:] = self.plan.idle_scalar[self._out_scalar:]
+        vec = np.empty((self.n, self.plan.n_vector, 4))
+        vec[:, self._out_vector:, :] = 0.0
+        return scal, vec
+
+    def _call(self, update: bool, tick: int, flat: F64, *, start: PlantState | None, truth_prev: F64
               ) -> tuple[PlantState, list[GroundTruthEvent]]:
         from plc_emulator.engine.fast import advance
         from plc_emulator.engine.fast._common import EVENTS
 
         assert self._program is not None
+        scal, vec = self._buffers()
+        truth = np.empty((self.n, len(self.names)))
+        scal_prev, vec_prev = (scal, vec) if start is None else (start.scal, start.vec)
         values = np.empty_like(truth)
         status = np.empty(truth.shape, dtype=np.uint32)
         nev = np.zeros(1, dtype=np.int64)
         p = self._program
-        advance(update, self.n, p.kinds, p.units, p.npar, p.nst, p.p_flat, p.p_off, p.s_off, p.idx_flat, p.idx_off,
-                p.nports, p.sig_flat, p.sig_off, p.nsig, p.base_flat, p.ubase, p.tx_flat, p.cond_ptr, p.cond_col,
-                p.cond_above, p.cond_below, p.meas_col, p.meas_g, p.meas_u, flat, self._ctx_array(tick), truth_prev,
-                scal, vec, truth, values, status, self._ev, nev)
+        advance(update, self.n, *p, flat, self._ctx_array(tick), truth_prev, scal_prev, vec_prev, scal, vec, truth,
+                values, status, self._ev, nev)
         events = []
         for code, row, u, g in self._ev[:int(nev[0])]:
             kind, params = EVENTS[code]

@@ -68,10 +68,10 @@ def _pid_step(P, S, scal, idx, r, u, dt):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def pid(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev):  # type: ignore[no-untyped-def]
-    n, units = S.shape[1], S.shape[2]
+def pid(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev, r0, r1):  # type: ignore[no-untyped-def]
+    units = S.shape[2]
     dt = ctx[C_DT]
-    for r in range(n):
+    for r in range(r0, r1):
         for u in range(units):
             if phase == FEED:
                 scal[r, idx[2, u]] = _pid_step(P, S, scal, idx, r, u, dt)[0]
@@ -139,9 +139,9 @@ def _reading(P, S, extra, ctx, base, r, u):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def transmitter(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev):  # type: ignore[no-untyped-def]
-    n, units = S.shape[1], S.shape[2]
-    for r in range(n):
+def transmitter(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev, r0, r1):  # type: ignore[no-untyped-def]
+    units = S.shape[2]
+    for r in range(r0, r1):
         for u in range(units):
             if phase == OUT:
                 scal[r, idx[0, u]] = (S[_VALUE, r, u] - P[_LO, r, u]) / (P[_HI, r, u] - P[_LO, r, u]) * 100.0
@@ -178,9 +178,9 @@ def _lock_update(P, S, extra, dt, r, u, ev, nev):  # type: ignore[no-untyped-def
 
 
 @njit(cache=True)
-def interlock(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev):  # type: ignore[no-untyped-def]
-    n, units = S.shape[1], S.shape[2]
-    for r in range(n):
+def interlock(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev, r0, r1):  # type: ignore[no-untyped-def]
+    units = S.shape[2]
+    for r in range(r0, r1):
         for u in range(units):
             if phase == OUT:
                 scal[r, idx[0, u]] = S[_ACTIVE, r, u]

@@ -100,9 +100,9 @@ def _sep_update(P, S, scal, vec, idx, r, u, dt):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def separator(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev):  # type: ignore[no-untyped-def]
-    n, units = S.shape[1], S.shape[2]
-    for r in range(n):
+def separator(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev, r0, r1):  # type: ignore[no-untyped-def]
+    units = S.shape[2]
+    for r in range(r0, r1):
         for u in range(units):
             if phase == OUT:
                 _sep_out(P, S, scal, vec, idx, r, u)
@@ -185,9 +185,9 @@ def _valve_feed(P, S, scal, vec, idx, r, u):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def control_valve(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev):  # type: ignore[no-untyped-def]
-    n, units = S.shape[1], S.shape[2]
-    for r in range(n):
+def control_valve(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev, r0, r1):  # type: ignore[no-untyped-def]
+    units = S.shape[2]
+    for r in range(r0, r1):
         for u in range(units):
             if phase == OUT:
                 f = _char(P, r, u, S[_STEM, r, u])

@@ -18,14 +18,14 @@ _AIR_MEAN, _AIR_DI, _AIR_SEA, _SEA_MEAN, _SEA_DI, _SEA_SEA, _TAU_H, _SIG_AIR, _S
 
 
 @njit(cache=True)
-def ambient(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev):  # type: ignore[no-untyped-def]
-    n, units = S.shape[1], S.shape[2]
+def ambient(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev, r0, r1):  # type: ignore[no-untyped-def]
+    units = S.shape[2]
     t = ctx[C_T]
     hour = (t % 86400.0) / 3600.0
     doy = (t / 86400.0) % 365.2425
     diurnal = math.cos(2.0 * math.pi * (hour - 14.0) / 24.0)
     season = math.cos(2.0 * math.pi * (doy - 220.0) / 365.2425)
-    for r in range(n):
+    for r in range(r0, r1):
         for u in range(units):
             if phase == OUT:
                 scal[r, idx[0, u]] = (P[_AIR_MEAN, r, u] + P[_AIR_SEA, r, u] * season
@@ -48,9 +48,9 @@ check(_bnd.SPEC, params=("pressure_psig", "temperature_c", "water_fraction"), st
 
 
 @njit(cache=True)
-def boundary(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev):  # type: ignore[no-untyped-def]
-    n, units = P.shape[1], P.shape[2]
-    for r in range(n):
+def boundary(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev, r0, r1):  # type: ignore[no-untyped-def]
+    units = P.shape[2]
+    for r in range(r0, r1):
         for u in range(units):
             if phase == OUT:
                 scal[r, idx[1, u]] = P[0, r, u]
@@ -83,10 +83,10 @@ def _effectiveness(ntu: float, cr: float) -> float:
 
 
 @njit(cache=True)
-def heat_exchanger(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev):  # type: ignore[no-untyped-def]
-    n, units = S.shape[1], S.shape[2]
+def heat_exchanger(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev, r0, r1):  # type: ignore[no-untyped-def]
+    units = S.shape[2]
     dt = ctx[C_DT]
-    for r in range(n):
+    for r in range(r0, r1):
         for u in range(units):
             hot = idx[0, u]
             if phase == OUT:

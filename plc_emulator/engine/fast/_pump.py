@@ -140,9 +140,9 @@ def _signals(P, S, scal, vec, idx, sig, truth, r, u, sim_s):  # type: ignore[no-
 
 
 @njit(cache=True)
-def pump(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev):  # type: ignore[no-untyped-def]
-    n, units = S.shape[1], S.shape[2]
-    for r in range(n):
+def pump(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev, r0, r1):  # type: ignore[no-untyped-def]
+    units = S.shape[2]
+    for r in range(r0, r1):
         for u in range(units):
             if phase == FEED:
                 q, dis, _ = _operating(P, S, scal, vec, idx, r, u)

@@ -171,9 +171,9 @@ def _update(P, S, scal, idx, r, u, ctx, base, ev, nev):  # type: ignore[no-untyp
 
 
 @njit(cache=True)
-def well(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev):  # type: ignore[no-untyped-def]
-    n, units = S.shape[1], S.shape[2]
-    for r in range(n):
+def well(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev, r0, r1):  # type: ignore[no-untyped-def]
+    units = S.shape[2]
+    for r in range(r0, r1):
         for u in range(units):
             if phase == FEED:
                 _feed(P, S, scal, vec, idx, r, u, ctx[C_SIM])

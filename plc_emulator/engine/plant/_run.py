@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -31,6 +32,15 @@ from plc_emulator.engine.plant._plan import VECTOR_QUANTITIES, compile_plan
 from plc_emulator.engine.types import F64, U32, GroundTruthEvent, Outputs
 
 __all__ = ["PlantEngine", "PlantState"]
+
+
+class _Buffers(NamedTuple):
+    flat: F64
+    scal: F64
+    vec: F64
+    truth: F64
+    values: F64
+    status: U32
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,8 +149,33 @@ class PlantEngine:
 
     def step(self, state: PlantState, commands: Sequence[Command] = ()) -> tuple[PlantState, list[GroundTruthEvent]]:
         """Advance one tick; ``commands`` apply at its start, in order. ``state`` is not mutated."""
+        return self._step(state, commands, None)
+
+    def run(self, state: PlantState, ticks: int,
+            schedule: dict[int, list[Command]] | None = None) -> tuple[PlantState, list[GroundTruthEvent]]:
+        """``ticks`` steps. The compiled path alternates between two sets of arrays for the states in
+        between (never returned, never the input's): fresh arrays every tick cost more in page faults
+        than the tick itself at N = 1000."""
+        events: list[GroundTruthEvent] = []
+        sched = schedule or {}
+        pool = (self._alloc(), self._alloc()) if self._program is not None and ticks > 1 else None
+        for i in range(int(ticks)):
+            state, ev = self._step(state, sched.get(state.tick + 1, ()), None if pool is None else pool[i % 2])
+            events += ev
+        return state, events
+
+    def outputs(self, state: PlantState) -> Outputs:
+        return Outputs(values=state.values, status=state.status, truth=state.truth)
+
+    # --- one tick ------------------------------------------------------------------------------
+    def _step(self, state: PlantState, commands: Sequence[Command], out: _Buffers | None
+              ) -> tuple[PlantState, list[GroundTruthEvent]]:
         tick = state.tick + 1
-        flat = state.flat.copy()
+        if out is None:
+            flat = state.flat.copy()
+        else:
+            flat = out.flat
+            np.copyto(flat, state.flat)
         events: list[GroundTruthEvent] = []
         start = state
         if commands:
@@ -151,22 +186,9 @@ class PlantEngine:
         if self._program is None:
             new, ev = self._numpy.step(start, flat, tick, state.truth)
         else:
-            new, ev = self._advance(tick, flat, start, state.truth)
+            new, ev = self._call(True, tick, out or self._alloc(flat), start=start, truth_prev=state.truth)
         return new, events + ev
 
-    def run(self, state: PlantState, ticks: int,
-            schedule: dict[int, list[Command]] | None = None) -> tuple[PlantState, list[GroundTruthEvent]]:
-        events: list[GroundTruthEvent] = []
-        sched = schedule or {}
-        for _ in range(int(ticks)):
-            state, ev = self.step(state, sched.get(state.tick + 1, ()))
-            events += ev
-        return state, events
-
-    def outputs(self, state: PlantState) -> Outputs:
-        return Outputs(values=state.values, status=state.status, truth=state.truth)
-
-    # --- one tick ------------------------------------------------------------------------------
     def _context(self, tick: int, *, base: _rng.U64 | None = None, units: tuple[str, ...] = ()) -> Context:
         return Context(tick=tick, dt=self.dt, t=self.epoch + tick * self.dt, sim_s=tick * self.dt,
                        rng=np.random.default_rng(0), base=base, units=units)
@@ -178,37 +200,31 @@ class PlantEngine:
         """The state of ``flat`` at ``tick``: its port values, signals and published values."""
         if self._program is None:
             return self._numpy.ports(tick, flat)
-        truth = np.zeros((self.n, len(self.names)))
-        return self._call(False, tick, flat, start=None, truth_prev=truth)[0]
+        out = self._alloc(flat)
+        return self._call(False, tick, out, start=None, truth_prev=out.truth)[0]
 
-    def _advance(self, tick: int, flat: F64, start: PlantState, truth_prev: F64
-                 ) -> tuple[PlantState, list[GroundTruthEvent]]:
-        return self._call(True, tick, flat, start=start, truth_prev=truth_prev)
-
-    def _buffers(self) -> tuple[F64, F64]:
-        """New port buffers: output slots are all written by the tick; the idle slots after them hold
-        the idle values of unconnected inputs (scalars) or zero streams (vectors)."""
+    def _alloc(self, flat: F64 | None = None) -> _Buffers:
+        """Arrays for a state: output port slots are all written by the tick; the idle slots after
+        them hold the idle values of unconnected inputs (scalars) or zero streams (vectors)."""
         scal = np.empty((self.n, self.plan.n_scalar))
         scal[:, self._out_scalar:] = self.plan.idle_scalar[self._out_scalar:]
         vec = np.empty((self.n, self.plan.n_vector, 4))
         vec[:, self._out_vector:, :] = 0.0
-        return scal, vec
+        truth = np.zeros((self.n, len(self.names)))
+        return _Buffers(flat=np.empty(self.layout.size) if flat is None else flat, scal=scal, vec=vec, truth=truth,
+                        values=np.empty_like(truth), status=np.empty(truth.shape, dtype=np.uint32))
 
-    def _call(self, update: bool, tick: int, flat: F64, *, start: PlantState | None, truth_prev: F64
+    def _call(self, update: bool, tick: int, out: _Buffers, *, start: PlantState | None, truth_prev: F64
               ) -> tuple[PlantState, list[GroundTruthEvent]]:
         from plc_emulator.engine.fast import advance
         from plc_emulator.engine.fast._common import EVENTS
 
         assert self._program is not None
-        scal, vec = self._buffers()
-        truth = np.empty((self.n, len(self.names)))
+        flat, scal, vec, truth, values, status = out
         scal_prev, vec_prev = (scal, vec) if start is None else (start.scal, start.vec)
-        values = np.empty_like(truth)
-        status = np.empty(truth.shape, dtype=np.uint32)
         nev = np.zeros(1, dtype=np.int64)
-        p = self._program
-        advance(update, self.n, *p, flat, self._ctx_array(tick), truth_prev, scal_prev, vec_prev, scal, vec, truth,
-                values, status, self._ev, nev)
+        advance(update, self.n, *self._program, flat, self._ctx_array(tick), truth_prev, scal_prev, vec_prev, scal,
+                vec, truth, values, status, self._ev, nev)
         events = []
         for code, row, u, g in self._ev[:int(nev[0])]:
             kind, params = EVENTS[code]

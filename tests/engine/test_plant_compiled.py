@@ -10,7 +10,7 @@ import pytest
 
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.engine.blocks import LIBRARY, _rng
-from plc_emulator.engine.fast import KINDS
+from plc_emulator.engine.fast import KINDS, STALE, compiled_kinds
 from plc_emulator.engine.fast._common import check
 from plc_emulator.engine.plant import PlantEngine, load_plant
 from plc_emulator.engine.types import GroundTruthEvent
@@ -57,6 +57,18 @@ def test_compiled_and_numpy_paths_agree() -> None:
     # a block signal published under two names (a valve's position is also its loop's valve signal)
     stem = a.groups[fast.where["LV100"][0]]["stem"][:, fast.where["LV100"][1]]
     assert np.array_equal(a.truth[:, fast.column["LV100.position"]], stem)
+
+
+def test_a_users_plant_with_a_header_agrees_on_both_paths() -> None:
+    plant = load_plant(ROOT / "tests" / "user_plants" / "twin_hp.yaml")
+    fast = PlantEngine(plant, dt=1.0, seed=5, n=2, epoch=EPOCH)
+    slow = PlantEngine(plant, dt=1.0, seed=5, n=2, epoch=EPOCH, compiled=False)
+    assert fast.compiled
+    assert "header" in {g.kind for g in fast.plan.groups}
+    a, _ = fast.run(fast.initial_state(), 150)
+    b, _ = slow.run(slow.initial_state(), 150)
+    assert np.allclose(a.truth, b.truth, rtol=1e-7, atol=1e-9)
+    assert np.array_equal(a.status, b.status)
 
 
 def test_a_row_has_the_same_bits_alone_and_inside_a_batch() -> None:
@@ -127,8 +139,14 @@ def test_compiled_draws_match_the_numpy_draws_and_are_normal() -> None:
     assert u.max() < 1.0
 
 
-def test_a_compiled_kernel_out_of_date_with_its_spec_is_refused() -> None:
+def test_every_compiled_kernel_matches_its_block_spec() -> None:
+    """A spec changed without its compiled kernel would run on the numpy path: make it fail here."""
+    assert not STALE, f"compiled kernels out of date with their block specs: {sorted(STALE)}"
     spec = LIBRARY["pressure_boundary"]
-    with pytest.raises(RuntimeError, match="out of date"):
-        check(spec, params=("temperature_c", "pressure_psig", "water_fraction"), states=(),
-              ports=("inlet", "pressure", "source"), signals=("pressure", "flow", "gas_flow"))
+    try:
+        assert not check(spec, params=("temperature_c", "pressure_psig", "water_fraction"), states=(),
+                         ports=("inlet", "pressure", "source"), signals=("pressure", "flow", "gas_flow"))
+        assert "pressure_boundary" not in compiled_kinds()
+    finally:
+        STALE.discard("pressure_boundary")
+    assert "pressure_boundary" in compiled_kinds()

@@ -45,6 +45,12 @@ def _cache_dir() -> str:
 
 numba.config.CACHE_DIR = _cache_dir()  # type: ignore[attr-defined]
 
+from plc_emulator.engine.fast._common import STALE  # noqa: E402
 from plc_emulator.engine.fast._tick import KINDS, advance  # noqa: E402
 
-__all__ = ["KINDS", "advance"]
+__all__ = ["KINDS", "STALE", "advance", "compiled_kinds"]
+
+
+def compiled_kinds() -> frozenset[str]:
+    """The kinds with an up-to-date compiled kernel."""
+    return frozenset(KINDS) - STALE

@@ -1,4 +1,4 @@
-"""Compiled kernels: separator and control valve (same physics as their block modules)."""
+"""Compiled kernels: separator, header and control valve (same physics as their block modules)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import math
 
 from numba import njit
 
+from plc_emulator.engine.blocks import header as _header
 from plc_emulator.engine.blocks import separator as _sep
 from plc_emulator.engine.blocks import valve as _valve
 from plc_emulator.engine.fast._common import (
@@ -205,4 +206,54 @@ def control_valve(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev,
                         truth[r, sig[j, u]] = vals[j]
 
 
-__all__ = ["control_valve", "separator"]
+check(_header.SPEC, params=("dp_psi", "design_flow_m3s", "tau_s"), states=("pressure", "temperature"),
+      ports=("inlet_1", "inlet_2", "inlet_3", "inlet_4", "p_down", "outlet", "source", "pressure"),
+      signals=("pressure", "flow"))
+
+
+@njit(cache=True)
+def _header_feed(S, vec, idx, r, u):  # type: ignore[no-untyped-def]
+    """Outlet = sum of the inlets, temperature weighted by liquid flow."""
+    o = idx[5, u]
+    liq_t = 0.0
+    for k in range(4):
+        vec[r, o, k] = 0.0
+    for j in range(4):
+        i = idx[j, u]
+        for k in range(3):
+            vec[r, o, k] += vec[r, i, k]
+        liq_t += (vec[r, i, 0] + vec[r, i, 1]) * vec[r, i, 3]
+    q = vec[r, o, 0] + vec[r, o, 1]
+    vec[r, o, 3] = liq_t / max(q, 1e-12) if q > 1e-12 else S[1, r, u]
+
+
+@njit(cache=True)
+def header(phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, nev, r0, r1):  # type: ignore[no-untyped-def]
+    units = S.shape[2]
+    for r in range(r0, r1):
+        for u in range(units):
+            if phase == OUT:
+                scal[r, idx[7, u]] = S[0, r, u]
+                src = idx[6, u]
+                vec[r, src, 0] = S[0, r, u]
+                vec[r, src, 1] = 0.0
+                vec[r, src, 2] = 0.0
+                vec[r, src, 3] = S[1, r, u]
+            elif phase == FEED:
+                _header_feed(S, vec, idx, r, u)
+            elif phase == UPDATE:
+                o = idx[5, u]
+                q = vec[r, o, 0] + vec[r, o, 1]
+                target = scal[r, idx[4, u]] + P[0, r, u] * (q / P[1, r, u]) ** 2
+                k = lag(ctx[C_DT], P[2, r, u])
+                S[0, r, u] += k * (target - S[0, r, u])
+                S[1, r, u] += k * (vec[r, o, 3] - S[1, r, u])
+            elif phase == SIGNALS:
+                o = idx[5, u]
+                vals = (S[0, r, u], vec[r, o, 0] + vec[r, o, 1])
+                for j in range(2):
+                    if sig[j, u] >= 0:
+                        truth[r, sig[j, u]] = vals[j]
+
+
+__all__ = ["control_valve", "header", "separator"]

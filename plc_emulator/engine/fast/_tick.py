@@ -14,7 +14,7 @@ from numba import njit
 
 from plc_emulator.engine.fast._common import FEED, OUT, SIGNALS, UPDATE
 from plc_emulator.engine.fast._control import interlock, pid, transmitter
-from plc_emulator.engine.fast._flow import control_valve, separator
+from plc_emulator.engine.fast._flow import control_valve, header, separator
 from plc_emulator.engine.fast._heat import ambient, boundary, heat_exchanger
 from plc_emulator.engine.fast._pump import pump
 from plc_emulator.engine.fast._well import well
@@ -24,7 +24,7 @@ __all__ = ["BLOCK", "KINDS", "advance", "call"]
 BLOCK = 32  # rows per block: every phase of a block runs while its rows' arrays are in cache
 
 KINDS: tuple[str, ...] = ("ambient", "pressure_boundary", "heat_exchanger", "separator", "control_valve", "pid",
-                          "transmitter", "interlock", "well", "pump")
+                          "transmitter", "interlock", "well", "pump", "header")
 _TX, _LOCK = KINDS.index("transmitter"), KINDS.index("interlock")
 
 
@@ -52,6 +52,8 @@ def call(kind, phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, ne
         well(*args)
     elif kind == 9:
         pump(*args)
+    elif kind == 10:
+        header(*args)
 
 
 @njit(cache=True)

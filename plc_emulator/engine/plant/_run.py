@@ -115,10 +115,10 @@ class PlantEngine:
         self.commands = CommandTable.build(self)
         from plc_emulator.engine import fast
 
-        can = all(g.kind in fast.KINDS for g in self.plan.groups)
+        missing = sorted({g.kind for g in self.plan.groups} - fast.compiled_kinds())
+        can = not missing
         if compiled and not can:
-            raise ValueError("compiled=True: kinds without a compiled kernel: "
-                             + ", ".join(sorted({g.kind for g in self.plan.groups} - set(fast.KINDS))))
+            raise ValueError("compiled=True: kinds without a compiled kernel: " + ", ".join(missing))
         self.compiled = can if compiled is None else bool(compiled)
         self._program: Program | None = None
         self._numpy = NumpyTick(self, cols, tx_truth, conditions)

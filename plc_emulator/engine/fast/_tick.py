@@ -17,6 +17,7 @@ from plc_emulator.engine.fast._control import interlock, pid, transmitter
 from plc_emulator.engine.fast._flow import control_valve, header, separator
 from plc_emulator.engine.fast._heat import ambient, boundary, heat_exchanger
 from plc_emulator.engine.fast._pump import pump
+from plc_emulator.engine.fast._reactor import cstr
 from plc_emulator.engine.fast._well import well
 
 __all__ = ["BLOCK", "KINDS", "advance", "call"]
@@ -24,7 +25,7 @@ __all__ = ["BLOCK", "KINDS", "advance", "call"]
 BLOCK = 32  # rows per block: every phase of a block runs while its rows' arrays are in cache
 
 KINDS: tuple[str, ...] = ("ambient", "pressure_boundary", "heat_exchanger", "separator", "control_valve", "pid",
-                          "transmitter", "interlock", "well", "pump", "header")
+                          "transmitter", "interlock", "well", "pump", "header", "cstr")
 _TX, _LOCK = KINDS.index("transmitter"), KINDS.index("interlock")
 
 
@@ -54,6 +55,8 @@ def call(kind, phase, P, S, scal, vec, idx, sig, truth, extra, ctx, base, ev, ne
         pump(*args)
     elif kind == 10:
         header(*args)
+    elif kind == 11:
+        cstr(*args)
 
 
 @njit(cache=True)

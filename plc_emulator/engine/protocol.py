@@ -18,9 +18,9 @@ from plc_emulator.commands import Command
 from plc_emulator.engine.core import Engine
 from plc_emulator.engine.params import PlantParams
 from plc_emulator.engine.plant import LoadedPlant, PlantEngine, PlantState
-from plc_emulator.engine.types import EngineState, GroundTruthEvent, Outputs
+from plc_emulator.engine.types import EngineState, GroundTruthEvent, Outputs, copy_rng
 
-__all__ = ["AnyState", "ProcessEngine", "make_engine", "state_arrays", "state_from_arrays"]
+__all__ = ["AnyState", "ProcessEngine", "make_engine", "state_arrays", "state_from_arrays", "state_rng"]
 
 AnyState = EngineState | PlantState
 Arrays = dict[str, np.ndarray[Any, Any]]
@@ -51,38 +51,37 @@ def make_engine(plant: LoadedPlant | None, params: PlantParams, *, dt: float, se
     return Engine(params, dt=dt, seed=seed, n=n, epoch=epoch)
 
 
-def state_arrays(state: AnyState) -> Arrays:
-    """Every array of ``state`` by a stable name (the RNG and tick travel separately)."""
+def state_arrays(engine: ProcessEngine, state: AnyState) -> Arrays:
+    """Every array of ``state`` by a stable name (the tick, and the built-in engine's RNG, travel
+    separately: :func:`state_rng`)."""
     if isinstance(state, EngineState):  # names of checkpoint format 1
         out: Arrays = {f"engine/{k}": v.copy() for k, v in state.arrays.items()}
         out["engine.status"] = state.status.copy()
         return out
-    out = {}
-    for gi, (group, ports) in enumerate(zip(state.groups, state.inputs, strict=True)):
-        out.update({f"plant/g{gi}/state/{k}": np.array(v, copy=True) for k, v in group.items()})
-        out.update({f"plant/g{gi}/ports/{k}": np.array(v, copy=True) for k, v in ports.items()})
-    out.update({"plant/truth": state.truth.copy(), "plant/values": state.values.copy(),
-                "plant/status": state.status.copy()})
-    return out
+    assert isinstance(engine, PlantEngine)
+    return {f"plant/{k}": v for k, v in engine.saved(state).items()}
 
 
-def state_from_arrays(template: AnyState, arrays: Mapping[str, np.ndarray[Any, Any]], *, tick: int,
-                      rng: np.random.Generator) -> AnyState:
-    """The state ``state_arrays`` was taken from; ``template`` (an initial state of the same engine)
-    gives the layout. KeyError/ValueError when an array is missing or has another shape."""
-    want = state_arrays(template)
+def state_rng(state: AnyState) -> dict[str, Any] | None:
+    """The built-in engine's generator state; None for the block engine (counter-based draws)."""
+    return dict(state.rng.bit_generator.state) if isinstance(state, EngineState) else None
+
+
+def state_from_arrays(engine: ProcessEngine, template: AnyState, arrays: Mapping[str, np.ndarray[Any, Any]], *,
+                      tick: int, rng: Mapping[str, Any] | None) -> AnyState:
+    """The state ``state_arrays`` was taken from; ``template`` (an initial state of ``engine``) gives
+    the layout. KeyError when an array is missing or has another shape or type."""
+    want = state_arrays(engine, template)
     for name, ref in want.items():
         got = arrays.get(name)
         if got is None or got.shape != ref.shape or got.dtype != ref.dtype:
             raise KeyError(name)
     if isinstance(template, EngineState):
+        gen = copy_rng(template.rng)
+        if rng is None:
+            raise KeyError("rng")
+        gen.bit_generator.state = dict(rng)
         eng = {k.removeprefix("engine/"): arrays[k].copy() for k in want if k.startswith("engine/")}
-        return EngineState(tick=tick, rng=rng, arrays=eng, status=arrays["engine.status"].copy())
-
-    def part(gi: int, what: str, keys: Mapping[str, Any]) -> dict[str, Any]:
-        return {k: arrays[f"plant/g{gi}/{what}/{k}"].copy() for k in keys}
-
-    groups = tuple(part(gi, "state", g) for gi, g in enumerate(template.groups))
-    inputs = tuple(part(gi, "ports", p) for gi, p in enumerate(template.inputs))
-    return PlantState(tick=tick, rng=rng, groups=groups, inputs=inputs, truth=arrays["plant/truth"].copy(),
-                      values=arrays["plant/values"].copy(), status=arrays["plant/status"].copy())
+        return EngineState(tick=tick, rng=gen, arrays=eng, status=arrays["engine.status"].copy())
+    assert isinstance(engine, PlantEngine)
+    return engine.restored(tick, {k.removeprefix("plant/"): arrays[k] for k in want})

@@ -38,8 +38,7 @@ import structlog
 
 from historian import crash_point
 from plc_emulator.commands import Command, CommandKind
-from plc_emulator.engine.protocol import state_arrays, state_from_arrays
-from plc_emulator.engine.types import copy_rng
+from plc_emulator.engine.protocol import state_arrays, state_from_arrays, state_rng
 from plc_emulator.errors import EmulatorError
 from plc_emulator.scan import ScanCycle
 from plc_emulator.tagmap.model import Access, TagMap
@@ -122,7 +121,7 @@ def _object_state(prefix: str, obj: object) -> tuple[dict[str, np.ndarray[Any, A
 def capture(cycle: ScanCycle, *, wall_time: float, memory: Mapping[str, float]) -> Capture:
     """Copy the scan state of ``cycle`` (call on the scan thread, between ticks)."""
     st = cycle.state
-    arrays = state_arrays(st)
+    arrays = state_arrays(cycle.engine, st)
     block_arrays, block_scalars = _object_state("alarms.block", cycle.alarms.block)
     pm_arrays, pm_scalars = _object_state("alarms.pm", cycle.alarms.pm)
     arrays.update(block_arrays)
@@ -132,7 +131,7 @@ def capture(cycle: ScanCycle, *, wall_time: float, memory: Mapping[str, float]) 
         "format": "plc-emulator-checkpoint", "version": VERSION, "engine_format": ENGINE_FORMAT,
         "tagmap_sha256": tm.sha256, "tagmap": tm.path, "plant": tm.plant, "seed": cycle.seed,
         "dt": cycle.dt, "tick": cycle.tick, "epoch": tm.epoch, "sim_time": cycle.sim_time,
-        "wall_time": wall_time, "rng": st.rng.bit_generator.state,
+        "wall_time": wall_time, "rng": state_rng(st),
         "alarms.block": block_scalars, "alarms.pm": pm_scalars, "memory": dict(memory),
     }
     return Capture(header=header, arrays=arrays)
@@ -210,7 +209,7 @@ def check_compatible(ck: Checkpoint, cycle: ScanCycle) -> None:
             f"this one {tm.sha256[:12]}...); {fix}")
     if h.get("engine_format") != ENGINE_FORMAT or float(h.get("dt", 0)) != cycle.dt:
         raise CheckpointError(f"{ck.path}: checkpoint engine format/scan period differ from this build; {fix}")
-    for name, ref in state_arrays(cycle.state).items():
+    for name, ref in state_arrays(cycle.engine, cycle.state).items():
         got = ck.arrays.get(name)
         if got is None or got.shape != ref.shape or got.dtype != ref.dtype:
             raise CheckpointError(f"{ck.path}: checkpoint engine array {name} is missing or has another shape; {fix}")
@@ -236,9 +235,7 @@ def restore(cycle: ScanCycle, ck: Checkpoint, mode: StartMode) -> list[Command]:
     """
     check_compatible(ck, cycle)
     initial = cycle.engine.outputs(cycle.state).values[0]
-    rng = copy_rng(cycle.state.rng)
-    rng.bit_generator.state = ck.header["rng"]
-    cycle.state = state_from_arrays(cycle.state, ck.arrays, tick=ck.tick, rng=rng)
+    cycle.state = state_from_arrays(cycle.engine, cycle.state, ck.arrays, tick=ck.tick, rng=ck.header.get("rng"))
     if mode is StartMode.HOT:
         _restore_object("alarms.block", cycle.alarms.block, ck)
         _restore_object("alarms.pm", cycle.alarms.pm, ck)

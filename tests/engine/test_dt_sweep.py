@@ -32,7 +32,7 @@ def _drive(kind: str, params: dict[str, float], initial: dict[str, float], input
     s = {k: v[:, None, ...] for k, v in initial_state(spec, resolve_params(spec.params, params, 1), init, 1).items()}
     rng = np.random.Generator(np.random.PCG64(1))
     if kern.init is not None:
-        s.update(kern.init(p, s, rng))
+        s.update(kern.init(p, s, Context(tick=0, dt=dt, t=1767225600.0, sim_s=0.0, rng=rng)))
     idle = {q.name: (np.zeros((1, 1, 4)) if q.quantity.value in ("stream", "source") else _v(q.idle))
             for q in spec.ports if q.direction is Direction.IN}
     out: list[float] = []

@@ -61,9 +61,9 @@ def _out(p: Arrays, s: Arrays, ctx: Context) -> dict[str, F64]:
 def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
     phi = np.exp(-ctx.dt / (p["weather_tau_h"] * 3600.0))
     innov = np.sqrt(np.maximum(1.0 - phi * phi, 0.0))
-    z = ctx.rng.standard_normal((2, *s["w_air"].shape))
-    return {"w_air": phi * s["w_air"] + innov * p["weather_sigma_c"] * z[0],
-            "w_sea": phi * s["w_sea"] + innov * p["sea_weather_sigma_c"] * z[1]}
+    shape = s["w_air"].shape
+    return {"w_air": phi * s["w_air"] + innov * p["weather_sigma_c"] * ctx.normal(0, shape),
+            "w_sea": phi * s["w_sea"] + innov * p["sea_weather_sigma_c"] * ctx.normal(1, shape)}
 
 
 def _signals(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:

@@ -68,7 +68,7 @@ SPEC = BlockSpec(
 )
 
 
-def _init(p: Arrays, s: Arrays, rng: np.random.Generator) -> dict[str, F64]:
+def _init(p: Arrays, s: Arrays, ctx: Context) -> dict[str, F64]:
     # tuning starts from the parameters; the first tick re-initialises like a return from a Bad PV
     return {"kc": p["kc"].copy(), "ti": p["ti"].copy(), "td": p["td"].copy(), "held": np.ones_like(p["kc"])}
 

@@ -97,9 +97,9 @@ SPEC = BlockSpec(
 )
 
 
-def _init(p: Arrays, s: Arrays, rng: np.random.Generator) -> dict[str, F64]:
+def _init(p: Arrays, s: Arrays, ctx: Context) -> dict[str, F64]:
     """Degradation onset: one Weibull draw per row and pump, in seconds of running."""
-    u = rng.random(p["weibull_shape"].shape)
+    u = ctx.uniform(0, p["weibull_shape"].shape)
     days = p["weibull_scale_days"] * (-np.log(1.0 - u)) ** (1.0 / p["weibull_shape"])
     return {"onset_s": days * 86400.0, "theta": p["theta_mm_s"].copy()}
 

@@ -62,8 +62,8 @@ def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
     """``i["_truth"]``: the measured signal's true value. Noise, spikes, drift, bias -> quantise ->
     NE 43 clamp (3.8-20.5 mA) -> freeze / comm loss / failure (3.6 mA)."""
     lo, span = p["lo"], p["hi"] - p["lo"]
-    z = ctx.rng.standard_normal((3, *lo.shape))
-    u = ctx.rng.random((2, *lo.shape))
+    z = [ctx.normal(0, lo.shape)]
+    u = [ctx.uniform(2, lo.shape), ctx.uniform(3, lo.shape)]
     noise_x = np.where(s["f_noise"] > 0.0, s["f_noise"], 1.0)
     drift = s["drift_acc"] + s["f_drift"] * ctx.dt
     spike = np.where(u[0] < s["f_spike"], np.where(u[1] < 0.5, -1.0, 1.0) * s["spike_amp"], 0.0)

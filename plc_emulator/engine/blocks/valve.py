@@ -105,7 +105,7 @@ def _signals(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
     return {"position": s["stem"], "flow": o[..., 0] + o[..., 1], "gas_flow": o[..., 2] * 86400.0 / 1e6}
 
 
-def _init(p: Arrays, s: Arrays, rng: np.random.Generator) -> dict[str, F64]:
+def _init(p: Arrays, s: Arrays, ctx: Context) -> dict[str, F64]:
     s_, j_ = p["stiction_s"].copy(), p["stiction_j"].copy()
     return {"s_now": s_, "j_now": j_, "stick_us": s["stick_us"] + (s_ - j_) / 2.0}
 

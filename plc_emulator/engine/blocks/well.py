@@ -127,7 +127,7 @@ def _feed(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
             "_ok": ok, "_q_bpd": q_bpd, "_wc": wc, "_gor": gor}
 
 
-def _slugs(p: Arrays, s: Arrays, i: Arrays, ctx: Context, u: F64) -> tuple[F64, F64, dict[str, F64]]:
+def _slugs(p: Arrays, s: Arrays, i: Arrays, ctx: Context, u: list[F64]) -> tuple[F64, F64, dict[str, F64]]:
     """Hydrodynamic slugs (Poisson at the Gregory-Scott frequency): this tick's slug liquid rate,
     the share of the base flow that travels in slugs, and the new slug states."""
     dt, d = ctx.dt, p["line_diameter_m"]
@@ -152,8 +152,8 @@ def _slugs(p: Arrays, s: Arrays, i: Arrays, ctx: Context, u: F64) -> tuple[F64, 
 
 def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
     dt, ok = ctx.dt, i["_ok"]
-    u = ctx.rng.random((6, *ok.shape))
-    z = ctx.rng.standard_normal(ok.shape)
+    u = [ctx.uniform(k, ok.shape) for k in range(6)]
+    z = ctx.normal(3, ok.shape)
     q_slug, share, new = _slugs(p, s, i, ctx, u)
     sev_on = s["sev_left"] > 0.5
     start = ((~sev_on & (u[3] < p["severe_rate_per_day"] * dt / 86400.0)) | (s["sev_force"] > 0.5)) & (ok > 0.5)

@@ -1,6 +1,6 @@
 """Commands on a plant engine: writes to block inputs, sensor and valve faults, slugs, degradation.
 
-Commands apply at the start of a tick to fresh copies of the arrays they touch (a state is never
+Commands apply at the start of a tick to the new tick's state vector (a fresh copy: a state is never
 mutated), in arrival order; a command that cannot apply is a ``write_ignored`` ground-truth event.
 """
 
@@ -65,9 +65,7 @@ class CommandTable:
 
 
 def _set(groups: list[dict[str, F64]], loc: Loc, var: str, rows: slice | int, value: float | F64) -> None:
-    arr = groups[loc[0]][var].copy()
-    arr[rows, loc[1]] = value
-    groups[loc[0]][var] = arr
+    groups[loc[0]][var][rows, loc[1]] = value  # views of the new tick's state vector (a fresh copy)
 
 
 def _rows(cmd: Command, n: int) -> slice | int | None:

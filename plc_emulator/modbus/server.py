@@ -16,7 +16,7 @@ import contextlib
 import ssl
 from collections.abc import Callable
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, cast
 
 from pymodbus.pdu.device import ModbusDeviceIdentification
 
@@ -95,7 +95,7 @@ class _Connection(asyncio.Protocol):
         self.partial_since: float | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast("asyncio.Transport", transport)  # uvloop's transports are not asyncio subclasses
         lst, st = self._listener, self._stats
         peer = transport.get_extra_info("peername")
         self.host = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)

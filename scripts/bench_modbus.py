@@ -4,9 +4,11 @@
     .venv/bin/python scripts/bench_modbus.py [--seconds 5] [--connections 1,10] [--registers 10,125]
 
 For every (connections, registers) case it starts, one after the other, (a) a bare pymodbus
-``ModbusTcpServer`` holding as many registers as the tag map's holding table and (b) the emulator:
-``PlcRuntime`` scanning the default tag map at its 100 ms period in real time plus ``ModbusAdapter``.
-Each is loaded for ``--seconds`` by the same independent load generator, ``scripts/loadgen/mbload.c``
+``ModbusTcpServer`` holding as many registers as the tag map's holding table, on asyncio's own event
+loop as pymodbus users run it, and (b) the emulator: ``PlcRuntime`` scanning the default tag map at
+its 100 ms period in real time plus ``ModbusAdapter``, on the event loop ``plc-emulator run`` uses
+(uvloop), and (c) the same emulator on asyncio's loop, to show what the loop and what the adapter
+contribute. Each is loaded for ``--seconds`` by the same independent load generator, ``scripts/loadgen/mbload.c``
 (libmodbus, one thread per connection, FC 3 back to back), built here with ``cc`` (the script runs
 ``apt-get install -y libmodbus-dev`` when it is missing and it is root). On a machine with two or more
 cores the server is pinned to core 0 and the load generator to core 1, so the generator's own CPU use
@@ -76,7 +78,7 @@ async def _serve_bare(tagmap_path: Path) -> None:
     await server.shutdown()
 
 
-async def _serve_ours(tagmap_path: Path, pki: Path | None = None) -> None:
+async def _serve_ours(tagmap_path: Path, pki: Path | None = None, loop_name: str = "") -> None:
     from plc_emulator.image.snapshot import Snapshot
     from plc_emulator.modbus.config import ModbusConfig
     from plc_emulator.modbus.links import build_adapter
@@ -103,14 +105,22 @@ async def _serve_ours(tagmap_path: Path, pki: Path | None = None) -> None:
                                                              ca=pki / "ca.crt"))
         async with build_adapter(tagmap, plc, "127.0.0.1", 0, cfg) as mb:
             ports = " ".join(str(p) for _, p in mb.endpoints())
-            print(f"ready {ports}", flush=True)
             loop = asyncio.get_running_loop()
+            if loop_name and loop_name not in type(loop).__module__:
+                raise SystemExit(f"bench_modbus: asked for {loop_name}, running on {type(loop).__module__}")
+            print(f"ready {ports}", flush=True)
             mark = (0, 0)
             while True:
                 line = await loop.run_in_executor(None, sys.stdin.readline)
                 if not line:
                     break
-                if line.strip() == "mark":
+                if line.strip() in ("pause", "resume"):  # idle between the load slices of a case
+                    if line.strip() == "pause":
+                        plc.pause()
+                    else:
+                        plc.resume()
+                    print(f"{line.strip()}d", flush=True)
+                elif line.strip() == "mark":
                     with lock:
                         jitter.clear()
                     mark = (plc.stats.overruns, plc.stats.ticks)
@@ -143,10 +153,19 @@ def _free_port() -> int:
 # ------------------------------------------------------------------------------------------ driver
 
 
+SERVERS = {  # kind -> (--serve, event loop): bare pymodbus on asyncio's loop, ours on run's and on asyncio's
+    "bare": ("bare", "asyncio"),
+    "ours": ("ours", "uvloop"),
+    "ours-asyncio": ("ours", "asyncio"),
+}
+
+
 class Server:
     def __init__(self, kind: str, tagmap: Path, cpu: int | None, switch_ms: float | None = None,
                  pki: Path | None = None) -> None:
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", kind, "--tagmap", str(tagmap)]
+        serve, loop = SERVERS[kind]
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--serve", serve, "--loop", loop,
+               "--tagmap", str(tagmap)]
         if pki is not None:
             cmd += ["--pki", str(pki)]
         if cpu is not None:
@@ -232,6 +251,8 @@ def load(loadgen: Path, port: int, conns: int, regs: int, *, seconds: float,
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     ap.add_argument("--seconds", type=float, default=5.0, help="load per case and server (5)")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="slices each case's load is cut into, alternating between the servers (5)")
     ap.add_argument("--connections", default="1,10")
     ap.add_argument("--registers", default="10,125")
     ap.add_argument("--tagmap", type=Path, default=DEFAULT_TAGMAP)
@@ -239,6 +260,7 @@ def main() -> int:
     ap.add_argument("--switch-interval", type=float, metavar="MS",
                     help="set sys.setswitchinterval in both servers (default: Python's 5 ms)")
     ap.add_argument("--serve", choices=("bare", "ours"), help=argparse.SUPPRESS)
+    ap.add_argument("--loop", choices=("uvloop", "asyncio"), default="asyncio", help=argparse.SUPPRESS)
     ap.add_argument("--cpu", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--pki", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--link-connections", default="1,4", help="connections per link case (1,4)")
@@ -248,7 +270,10 @@ def main() -> int:
         _pin(args.cpu)
         if args.switch_interval:
             sys.setswitchinterval(args.switch_interval / 1000.0)
-        asyncio.run(_serve_bare(args.tagmap) if args.serve == "bare" else _serve_ours(args.tagmap, args.pki))
+        from plc_emulator.runtime.eventloop import EventLoop, run
+
+        coro = _serve_bare(args.tagmap) if args.serve == "bare" else _serve_ours(args.tagmap, args.pki, args.loop)
+        run(coro, EventLoop(args.loop))
         return 0
 
     ncpu = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
@@ -271,41 +296,34 @@ def main() -> int:
             srv.close()
         for conns in conns_list:
             for regs in regs_list:
-                res: dict[str, dict[str, Any]] = {}
-                scan: dict[str, Any] = {}
-                for kind in ("bare", "ours"):
-                    srv = Server(kind, args.tagmap, server_cpu, args.switch_interval)
-                    try:
-                        if kind == "ours":
-                            srv.ask("mark", ("marked",))
-                        res[kind] = load(loadgen, srv.port, conns, regs, seconds=args.seconds, cpu=load_cpu)
-                        if kind == "ours":
-                            scan = json.loads(srv.ask("stats", ("{",)))
-                    finally:
-                        srv.close()
-                b, o = res["bare"], res["ours"]
+                res, scan = _case(loadgen, args, conns, regs, server_cpu=server_cpu, load_cpu=load_cpu)
+                b, o, a = res["bare"], res["ours"], res["ours-asyncio"]
                 ratio = o["rps"] / b["rps"] if b["rps"] else float("nan")
+                ratio_a = a["rps"] / b["rps"] if b["rps"] else float("nan")
                 rows.append(
                     f"| {conns} | {regs} | {b['rps']:,.0f} | {o['rps']:,.0f} | **{ratio:.2f}x** | "
+                    f"{a['rps']:,.0f} ({ratio_a:.2f}x) | "
                     f"{b['p50_us'] / 1000:.2f} / {b['p99_us'] / 1000:.2f} | "
                     f"{o['p50_us'] / 1000:.2f} / {o['p99_us'] / 1000:.2f} | "
                     f"{scan['jitter_p50_ms']:.2f} / {scan['jitter_p99_ms']:.2f} | "
                     f"{scan.get('overruns', '?')} "
-                    f"({scan.get('scans', '?')} scans) | {b['errors'] + o['errors']} | "
+                    f"({scan.get('scans', '?')} scans) | {b['errors'] + o['errors'] + a['errors']} | "
                     f"{100 * b['loadgen_cpu']:.0f}% / {100 * o['loadgen_cpu']:.0f}% |")
                 print(f"# case conns={conns} regs={regs}: bare {b['rps']:.0f}/s, ours {o['rps']:.0f}/s "
-                      f"({ratio:.2f}x)", file=sys.stderr, flush=True)
+                      f"({ratio:.2f}x), ours on asyncio {a['rps']:.0f}/s ({ratio_a:.2f}x)", file=sys.stderr, flush=True)
 
         links = _links(Path(tmp), args, server_cpu, load_cpu)
 
     pinning = f"server on core {server_cpu}, load generator on core {load_cpu}" if pin else "no pinning"
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    print(f"Modbus TCP FC 3, {args.seconds:g} s per case and server, {pinning}, "
-          f"load generator scripts/loadgen/mbload.c (libmodbus), {when}")
+    print(f"Modbus TCP FC 3, {args.seconds:g} s per case and server in {args.rounds} alternating slices, {pinning}, "
+          f"load generator scripts/loadgen/mbload.c (libmodbus), {when}. Bare pymodbus runs on asyncio's "
+          f"event loop, ours on uvloop (what plc-emulator run uses) and, for comparison, on asyncio's loop.")
     print()
-    print("| conns | regs | bare pymodbus req/s | ours req/s | ours/bare | bare p50/p99 ms | ours p50/p99 ms "
-          "| our scan jitter p50/p99 ms | our overruns | errors | load-gen CPU bare/ours |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| conns | regs | bare pymodbus req/s | ours req/s | ours/bare | ours on asyncio's loop req/s (/bare) "
+          "| bare p50/p99 ms | ours p50/p99 ms | our scan jitter p50/p99 ms | our overruns | errors "
+          "| load-gen CPU bare/ours |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(r)
     print()
@@ -322,6 +340,47 @@ def main() -> int:
     for r in links:
         print(r)
     return 0
+
+
+def _case(loadgen: Path, args: argparse.Namespace, conns: int, regs: int, *, server_cpu: int | None,
+          load_cpu: int | None) -> tuple[dict[str, dict[str, Any]], dict[str, Any]]:
+    """Load the three servers in alternating slices (``--rounds``), so that each sees the same machine.
+
+    All three are started, pinned to the same core; an emulator not being loaded is paused (no scans),
+    so the server being loaded has that core to itself as in a run of its own. Per server: requests and
+    time summed over its slices, p50 the median of the slices' p50, p99 the largest slice p99."""
+    servers: dict[str, Server] = {}
+    slices: dict[str, list[dict[str, Any]]] = {kind: [] for kind in SERVERS}
+    try:
+        for kind in SERVERS:
+            servers[kind] = Server(kind, args.tagmap, server_cpu, args.switch_interval)
+            if kind != "bare":
+                servers[kind].ask("pause", ("paused",))
+        servers["ours"].ask("mark", ("marked",))
+        kinds = list(SERVERS)
+        for r in range(args.rounds):
+            for kind in kinds[r % len(kinds):] + kinds[:r % len(kinds)]:  # each goes first once in 3 rounds
+                srv = servers[kind]
+                if kind != "bare":
+                    srv.ask("resume", ("resumed",))
+                slices[kind].append(load(loadgen, srv.port, conns, regs, seconds=args.seconds / args.rounds,
+                                         cpu=load_cpu))
+                if kind != "bare":
+                    srv.ask("pause", ("paused",))
+        scan: dict[str, Any] = json.loads(servers["ours"].ask("stats", ("{",)))
+    finally:
+        for srv in servers.values():
+            srv.close()
+    res: dict[str, dict[str, Any]] = {}
+    for kind, parts in slices.items():
+        requests = sum(p["requests"] for p in parts)
+        elapsed = sum(p["elapsed_s"] for p in parts)
+        p50s = sorted(p["p50_us"] for p in parts)
+        res[kind] = {"requests": requests, "elapsed_s": elapsed, "rps": requests / elapsed if elapsed else 0.0,
+                     "p50_us": p50s[len(p50s) // 2], "p99_us": max(p["p99_us"] for p in parts),
+                     "errors": sum(p["errors"] for p in parts),
+                     "loadgen_cpu": sum(p["loadgen_cpu"] * p["elapsed_s"] for p in parts) / max(elapsed, 1e-9)}
+    return res, scan
 
 
 def _links(tmp: Path, args: argparse.Namespace, server_cpu: int | None, load_cpu: int | None) -> list[str]:

@@ -1,7 +1,7 @@
 """``plc-emulator run TAGMAP``: serve the PLC over Modbus TCP (+ OPC UA) with /health and /metrics.
 
 Configuration precedence: flag > environment variable > tag map > built-in default.
-Environment: LOG_LEVEL, POLL_INTERVAL_MS (scan period), MODBUS_PORT, OPCUA_PORT, OPCUA_SECURITY,
+Environment: LOG_LEVEL, EVENT_LOOP, POLL_INTERVAL_MS (scan period), MODBUS_PORT, OPCUA_PORT, OPCUA_SECURITY,
 API_PORT (HTTP), DATA_DIR, BIND_HOST (listen address). Prints ``ready modbus=HOST:PORT
 http=HOST:PORT ...`` on stdout when serving and ``digest: <sha256>`` when it stops; logs go to
 stderr. Exit status 0 after SIGTERM / Ctrl-C or ``--duration``, 2 for bad arguments or a bad tag
@@ -11,7 +11,6 @@ map, 1 otherwise (e.g. a port in use).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import math
 import os
@@ -70,6 +69,8 @@ def register(subparsers: Any) -> None:
                    help="historian retention in hours (env CLEANUP_HOURS; tag map; default 24)")
     p.add_argument("--log-level", default=None,
                    help="debug, info, warning, error (env LOG_LEVEL; default info)")
+    p.add_argument("--event-loop", default=None, metavar="uvloop|asyncio",
+                   help="event loop (env EVENT_LOOP; default uvloop when installed, else asyncio)")
     add_upstream_arguments(p)
     rs = p.add_argument_group("time and restarts (docs/runtime.md)")
     rs.add_argument("--epoch", default=None, metavar="ISO|now",
@@ -249,6 +250,12 @@ def handler(args: argparse.Namespace) -> int:
     from plc_emulator.modbus.options import parse as parse_modbus
 
     modbus_cfg = parse_modbus(args)  # checked before the tag map is loaded: bad flags fail fast
+    from plc_emulator.runtime import eventloop
+
+    try:
+        loop_kind = eventloop.parse_loop(str(env_or(args.event_loop, "EVENT_LOOP", eventloop.default_loop())))
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
     if not Path(args.tagmap).is_file():
         raise BadInput(f"tag map not found: {args.tagmap}")
     tagmap = load(args.tagmap)
@@ -285,7 +292,7 @@ def handler(args: argparse.Namespace) -> int:
                        runtime=runtime, modbus=modbus_cfg, opcua=_opcua_options(args, tagmap, data_dir),
                        historian=_historian_options(args), upstream=upstream_options(args))
     try:
-        snap = asyncio.run(serve(tagmap, config))
+        snap = eventloop.run(serve(tagmap, config), loop_kind)
     except OSError as exc:  # e.g. the journal cannot be written
         where = f" ({exc.filename})" if exc.filename else ""
         print(f"plc-emulator: error: {exc.strerror or exc}{where}", file=sys.stderr)

@@ -22,14 +22,34 @@ every link fault too.
 
 from __future__ import annotations
 
+import asyncio
 import random
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from plc_emulator.commands import Command, CommandKind
 from plc_emulator.engine._commands import LINK_FAULTS, is_link_target
 
-__all__ = ["LINK_FAULTS", "LinkFault", "LinkFaults"]
+__all__ = ["LINK_FAULTS", "LinkFault", "LinkFaults", "send_later"]
+
+
+def send_later(loop: asyncio.AbstractEventLoop, delay: float, send: Callable[[bytes], None], data: bytes) -> None:
+    """``send(data)`` after at least ``delay`` seconds.
+
+    A loop timer may fire a little early (uvloop's clock has millisecond steps and is read at the
+    start of a loop iteration), and a ``delay`` fault promises an answer no sooner than configured,
+    so the remainder, if any, is waited again."""
+    due = time.monotonic() + delay
+
+    def fire() -> None:
+        left = due - time.monotonic()
+        if left > 0:
+            loop.call_later(left, fire)
+        else:
+            send(data)
+
+    loop.call_later(delay, fire)
 
 
 @dataclass(slots=True)

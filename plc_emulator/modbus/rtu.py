@@ -115,6 +115,10 @@ class RtuStreamFramer:
     def __len__(self) -> int:
         return len(self._buf)
 
+    def single(self, data: bytes) -> Request | None:
+        """Always None: every RTU frame goes through :meth:`feed` (CRC, routing, resynchronisation)."""
+        return None
+
     def feed(self, data: bytes) -> list[Request]:
         buf = self._buf
         buf += data

@@ -19,7 +19,7 @@ from typing import Self
 import serial
 
 from plc_emulator.modbus.access import AccessLevel, Client
-from plc_emulator.modbus.faults import LinkFaults
+from plc_emulator.modbus.faults import LinkFaults, send_later
 from plc_emulator.modbus.rtu import Route, check_frame, frame_gap, route, rtu_frame
 from plc_emulator.modbus.service import ModbusService
 
@@ -130,7 +130,7 @@ class SerialLink:
             wire = wire[:-1] + bytes((wire[-1] ^ 0xFF,))
         if fault is not None and kind == "delay" and self._loop is not None:
             stats.link_fault_actions += 1
-            self._loop.call_later(fault.delay(), self._write, wire)
+            send_later(self._loop, fault.delay(), self._write, wire)
             return
         self._write(wire)
 

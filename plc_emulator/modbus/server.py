@@ -2,9 +2,12 @@
 
 Each connection has its own frame buffer, so garbage, a half frame or a hang-up on one connection
 never reaches another. Pipelined requests are answered in order with one write per received
-segment. A client that stops reading is paused (transport flow control) instead of growing our
-buffers. Every listener applies its :class:`~plc_emulator.modbus.config.Limits`: connections beyond
-the listener's or the client address's maximum are refused at once (reset), and one sweeper task
+segment. The common case, a segment holding exactly one request while no link fault is active,
+takes the short path: frame -> service -> one write, with no buffering (the per-request path is
+what bounds the rate at one connection). Accepted sockets get TCP_NODELAY whatever the loop. A
+client that stops reading is paused (transport flow control) instead of growing our buffers.
+Every listener applies its :class:`~plc_emulator.modbus.config.Limits`: connections beyond the
+listener's or the client address's maximum are refused at once (reset), and one sweeper task
 closes connections idle for longer than the idle timeout or holding a half-received frame for
 longer than the frame timeout. Refusals and closes are counted and logged at a limited rate.
 """
@@ -13,10 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
 import ssl
 from collections.abc import Callable
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Protocol, Self, cast
 
 from pymodbus.pdu.device import ModbusDeviceIdentification
 
@@ -26,7 +30,7 @@ from plc_emulator.image.codec import RegisterImage
 from plc_emulator.image.snapshot import Snapshot
 from plc_emulator.modbus.access import AccessLevel, Client
 from plc_emulator.modbus.config import Limits
-from plc_emulator.modbus.faults import LinkFault, LinkFaults
+from plc_emulator.modbus.faults import LinkFault, LinkFaults, send_later
 from plc_emulator.modbus.frames import FrameBuffer, FramingError, Request, mbap
 from plc_emulator.modbus.ratelog import RateLimitedLog
 from plc_emulator.modbus.serial_link import SerialConfig, SerialLink
@@ -43,6 +47,8 @@ class Framer(Protocol):
     crc_errors: int
 
     def __len__(self) -> int: ...
+
+    def single(self, data: bytes) -> Request | None: ...
 
     def feed(self, data: bytes) -> list[Request]: ...
 
@@ -79,8 +85,8 @@ class Listener:
 
 
 class _Connection(asyncio.Protocol):
-    __slots__ = ("_adapter", "_frames", "_listener", "_service", "_stats", "client", "host", "last_rx",
-                 "partial_since", "transport")
+    __slots__ = ("_adapter", "_clock", "_faults", "_frames", "_handle", "_listener", "_service", "_single",
+                 "_stats", "client", "host", "last_rx", "partial_since", "transport")
 
     def __init__(self, adapter: ModbusAdapter, listener: Listener) -> None:
         self._adapter = adapter
@@ -88,6 +94,11 @@ class _Connection(asyncio.Protocol):
         self._service = adapter.service
         self._stats = adapter.stats
         self._frames = listener.framer()
+        # bound once per connection, read per request
+        self._single = self._frames.single
+        self._handle = adapter.service.handle
+        self._faults = adapter.faults.active  # the live dict of active link faults (empty: none)
+        self._clock = adapter.clock
         self.transport: asyncio.Transport | None = None
         self.client = Client("?", listener.access, listener.name)
         self.host = "?"
@@ -95,7 +106,7 @@ class _Connection(asyncio.Protocol):
         self.partial_since: float | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
+        transport = cast("asyncio.Transport", transport)  # uvloop's transports are not asyncio subclasses
         lst, st = self._listener, self._stats
         peer = transport.get_extra_info("peername")
         self.host = str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
@@ -121,9 +132,13 @@ class _Connection(asyncio.Protocol):
                 transport.abort()
                 return
             level = found
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            with contextlib.suppress(OSError):  # answers leave at once (asyncio and uvloop set it too)
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.transport = transport
         self.client = Client(address, level, lst.name)
-        self.last_rx = self._adapter.loop_time()
+        self.last_rx = self._clock()
         lst.connections.add(self)
         lst.per_address[self.host] = lst.per_address.get(self.host, 0) + 1
         st.connected_clients += 1
@@ -145,9 +160,18 @@ class _Connection(asyncio.Protocol):
         transport = self.transport
         if transport is None:
             return
+        self.last_rx = now = self._clock()
+        if not self._faults:
+            req = self._single(data)
+            if req is not None:  # exactly one request, nothing buffered: a poller's usual segment
+                resp = self._handle(req.unit, req.pdu, self.client)
+                if resp is not None:
+                    wire = self._frames.response(req, resp)
+                    if wire is not None:
+                        transport.write(wire)
+                return
         frames = self._frames
         skipped, crc = frames.skipped, frames.crc_errors
-        self.last_rx = now = self._adapter.loop_time()
         try:
             requests = frames.feed(data)
         except FramingError as exc:  # answer what was complete before the bad header, then close
@@ -169,7 +193,7 @@ class _Connection(asyncio.Protocol):
             self._answer(transport, requests)
 
     def _answer(self, transport: asyncio.Transport, requests: list[Request]) -> None:
-        if self._adapter.faults:
+        if self._faults:
             self._answer_faulty(transport, requests)
             return
         handle = self._service.handle
@@ -219,8 +243,7 @@ class _Connection(asyncio.Protocol):
         data = b"".join(out)
         if delay > 0:
             self._stats.link_fault_actions += 1
-            loop = asyncio.get_running_loop()
-            loop.call_later(delay, self._write_late, data)
+            send_later(asyncio.get_running_loop(), delay, self._write_late, data)
         else:
             transport.write(data)
 
@@ -235,6 +258,10 @@ class _Connection(asyncio.Protocol):
     def resume_writing(self) -> None:
         if self.transport is not None:
             self.transport.resume_reading()
+
+
+def _no_clock() -> float:
+    return 0.0
 
 
 class ModbusAdapter:
@@ -269,6 +296,7 @@ class ModbusAdapter:
         self._closed = False
         self._sweeper: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.clock: Callable[[], float] = _no_clock  # the loop's time() once started
 
     @property
     def unit_id(self) -> int:
@@ -301,12 +329,9 @@ class ModbusAdapter:
     def listener(self, name: str) -> Listener:
         return next(lst for lst in self.listeners if lst.name == name)
 
-    def loop_time(self) -> float:
-        loop = self._loop
-        return loop.time() if loop is not None else 0.0
-
     async def start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
+        self.clock = loop.time
         try:
             for lst in self.listeners:
                 lst.server = await loop.create_server(
@@ -347,10 +372,7 @@ class ModbusAdapter:
                              fault=None if fault is None else fault.kind)
         if target.startswith("modbus.unit."):
             unit = int(target.rsplit(".", 1)[1])
-            if fault is not None and fault.kind == "close":
-                self.service.down_units.add(unit)
-            else:
-                self.service.down_units.discard(unit)
+            self.service.set_unit_down(unit, fault is not None and fault.kind == "close")
             return
         names = {lst.name for lst in self.listeners} if target == "modbus.*" else {target.removeprefix("modbus.")}
         for lst in self.listeners:
@@ -395,7 +417,7 @@ class ModbusAdapter:
         st = self.stats
         while True:
             await asyncio.sleep(interval)
-            now = self.loop_time()
+            now = self.clock()
             for lst in self.listeners:
                 idle, frame = lst.limits.idle_timeout, lst.limits.frame_timeout
                 for conn in list(lst.connections):

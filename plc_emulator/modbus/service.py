@@ -4,9 +4,10 @@ Processing order per request (Modbus Application Protocol V1.1b3, 6.x state diag
 supported? (else 0x01) -> PDU length, quantity, byte count and coil value valid? (else 0x03) ->
 addresses inside the map? (else 0x02) -> execute (a write the PLC refuses: 0x02 read-only, 0x03 out
 of limits; a PLC that cannot queue it now: 0x06 server busy; anything unexpected: 0x04). Reads are
-slices of the snapshot's pre-encoded big-endian register bytes, converted once per snapshot. Writes
-are decoded and validated as a whole by :meth:`RegisterImage.decode_write` and submitted only if
-every point passes.
+slices of the snapshot's pre-encoded big-endian register bytes, converted once per snapshot; the
+answer to a read (FC 1-4) is kept with that snapshot, so a poller repeating the same read between
+two scans gets the same bytes without recomputing them. Writes are decoded and validated as a whole
+by :meth:`RegisterImage.decode_write` and submitted only if every point passes.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ _DEVICE_BUSY: Final = int(ExcCodes.DEVICE_BUSY)
 _GATEWAY_NO_RESPONSE: Final = int(ExcCodes.GATEWAY_NO_RESPONSE)
 _GATEWAY_PATH: Final = int(ExcCodes.GATEWAY_PATH_UNAVIABLE)  # (sic, pymodbus's spelling) 0x0A
 _HH = struct.Struct(">HH")
+_MAX_KEPT_READS: Final = 4096  # distinct read requests answered from one snapshot's cache
 
 
 class PlcLike(Protocol):
@@ -102,13 +104,20 @@ class _Fail(Exception):
 
 @dataclass(slots=True)
 class _View:
-    """The snapshot's tables in wire form, built once per snapshot."""
+    """The snapshot's tables in wire form, built once per snapshot, and its answered reads."""
 
     snap: Snapshot
     holding: bytes
     input: bytes
     coils: np.ndarray[Any, np.dtype[np.bool_]]
     discrete: np.ndarray[Any, np.dtype[np.bool_]]
+    reads: dict[bytes, bytes] = field(default_factory=dict)  # read request PDU -> response PDU
+
+    def keep(self, pdu: bytes, resp: bytes) -> bytes:
+        """Remember a read's answer for this snapshot (bounded) and return it."""
+        if len(self.reads) < _MAX_KEPT_READS:
+            self.reads[pdu] = resp
+        return resp
 
 
 class _Control:
@@ -145,7 +154,8 @@ class ModbusService:
         self.unit_id = tagmap.modbus.unit_id if unit_id is None else int(unit_id)
         self.unit_ids = frozenset({self.unit_id, *unit_ids})  # configured units (RTU slave addresses)
         self.units = self.unit_ids | {0, 255}  # TCP: 0 and 255 address the device itself
-        self.down_units: set[int] = set()  # configured units whose link is faulted -> 0x0B
+        self.down_units: frozenset[int] = frozenset()  # configured units whose link is faulted -> 0x0B
+        self._served = self.units  # units answered normally: units - down_units (set_unit_down)
         self.audit_sink: Callable[[AuditRecord], None] | None = None  # the runtime's AuditLog.record
         self.ignore_unknown_units = tagmap.modbus.unknown_unit == "ignore"
         self._control = _Control(identity if identity is not None else identity_for(tagmap))
@@ -168,13 +178,11 @@ class ModbusService:
         fc = pdu[0] if pdu else 0
         stats = self.stats
         stats.requests[fc] = stats.requests.get(fc, 0) + 1
-        if unit not in self.units or unit in self.down_units:
-            if unit in self.down_units:  # a configured unit behind a faulted link: target did not respond
-                return self._exception(fc, _GATEWAY_NO_RESPONSE)
-            if self.ignore_unknown_units:
-                stats.ignored_units += 1
-                return None
-            return self._exception(fc, _GATEWAY_PATH)  # no such unit behind this gateway
+        if unit not in self._served:
+            return self._unserved(fc, unit)
+        kept = self.view().reads.get(pdu)
+        if kept is not None:  # the same read of the same snapshot (every level may read)
+            return kept
         handler = self._handlers.get(fc)
         if handler is None:
             return self._exception(fc, _ILLEGAL_FUNCTION)
@@ -196,6 +204,19 @@ class ModbusService:
             return self._exception(fc, _DEVICE_FAILURE)
         finally:
             self._client = LOCAL
+
+    def _unserved(self, fc: int, unit: int) -> bytes | None:
+        if unit in self.down_units:  # a configured unit behind a faulted link: target did not respond
+            return self._exception(fc, _GATEWAY_NO_RESPONSE)
+        if self.ignore_unknown_units:
+            self.stats.ignored_units += 1
+            return None
+        return self._exception(fc, _GATEWAY_PATH)  # no such unit behind this gateway
+
+    def set_unit_down(self, unit: int, down: bool) -> None:
+        """A link fault on ``unit`` (``close``) starts (0x0B on TCP, silence on a serial line) or ends."""
+        self.down_units = self.down_units | {unit} if down else self.down_units - {unit}
+        self._served = self.units - self.down_units
 
     def fault_exception(self, pdu: bytes, code: int) -> bytes:
         """A link fault's answer (0x04 / 0x06) instead of executing ``pdu``: counted like any exception."""
@@ -270,7 +291,7 @@ class ModbusService:
         bits = v.discrete if discrete else v.coils
         self._check_range(address, count, len(bits))
         packed = np.packbits(bits[address : address + count], bitorder="little").tobytes()
-        return bytes((pdu[0], len(packed))) + packed
+        return v.keep(pdu, bytes((pdu[0], len(packed))) + packed)
 
     def _read_coils(self, pdu: bytes) -> bytes:
         return self._read_bits(pdu, False)
@@ -278,23 +299,20 @@ class ModbusService:
     def _read_discrete(self, pdu: bytes) -> bytes:
         return self._read_bits(pdu, True)
 
-    def _read_registers(self, pdu: bytes, table: bytes) -> bytes:
+    def _read_registers(self, pdu: bytes, holding: bool) -> bytes:
         address, count = self._fixed(pdu, 5)
         if not 1 <= count <= MAX_READ_REGISTERS:
             raise _Fail(_ILLEGAL_VALUE)
+        v = self.view()
+        table = v.holding if holding else v.input
         self._check_range(address, count, len(table) // 2)
-        return bytes((pdu[0], 2 * count)) + table[2 * address : 2 * (address + count)]
+        return v.keep(pdu, bytes((pdu[0], 2 * count)) + table[2 * address : 2 * (address + count)])
 
     def _read_holding(self, pdu: bytes) -> bytes:
-        address, count = self._fixed(pdu, 5)
-        if not 1 <= count <= MAX_READ_REGISTERS:
-            raise _Fail(_ILLEGAL_VALUE)
-        table = self.view().holding
-        self._check_range(address, count, len(table) // 2)
-        return bytes((3, 2 * count)) + table[2 * address : 2 * (address + count)]
+        return self._read_registers(pdu, True)
 
     def _read_input(self, pdu: bytes) -> bytes:
-        return self._read_registers(pdu, self.view().input)
+        return self._read_registers(pdu, False)
 
     # ------------------------------------------------------------------ writes
 

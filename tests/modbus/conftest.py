@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import struct
 import time
 from collections.abc import AsyncIterator, Callable
@@ -87,3 +88,16 @@ async def raw(adapter: ModbusAdapter) -> AsyncIterator[RawClient]:
     c = await RawClient.open(adapter.port)
     yield c
     await c.close()
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config,
+                                  item: pytest.Item) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Tests marked ``uvloop`` run on asyncio's loop and on uvloop (what ``plc-emulator run`` uses);
+    ``PLC_TEST_LOOP=uvloop`` runs every Modbus test on uvloop only."""
+    import uvloop
+
+    if os.environ.get("PLC_TEST_LOOP") == "uvloop":
+        return {"uvloop": uvloop.new_event_loop}
+    if item.get_closest_marker("uvloop") is not None:
+        return {"asyncio": asyncio.new_event_loop, "uvloop": uvloop.new_event_loop}
+    return {"asyncio": asyncio.new_event_loop}

@@ -24,7 +24,7 @@ from plc_emulator.tagmap import load
 from tests.conftest import DEFAULT_TAGMAP
 from tests.modbus.conftest import RawClient
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module"), pytest.mark.uvloop]
 
 # printf '\0\1\0\0\0\6\1\5\0\4\377\0' | nc 127.0.0.1 5020  (FC 5: coil 4 = runtime.paused ON)
 PAUSE_FRAME = b"\x00\x01\x00\x00\x00\x06\x01\x05\x00\x04\xff\x00"

@@ -3,6 +3,7 @@ RTU-over-TCP and Modbus/TCP Security; the default access level refuses the one-l
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 import struct
@@ -36,6 +37,7 @@ def _addr(hostport: str) -> tuple[str, int]:
 
 
 def test_links_and_the_default_access_level(tmp_path: Path) -> None:
+    """On the default event loop, uvloop: the transports are uvloop's, not asyncio's."""
     pki = Pki(tmp_path / "pki")
     crt, key = pki.issue("plc", server=True)
     ccrt, ckey = pki.issue("hmi", role="Engineer")
@@ -60,11 +62,14 @@ def test_links_and_the_default_access_level(tmp_path: Path) -> None:
     finally:
         proc.kill()
     assert any("audit.write" in line and "denied" in line for line in proc.stderr)
+    loops = [json.loads(line)["loop"] for line in proc.stderr if '"runtime.event_loop"' in line]
+    assert loops == ["uvloop"], proc.stderr[:5]
 
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["--modbus-access", "root"], "--modbus-access: access level must be one of viewer, operator, engineer"),
     (["--modbus-tls-port", "0"], "--modbus-tls-port needs --modbus-tls-cert FILE"),
+    (["--event-loop", "tokio"], "event loop must be one of uvloop, asyncio (got 'tokio')"),
 ])
 def test_bad_modbus_flags_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:
     r = run([CLI, "run", str(DEFAULT_TAGMAP), "--data-dir", str(tmp_path / "d"), *args], env=clean_env(),

@@ -19,7 +19,7 @@ from tests.conftest import DEFAULT_TAGMAP
 from tests.image.maps import full_map
 from tests.modbus.fakeplc import FakePlc
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.uvloop]  # also on uvloop (conftest.py)
 
 # byte positions of A B C D in the two registers' big-endian bytes, per word order
 PERM = {WordOrder.ABCD: (0, 1, 2, 3), WordOrder.CDAB: (2, 3, 0, 1), WordOrder.BADC: (1, 0, 3, 2),

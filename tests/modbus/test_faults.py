@@ -31,7 +31,7 @@ from plc_emulator.tagmap import load
 from tests.conftest import DEFAULT_TAGMAP
 from tests.modbus.conftest import until
 
-pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
+pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module"), pytest.mark.uvloop]
 TAGMAP = load(str(DEFAULT_TAGMAP))
 SP = TAGMAP.tag("SEP-V100.LIC100_SP")
 assert SP.modbus is not None

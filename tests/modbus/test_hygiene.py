@@ -28,7 +28,7 @@ from tests.conftest import DEFAULT_TAGMAP
 from tests.modbus.conftest import RawClient, until
 from tests.modbus.fakeplc import FakePlc
 
-pytestmark = pytest.mark.asyncio
+pytestmark = [pytest.mark.asyncio, pytest.mark.uvloop]  # also on uvloop (conftest.py)
 READ = struct.pack(">BHH", 3, 0, 2)
 
 

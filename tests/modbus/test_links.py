@@ -15,7 +15,7 @@ import ssl
 import struct
 import time
 import tty
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ from pymodbus.exceptions import ModbusIOException
 from pymodbus.framer import FramerType
 
 from plc_emulator.image.codec import decode_words, encode_words
+from plc_emulator.modbus import faults
 from plc_emulator.modbus.config import ModbusConfig
 from plc_emulator.modbus.links import build_adapter
 from plc_emulator.modbus.rtu import RtuStreamFramer, crc16, frame_gap, rtu_frame
@@ -36,6 +37,7 @@ from plc_emulator.tagmap import load
 from tests.conftest import DEFAULT_TAGMAP
 from tests.modbus.certs import Pki
 
+pytestmark = pytest.mark.uvloop  # the async tests also run on uvloop (conftest.py)
 TAGMAP = load(str(DEFAULT_TAGMAP))
 SP = TAGMAP.tag("SEP-V100.LIC100_SP")
 assert SP.modbus is not None
@@ -181,10 +183,10 @@ async def test_rtu_on_a_pty_with_timed_writes(plc: PlcRuntime) -> None:
             assert await _read_exactly(master, 9) == resp
             assert mb.stats.crc_errors == 3
             # a slave behind a faulted link (modbus.unit.1 close) is silent on a serial line
-            mb.service.down_units.add(1)
+            mb.service.set_unit_down(1, True)
             os.write(master, read)
             await asyncio.sleep(0.05)
-            mb.service.down_units.discard(1)
+            mb.service.set_unit_down(1, False)
             os.write(master, read)
             assert await _read_exactly(master, 9) == resp  # only this one was answered
             await asyncio.sleep(0.02)
@@ -303,3 +305,28 @@ def test_tls_config_errors_are_one_line(tmp_path: Path) -> None:
     missing = tmp_path / "nope.crt"
     with pytest.raises(ValueError, match="cannot load TLS certificate"):
         server_context(TlsConfig(cert=missing, key=missing, ca=missing))
+
+
+def test_a_delayed_answer_never_leaves_early(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvloop's timers may fire up to a millisecond early; ``send_later`` waits out the rest."""
+    now = [100.0]
+    timers: list[tuple[float, Callable[[], None]]] = []
+
+    class EarlyLoop:
+        def call_later(self, delay: float, fn: Callable[[], None]) -> None:
+            timers.append((delay, fn))
+
+    monkeypatch.setattr(faults.time, "monotonic", lambda: now[0])
+    sent: list[bytes] = []
+    faults.send_later(EarlyLoop(), 0.3, sent.append, b"answer")  # type: ignore[arg-type]
+    delay, fire = timers.pop()
+    assert delay == 0.3
+    now[0] += 0.2995  # the timer fires half a millisecond early
+    fire()
+    assert sent == []
+    delay, fire = timers.pop()
+    assert delay == pytest.approx(0.0005)
+    now[0] += delay
+    fire()
+    assert sent == [b"answer"]
+    assert timers == []

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import socket
 import struct
 
 import pytest
 
 from plc_emulator.image.codec import encode_words
-from plc_emulator.modbus import ModbusAdapter
+from plc_emulator.modbus import ModbusAdapter, service
+from plc_emulator.modbus.access import AccessLevel, Client
+from plc_emulator.modbus.frames import FrameBuffer, FramingError, Request, mbap
+from plc_emulator.modbus.service import ModbusService
 from tests.image.maps import full_map
 from tests.modbus.conftest import RawClient
 from tests.modbus.fakeplc import FakePlc
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.uvloop]  # also on uvloop (conftest.py)
 
 HOLD = 61  # holding registers of full_map (0..60); input 4, coils 3, discrete 6
 
@@ -211,7 +215,7 @@ async def test_several_units_and_a_down_unit() -> None:
             for unit in (1, 2, 5):
                 assert (await c.call(hr(0, 1), unit=unit))[:2] == b"\x03\x02"
             assert await c.call(hr(0, 1), unit=3) == bytes([0x83, 0x0A])
-            mb.service.down_units.add(2)  # what a link fault on unit 2 does
+            mb.service.set_unit_down(2, True)  # what a link fault on unit 2 does
             assert await c.call(hr(0, 1), unit=2) == bytes([0x83, 0x0B])  # gateway target failed to respond
             assert (await c.call(hr(0, 1), unit=5))[:2] == b"\x03\x02"
         finally:
@@ -362,3 +366,66 @@ async def test_client_that_never_reads_does_not_block_others(adapter: ModbusAdap
     finally:
         hog.writer.transport.abort()
         await other.close()
+
+
+# ---------------------------------------------------------------- the short per-request path
+
+
+def test_a_repeated_read_is_answered_from_its_snapshot_until_the_next(monkeypatch: pytest.MonkeyPatch) -> None:
+    plc = FakePlc(full_map(), apply_writes=True)
+    svc = ModbusService(plc.tagmap, plc)
+    read = hr(43, 1)  # DEV.sp_u16 (LIC200.sp, 0.1 per count)
+    first = svc.handle(1, read)
+    assert first == bytes([3, 2]) + plc.snapshot.holding[43:44].astype(">u2").tobytes()
+    assert svc.handle(1, read) is first  # the same snapshot: the answer kept with it
+    assert svc.stats.requests[3] == 2  # and still counted per request
+    assert svc.handle(1, pdu(6, "HH", 43, 250)) == pdu(6, "HH", 43, 250)  # a new snapshot (PLC memory)
+    assert svc.handle(1, read) == bytes([3, 2, 0, 250])
+    # a bad read is not kept: each one is counted as an exception
+    for _ in range(2):
+        assert svc.handle(1, hr(0, HOLD + 1)) == bytes([0x83, 2])
+    assert svc.stats.exceptions[(3, 2)] == 2
+    # a viewer's write is never answered from the reads kept
+    viewer = Client("10.0.0.9:1", AccessLevel.VIEWER)
+    assert svc.handle(1, pdu(6, "HH", 43, 250), viewer) == bytes([0x86, 1])
+    # bounded: at most so many distinct reads per snapshot (4096; 100 here, full_map is small)
+    monkeypatch.setattr(service, "_MAX_KEPT_READS", 100)
+    for a in range(HOLD):
+        for n in range(1, HOLD - a + 1):
+            assert svc.handle(1, hr(a, n)) == bytes([3, 2 * n]) + svc.view().holding[2 * a : 2 * (a + n)]
+    assert len(svc.view().reads) == 100
+    # a unit taken down answers 0x0B at once, a kept read notwithstanding
+    svc.set_unit_down(1, True)
+    assert svc.handle(1, read) == bytes([0x83, 0x0B])
+    svc.set_unit_down(1, False)
+    assert svc.handle(1, read) == bytes([3, 2, 0, 250])
+
+
+def test_single_cuts_only_a_lone_whole_frame() -> None:
+    one = mbap(7, 1, hr(0, 2))
+    fb = FrameBuffer()
+    assert fb.single(one) == Request(7, 1, hr(0, 2))
+    assert len(fb) == 0
+    assert fb.single(one + one) is None  # two frames: feed() answers both
+    assert fb.single(one[:-1]) is None  # half a frame: feed() buffers it
+    assert fb.single(b"\x00\x07\x00\x01" + one[4:]) is None  # protocol id 1: feed() skips it
+    assert fb.feed(one[:5]) == []
+    assert fb.single(one) is None  # something is buffered: these bytes continue it
+    with pytest.raises(FramingError):
+        fb.feed(one)  # ...and here they make an impossible length
+
+
+async def test_accepted_sockets_have_tcp_nodelay(adapter: ModbusAdapter, raw: RawClient) -> None:
+    assert await raw.call(hr(0, 1))
+    (conn,) = adapter.listeners[0].connections
+    assert conn.transport is not None
+    sock = conn.transport.get_extra_info("socket")
+    assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+async def test_a_whole_frame_after_a_partial_one_goes_through_the_buffer(raw: RawClient) -> None:
+    a, b = raw.frame(hr(0, 2), tid=1), raw.frame(hr(0, 3), tid=2)
+    await raw.send(a[:4])
+    await raw.send(a[4:] + b)  # the rest of a, then b whole: answered in order
+    got = [await raw.recv() for _ in range(2)]
+    assert [(t, p[:2]) for t, _, p in got] == [(1, b"\x03\x04"), (2, b"\x03\x06")]

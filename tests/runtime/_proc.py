@@ -19,7 +19,7 @@ CLI = str(ROOT / ".venv" / "bin" / "plc-emulator")
 EMULATOR_ENV = ("LOG_LEVEL", "POLL_INTERVAL_MS", "MODBUS_PORT", "OPCUA_PORT", "API_PORT", "DATA_DIR",
                 "BIND_HOST", "CLEANUP_HOURS", "MQTT_URL", "MQTT_CA", "MQTT_CERT", "MQTT_KEY", "MQTT_USERNAME",
                 "MQTT_PASSWORD", "MQTT_PASSWORD_FILE", "MQTT_MAX_BACKLOG_AGE", "SPARKPLUG_URL", "SPARKPLUG_GROUP",
-                "SPARKPLUG_NODE", "SPARKPLUG_HOST_ID", "MODBUS_ACCESS")
+                "SPARKPLUG_NODE", "SPARKPLUG_HOST_ID", "MODBUS_ACCESS", "EVENT_LOOP")
 
 
 def clean_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:

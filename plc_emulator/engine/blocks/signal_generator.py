@@ -63,7 +63,7 @@ def _out(p: Arrays, s: Arrays, ctx: Context) -> dict[str, F64]:
 
 def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
     shape = np.rint(p["shape"])
-    walk = np.clip(s["x"] + p["sigma"] * np.sqrt(ctx.dt) * ctx.rng.standard_normal(s["x"].shape), p["lo"], p["hi"])
+    walk = np.clip(s["x"] + p["sigma"] * np.sqrt(ctx.dt) * ctx.normal(0, s["x"].shape), p["lo"], p["hi"])
     count = s["x"] + p["rate"] * ctx.dt
     span = np.maximum(p["hi"] - p["lo"], 1e-12)
     count = np.where(count >= p["hi"], p["lo"] + np.mod(count - p["lo"], span), count)

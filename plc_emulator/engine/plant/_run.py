@@ -190,10 +190,12 @@ class PlantEngine:
             new, ev = self._call(True, tick, out or self._alloc(flat), start=start, truth_prev=state.truth)
         return new, events + ev
 
-    def _context(self, tick: int, *, base: _rng.U64 | None = None, units: tuple[str, ...] = ()) -> Context:
+    def _context(self, tick: int, *, base: _rng.U64 | None = None, units: tuple[str, ...] = (),
+                 rng: np.random.Generator | None = None) -> Context:
         # ctx.rng is only for user-written kinds that draw from it directly (their draws then depend on
-        # the batch; ctx.uniform/ctx.normal do not): a generator of (seed, tick, units), never reused
-        rng = np.random.default_rng([self.seed % 2**32, tick, *(zlib.crc32(u.encode()) for u in units)])
+        # the batch; ctx.uniform/ctx.normal do not): by default a generator of (seed, tick, units)
+        if rng is None:
+            rng = np.random.default_rng([self.seed % 2**32, tick, *(zlib.crc32(u.encode()) for u in units)])
         return Context(tick=tick, dt=self.dt, t=self.epoch + tick * self.dt, sim_s=tick * self.dt,
                        rng=rng, base=base, units=units)
 

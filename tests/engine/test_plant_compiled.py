@@ -168,3 +168,25 @@ def test_saved_state_restores_the_same_plant_on_both_paths(compiled: bool) -> No
     assert np.array_equal(a.values, b.values)
     assert np.array_equal(a.truth, b.truth)
     assert np.array_equal(a.status, b.status)
+
+
+def test_a_numpy_path_random_walk_moves_and_rows_stay_independent(tmp_path: Path) -> None:
+    """A numpy-path kind drawing through ctx.normal: fresh draws every tick, the same per row."""
+    f = tmp_path / "walk.yaml"
+    f.write_text("plant: walk\nunits:\n  W: {block: signal_generator, params: {shape: random_walk, sigma: 1.0}}\n",
+                 encoding="utf-8")
+    plant = load_plant(f)
+    batch = PlantEngine(plant, dt=1.0, seed=9, n=3)
+    alone = PlantEngine(plant, dt=1.0, seed=10, n=1)
+    assert not batch.compiled
+    s, t = batch.initial_state(), alone.initial_state()
+    col = batch.column["W.value"]
+    walk = []
+    for _ in range(50):
+        s, _ = batch.step(s)
+        t, _ = alone.step(t)
+        walk.append(float(s.truth[1, col]))
+        assert s.truth[1, col] == t.truth[0, col]
+    steps = np.diff(walk)
+    assert len(set(np.round(steps, 12))) > 40  # not one repeated draw
+    assert 0.5 < float(np.std(steps)) < 1.6

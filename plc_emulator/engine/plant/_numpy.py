@@ -38,7 +38,7 @@ class NumpyTick:
 
         eng = self.eng
         groups = eng.layout.views(flat)
-        inputs, scal, vec, truth = self._ports(groups, tick)
+        inputs, scal, vec, truth = self._ports(groups, tick, self._rng(tick, 1))
         values, status = self._publish(groups, truth)
         return PlantState(tick=tick, flat=flat, scal=scal, vec=vec, truth=truth, values=values, status=status,
                           layout=eng.layout, private=tuple(inputs))
@@ -49,8 +49,9 @@ class NumpyTick:
         groups = eng.layout.views(flat)
         events: list[GroundTruthEvent] = []
         inputs = start.inputs
+        rng = self._rng(tick, 2)
         for gi, (g, k, st) in enumerate(zip(eng.plan.groups, eng.kernels, groups, strict=True)):
-            ctx = self._ctx(tick, gi)
+            ctx = self._ctx(tick, gi, rng)
             extra = self._special(gi, g.kind, truth_prev)
             new = k.update(g.params, st, {**inputs[gi], **extra}, ctx)
             for name, arr in new.items():
@@ -59,26 +60,31 @@ class NumpyTick:
         return self.ports(tick, flat), events
 
     # --- helpers ---------------------------------------------------------------------------------
-    def _ctx(self, tick: int, gi: int) -> Context:
-        return self.eng._context(tick, base=self.eng.bases[gi], units=self.eng.plan.groups[gi].units)
+    def _rng(self, tick: int, phase: int) -> np.random.Generator:
+        """One generator per tick and pass for kinds that draw from ``ctx.rng`` directly."""
+        return np.random.default_rng([self.eng.seed % 2**32, tick, phase])
 
-    def _ports(self, groups: list[dict[str, F64]], tick: int) -> tuple[list[dict[str, F64]], F64, F64, F64]:
+    def _ctx(self, tick: int, gi: int, rng: np.random.Generator) -> Context:
+        return self.eng._context(tick, base=self.eng.bases[gi], units=self.eng.plan.groups[gi].units, rng=rng)
+
+    def _ports(self, groups: list[dict[str, F64]], tick: int, rng: np.random.Generator
+               ) -> tuple[list[dict[str, F64]], F64, F64, F64]:
         """Every group's port values (inputs and own outputs) of ``groups``' state, and the signals."""
         eng = self.eng
         scal = np.tile(eng.plan.idle_scalar, (eng.n, 1))
         vec = np.zeros((eng.n, eng.plan.n_vector, 4))
         own: list[dict[str, F64]] = []
         for gi, (g, k, st) in enumerate(zip(eng.plan.groups, eng.kernels, groups, strict=True)):
-            o = k.out(g.params, st, self._ctx(tick, gi))
+            o = k.out(g.params, st, self._ctx(tick, gi, rng))
             _write(g, o, scal, vec)
             own.append(dict(o))
         for gi, (g, k, st) in enumerate(zip(eng.plan.groups, eng.kernels, groups, strict=True)):
             if k.feed is not None:
-                f = k.feed(g.params, st, {**_gather(g, scal, vec), **own[gi]}, self._ctx(tick, gi))
+                f = k.feed(g.params, st, {**_gather(g, scal, vec), **own[gi]}, self._ctx(tick, gi, rng))
                 _write(g, f, scal, vec)
                 own[gi].update(f)
         inputs = [{**_gather(g, scal, vec), **own[gi]} for gi, g in enumerate(eng.plan.groups)]
-        per = [k.signals(g.params, st, i, self._ctx(tick, gi)) for gi, (g, k, st, i) in
+        per = [k.signals(g.params, st, i, self._ctx(tick, gi, rng)) for gi, (g, k, st, i) in
                enumerate(zip(eng.plan.groups, eng.kernels, groups, inputs, strict=True))]
         truth = np.zeros((eng.n, len(eng.names)))
         for gi, source, cols, uis in self._sources:

@@ -16,6 +16,7 @@ a plant row gives the same bits at N = 1 and inside any batch (``row_seeds``).
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -207,9 +208,14 @@ class PlantEngine:
             new, ev = self._call(True, tick, out or self._alloc(flat), start=start, truth_prev=state.truth)
         return new, events + ev
 
-    def _context(self, tick: int, *, base: _rng.U64 | None = None, units: tuple[str, ...] = ()) -> Context:
+    def _context(self, tick: int, *, base: _rng.U64 | None = None, units: tuple[str, ...] = (),
+                 rng: np.random.Generator | None = None) -> Context:
+        # ctx.rng is only for user-written kinds that draw from it directly (their draws then depend on
+        # the batch; ctx.uniform/ctx.normal do not): by default a generator of (seed, tick, units)
+        if rng is None:
+            rng = np.random.default_rng([self.seed % 2**32, tick, *(zlib.crc32(u.encode()) for u in units)])
         return Context(tick=tick, dt=self.dt, t=self.epoch + tick * self.dt, sim_s=tick * self.dt,
-                       rng=np.random.default_rng(0), base=base, units=units)
+                       rng=rng, base=base, units=units)
 
     def _ctx_array(self, tick: int) -> F64:
         return np.array([self.dt, self.epoch + tick * self.dt, tick * self.dt, (tick - 1) * self.dt, float(tick)])

@@ -117,24 +117,3 @@ def test_plant_file_with_test_points_and_a_written_switch() -> None:
     s, _ = eng.run(s, 40)
     assert 0.95 < s.truth[0, c["AN.reading"]] <= 1.41  # the ramp (ramp % -> 0..1 EU), 20-30 s old
 
-
-WALK_PLANT = """
-plant: walk
-units:
-  W: {block: signal_generator, params: {shape: random_walk, offset: 50, sigma: 0.5, lo: -1000, hi: 1000}}
-"""
-
-
-def test_random_walk_in_an_engine_draws_new_numbers_every_tick() -> None:
-    """In an engine the draws are keyed by (row seed, unit, tick): the walk's increments are
-    independent N(0, sigma^2 dt), not one number repeated (which ``ctx.rng`` gave: the engine hands
-    kernels a fixed generator, so a kind must draw with ``ctx.normal``)."""
-    eng = PlantEngine(loads_plant(WALK_PLANT), dt=1.0, seed=3)
-    s = eng.initial_state()
-    xs = []
-    for _ in range(400):
-        s, _ = eng.step(s)
-        xs.append(float(s.truth[0, eng.column["W.value"]]))
-    steps = np.diff(xs)
-    assert len(set(np.round(steps, 12))) > 390
-    assert 0.2 < float(np.var(steps)) < 0.3  # sigma^2 dt = 0.25

@@ -173,7 +173,7 @@ async def test_transmitters_pv_and_health(real: Real) -> None:
     assert await health.read_value() == int(health_of(pv_dv.StatusCode.value)) == DeviceHealth.FAILURE
 
 
-def test_health_mapping() -> None:
+async def test_health_mapping() -> None:  # the module is asyncio-marked
     assert health_of(st.GOOD) is DeviceHealth.NORMAL
     assert health_of(st.GOOD | st.LIMIT_HIGH) is DeviceHealth.NORMAL
     assert health_of(st.BAD_SENSOR_FAILURE) is DeviceHealth.FAILURE

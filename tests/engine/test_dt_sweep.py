@@ -121,6 +121,8 @@ CASES: dict[str, tuple[str, dict[str, float], dict[str, float], Inputs, str, flo
                 lambda t: {"master_pv": _v(50.0 if t <= 30.0 else 55.0), "slave_pv": _v(50.0)}, "out", 100.0),
     "on_off_valve": ("on_off_valve", {}, {"open": 1.0}, lambda t: {"stop": _v(0.0 if t <= 30.0 else 1.0)},
                      "position", 100.0),
+    "vsd_pump": ("vsd_pump", {"ramp_rpm_s": 10.0, "static_head_m": 5.0}, {"speed_rpm": 1480.0},
+                 lambda t: {"arm": _v(100.0 if t <= 30.0 else 50.0), "trip": _v(0.0)}, "flow", 200.0),
     "playback": ("playback", {"file": PLAYBACK, "speed": 1.5, "loop": 1.0}, {}, lambda t: {}, "value", 100.0),
 }
 

@@ -26,6 +26,7 @@ TAGMAP = ROOT / "tag_maps" / "asphalt_tank_farm.yaml"
 SCENARIOS = ROOT / "tag_maps" / "scenarios" / "asphalt_tank_farm"
 # registers and coils of tag_maps/asphalt_tank_farm.yaml (its header comment)
 LS1_FLOW, T01_LEVEL, COIL_LS1_OPEN, DI_LSP1 = 40, 100, 3, 0
+LP1_SPEED_SP, LP1_SPEED, LP1_POWER = 50, 52, 54
 
 
 def _float(regs: Sequence[int]) -> float:
@@ -57,6 +58,19 @@ def test_run_serves_the_farm_and_a_loading_valve_opens_over_modbus(tmp_path: Pat
                 time.sleep(0.05)
                 flow = _float(client.read_holding_registers(LS1_FLOW, count=2, device_id=1).registers)
             assert flow > 113.0  # 500 gpm = 114 m3/h
+            power = _float(client.read_holding_registers(LP1_POWER, count=2, device_id=1).registers)
+            sp = struct.unpack(">HH", struct.pack(">f", 740.0))
+            assert not client.write_registers(LP1_SPEED_SP, list(sp), device_id=1).isError()
+            deadline = time.monotonic() + 60.0
+            while flow > 57.5 and time.monotonic() < deadline:  # the drive ramps 50 rpm/s: 15 s at speed 10
+                time.sleep(0.05)
+                flow = _float(client.read_holding_registers(LS1_FLOW, count=2, device_id=1).registers)
+            assert abs(flow - 57.0) < 0.5  # half speed, half flow (affinity; no static head)
+            assert _float(client.read_holding_registers(LP1_SPEED, count=2, device_id=1).registers) == 740.0
+            half = _float(client.read_holding_registers(LP1_POWER, count=2, device_id=1).registers)
+            assert half < 0.2 * power  # power ~ speed cubed
+            sp = struct.unpack(">HH", struct.pack(">f", 2000.0))  # above the write limit (300-1480 rpm)
+            assert client.write_registers(LP1_SPEED_SP, list(sp), device_id=1).isError()
         finally:
             client.close()
         assert proc.terminate(60) == 0
@@ -69,6 +83,7 @@ async def _lockstep(journal: Path) -> tuple[str, int]:
     async with emulator(TAGMAP, journal=journal) as emu, asyncio.timeout(60):
         await emu.step(5)
         emu.write("LOADING.LS_2_open", 1.0)
+        emu.write("LOADING.LP_2_speed_sp", 900.0)
         emu.write("T-04.TIC_04_SP", 170.0)
         snap = await emu.step(55)
         return snap.digest, snap.tick
@@ -83,6 +98,7 @@ def test_digest_equal_across_pacing_modes(tmp_path: Path) -> None:
     assert _digest(rep.stdout.splitlines()) == live
     tm = load(TAGMAP)
     cmds = [Command(kind=CommandKind.WRITE, target="LS-2.open", value=1.0, source="test"),
+            Command(kind=CommandKind.WRITE, target="LP-2.speed_sp", value=900.0, source="test"),
             Command(kind=CommandKind.WRITE, target="TIC-04.sp", value=170.0, source="test")]
     assert ScanCycle(tm).run(60, {6: cmds}).digest == live
     sim = run([CLI, "simulate", str(TAGMAP), "--duration", "60s"])

@@ -30,6 +30,7 @@ from plc_emulator.engine.blocks import (
     switch,
     transmitter,
     valve,
+    vsd_pump,
     well,
 )
 from plc_emulator.engine.blocks._kernel import Context, Kernel
@@ -79,6 +80,6 @@ __all__ = [
 
 _MODULES: Final = (well, separator, header, boundary, ambient, valve, pump, heat_exchanger, pid, interlock,
                    transmitter, cstr, storage_tank, hot_oil_heater, on_off_valve, kalman,
-                   signal_generator, analyser, switch, split_range, cascade, playback)
+                   signal_generator, analyser, switch, split_range, cascade, playback, vsd_pump)
 LIBRARY: Final[dict[str, BlockSpec]] = {m.SPEC.kind: m.SPEC for m in _MODULES}
 KERNELS: Final[dict[str, Kernel]] = {m.SPEC.kind: m.KERNEL for m in _MODULES}

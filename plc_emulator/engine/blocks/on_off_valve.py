@@ -1,5 +1,8 @@
 """On/off valve (a loading arm or block valve with its pump): open/close command, stroke time,
-a fixed flow when open, a stop input for interlocks (overfill, low level, low temperature)."""
+a fixed flow when open, a stop input for interlocks (overfill, low level, low temperature).
+
+Its ``position`` output lets it act as the arm in series with a ``vsd_pump``: the pump then sets
+the flow and the valve only opens and closes the path (``flow_m3h`` is then unused)."""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ SPEC = BlockSpec(
     ports=(
         inp("stop", Quantity.FLAG, "1 = forced closed (interlock)", optional=True),
         out("flow", Quantity.LIQUID_FLOW, "flow through the valve"),
+        out("position", Quantity.PERCENT, "stem position (a loading arm in series with a vsd_pump)"),
     ),
     signals=(
         setting("open", "", (0, 1), (0, 1), "command", states=("CLOSE", "OPEN")),
@@ -39,7 +43,7 @@ SPEC = BlockSpec(
 
 
 def _out(p: Arrays, s: Arrays, ctx: Context) -> dict[str, F64]:
-    return {"flow": p["flow_m3h"] / 3600.0 * s["position"] * 0.01}
+    return {"flow": p["flow_m3h"] / 3600.0 * s["position"] * 0.01, "position": s["position"]}
 
 
 def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:

@@ -26,8 +26,9 @@ __all__ = ["CommandTable", "apply_plant_commands"]
 WRITES = {("pid", "sp"): "sp", ("pid", "mode"): "mode", ("pid", "out"): "manual", ("pid", "kc"): "kc",
           ("pid", "ti"): "ti", ("pump", "run_cmd"): "run_cmd", ("pump", "speed_sp"): "speed_sp",
           ("pump", "trip_reset"): "reset_cmd", ("interlock", "trip"): "trip_cmd",
-          ("interlock", "reset"): "reset_cmd", ("interlock", "bypass"): "bypass"}
+          ("interlock", "reset"): "reset_cmd", ("interlock", "bypass"): "bypass", ("cascade", "out"): "manual"}
 _BINARY = {"mode", "run_cmd", "reset_cmd", "trip_cmd", "bypass"}
+_MULTISTATE = {("cascade", "mode")}  # 0 MAN, 1 AUTO, 2 CAS: rounded, not made binary
 _FAULT_STATES = ("f_freeze", "f_drift", "f_bias", "f_spike", "f_noise", "f_fail", "f_comm_loss", "drift_acc")
 Loc = tuple[int, int]
 
@@ -97,7 +98,9 @@ def _apply(eng: PlantEngine, groups: list[dict[str, F64]], *, state: PlantState,
         if w is None or not np.isfinite(cmd.value):
             return False
         value = min(max(float(cmd.value), w.limits[0]), w.limits[1])
-        if w.state in _BINARY:
+        if (w.kind, w.state) in _MULTISTATE:
+            value = float(round(value))
+        elif w.state in _BINARY:
             value = 1.0 if value >= 0.5 else 0.0
         if w.state == "manual" and np.all(groups[w.loc[0]]["mode"][rows, w.loc[1]] > 0.5):
             return False  # output written while in AUTO

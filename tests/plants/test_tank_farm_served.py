@@ -71,12 +71,27 @@ def test_run_serves_the_farm_and_a_loading_valve_opens_over_modbus(tmp_path: Pat
             assert half < 0.2 * power  # power ~ speed cubed
             sp = struct.unpack(">HH", struct.pack(">f", 2000.0))  # above the write limit (300-1480 rpm)
             assert client.write_registers(LP1_SPEED_SP, list(sp), device_id=1).isError()
+            asyncio.run(_opcua_write_speed(f"opc.tcp://127.0.0.1:{ua}/plc-emulator/", 1184.0))
+            deadline = time.monotonic() + 60.0
+            while flow < 90.7 and time.monotonic() < deadline:  # 80 % speed: 91.2 m3/h
+                time.sleep(0.05)
+                flow = _float(client.read_holding_registers(LS1_FLOW, count=2, device_id=1).registers)
+            assert abs(flow - 91.2) < 0.5
         finally:
             client.close()
         assert proc.terminate(60) == 0
     finally:
         proc.kill()
 
+
+
+async def _opcua_write_speed(endpoint: str, value: float) -> None:
+    from asyncua import Client, ua
+
+    async with asyncio.timeout(60), Client(endpoint, timeout=10) as client:
+        ns = await client.get_namespace_index("urn:plc-emulator:asphalt-tank-farm")
+        node = client.get_node(ua.NodeId("LOADING.LP_1_speed_sp", ns))
+        await node.write_value(ua.DataValue(ua.Variant(value, ua.VariantType.Double)))
 
 
 async def _lockstep(journal: Path) -> tuple[str, int]:

@@ -218,13 +218,14 @@ class Forwarder:
             await self._save(planned)
         bucket = TokenBucket(cfg.backfill_rate, max(cfg.backfill_rate, float(cfg.batch_rows)), self._mono())
         self._epoch = 0
+        backfill_turn = False  # after a live batch, a pending backfill batch goes next
         while not self._stop.is_set():
             if await self._held(session):
                 continue
             await self._retry_quarantined(session)
             head = await asyncio.to_thread(store.max_seq)
             cur = self._cursor
-            work = next_work(cur, head, cfg.batch_rows, bucket.available(self._mono()))
+            work = next_work(cur, head, cfg.batch_rows, bucket.available(self._mono()), backfill_turn=backfill_turn)
             await self._update_gauges(head, force=work is None and self._backlog > 0)
             if work is None:
                 if cur.live_from is not None and cur.live_from > cur.acked:
@@ -267,6 +268,7 @@ class Forwarder:
                 continue
             self._attempts.pop(key, None)
             self._backoff.reset()
+            backfill_turn = not work.historical
             if work.historical:
                 bucket.spend(len(rows))
             await self._save(acknowledge(cur, work, batch.last_seq))

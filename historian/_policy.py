@@ -51,20 +51,26 @@ def plan_on_birth(cursor: Cursor, head: int) -> Cursor:
     return replace(cursor, live_from=max(head, cursor.head), live_acked=max(head, cursor.head))
 
 
-def next_work(cursor: Cursor, head: int, batch_rows: int, backfill_budget: int) -> Work | None:
-    """Live data first; then backfill, at most ``backfill_budget`` rows (0 = not now)."""
+def next_work(cursor: Cursor, head: int, batch_rows: int, backfill_budget: int, *,
+              backfill_turn: bool = False) -> Work | None:
+    """Live data first; then backfill, at most ``backfill_budget`` rows (0 = not now).
+
+    ``backfill_turn`` (the forwarder sets it after a live batch): a pending backfill goes before
+    pending live rows, so the two streams alternate. Without it a sink slower than the scan's
+    commits (a loaded host) always has live rows waiting and the backlog would never drain."""
     if cursor.live_from is None:
         if head > cursor.acked:
             return Work(after=cursor.acked, upto=head, limit=batch_rows, historical=False)
         return None
     live_acked = cursor.live_acked if cursor.live_acked is not None else cursor.live_from
-    if head > live_acked:
-        return Work(after=live_acked, upto=head, limit=batch_rows, historical=False)
+    backfill = None
     if backfill_budget > 0 and cursor.live_from > cursor.acked:
-        return Work(
+        backfill = Work(
             after=cursor.acked, upto=cursor.live_from, limit=min(batch_rows, backfill_budget), historical=True
         )
-    return None
+    if head > live_acked and not (backfill_turn and backfill is not None):
+        return Work(after=live_acked, upto=head, limit=batch_rows, historical=False)
+    return backfill
 
 
 def acknowledge(cursor: Cursor, work: Work, last_seq: int) -> Cursor:

@@ -63,6 +63,25 @@ class TestPolicy:
         c = acknowledge(c, w, 5000)
         assert c == Cursor(sink="s", acked=5100)
 
+    def test_backfill_turn_alternates_with_live_rows_that_never_run_dry(self) -> None:
+        """A sink slower than the commits always has live rows waiting: after a live batch the
+        backfill goes next, so the backlog drains (it starved before: live always went first)."""
+        c = Cursor(sink="s", acked=100, live_from=5000, live_acked=5000)
+        live = next_work(c, head=5100, batch_rows=500, backfill_budget=200)
+        assert live is not None
+        assert live.historical is False
+        back = next_work(c, head=5100, batch_rows=500, backfill_budget=200, backfill_turn=True)
+        assert back is not None
+        assert (back.after, back.upto, back.limit, back.historical) == (100, 5000, 200, True)
+        # no budget left, or nothing left to backfill: live rows go even on the backfill's turn
+        w = next_work(c, head=5100, batch_rows=500, backfill_budget=0, backfill_turn=True)
+        assert w is not None
+        assert w.historical is False
+        done = Cursor(sink="s", acked=5000, live_from=5000, live_acked=5050)
+        w = next_work(done, head=5100, batch_rows=500, backfill_budget=200, backfill_turn=True)
+        assert w is not None
+        assert (w.after, w.historical) == (5050, False)
+
     def test_small_backlog_is_not_split(self) -> None:
         c = plan_on_connect(Cursor(sink="s", acked=100), head=600, live_split_rows=1000)
         assert c.live_from is None

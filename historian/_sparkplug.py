@@ -162,6 +162,11 @@ class _Session:
         except (ValueError, AttributeError):
             online = text.upper() == "ONLINE"  # Sparkplug 2.2 hosts publish plain ONLINE / OFFLINE
         was, self._host_online = self._host_online, online
+        if not online:
+            # the host's next ONLINE needs a new birth: until it is complete, held() stays true, so the
+            # forwarder cannot send the backlog as live data between ONLINE and NBIRTH (it did, and the
+            # birth that followed found nothing left to replay as historical)
+            self._born = False
         _log.info("historian.sparkplug_host", host=self.sink.host_id, online=online)
         if online and (not was or not self._born):
             await self.birth("primary host online")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -21,6 +23,7 @@ from plc_emulator.runtime import PlcRuntime
 from plc_emulator.runtime.checkpoint import Checkpoint, StartMode, decode, restore
 from plc_emulator.runtime.config import RuntimeConfig
 from plc_emulator.runtime.epoch import EpochPlan
+from plc_emulator.runtime.recorder import HistorianService
 from plc_emulator.scan import ScanCycle, Snapshot
 from plc_emulator.tagmap.model import TagMap
 from tests.runtime.conftest import column
@@ -126,3 +129,27 @@ async def test_a_checkpoint_without_pending_writes_restores_by_no_write(tagmap: 
                      "pending.checkpoint")
     cmds = restore(ScanCycle(tagmap), pending, StartMode.WARM)
     assert [(c.target, c.value) for c in cmds if c.target in tagmap.catalogue] == [("LIC100.sp", 35.0)]
+
+
+def _restart_events(db: Path) -> list[str]:
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return [d for (d,) in con.execute("SELECT data FROM events WHERE kind='restart'")]
+    finally:
+        con.close()
+
+
+async def test_restart_event_is_committed_at_the_first_scan(tagmap: TagMap, tmp_path: Path) -> None:
+    """The restart event is durable before the first scan after a restart ends: a kill -9 right
+    after it (before the historian's time-triggered commit, 1 s later) keeps it."""
+    ck = decode(await _checkpoint_with_pending_write(tagmap, tmp_path / "plc.checkpoint", []), "ck")
+    cfg = dataclasses.replace(RuntimeConfig(), paused=True, restore=ck, epoch=EpochPlan(),
+                              wall_clock=lambda: WALL + 3600.0)
+    plc = PlcRuntime(tagmap, cfg)
+    async with HistorianService(tagmap, plc, data_dir=tmp_path) as svc, plc:
+        assert svc.historian is not None
+        plc.step(1)
+        await asyncio.wait_for(plc.wait_tick(ck.tick + 1), 10)
+        events = await asyncio.to_thread(_restart_events, svc.path)  # what a kill -9 now leaves
+        assert len(events) == 1
+        assert json.loads(events[0])["checkpoint_tick"] == ck.tick

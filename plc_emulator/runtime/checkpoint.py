@@ -7,8 +7,10 @@ A checkpoint is a VERSIONED dict of named numpy arrays plus a JSON header:
   names and bumps ``engine_format``; a reader refuses arrays it does not know the shape of.
 * ``alarms.block/<attr>``, ``alarms.pm/<attr>``: the alarm and predictive-maintenance blocks'
   arrays (their scalars are in the header): restored on a hot start only.
-* ``memory`` (header): the value of every rw tag, so retained points that live outside the
-  engine (memory registers) come back by a write at the first tick after the restart.
+* ``memory`` (header): the value of every rw tag as clients saw it, accepted writes still queued for
+  the next tick included, so retained points that live outside the engine (memory registers) and
+  engine points written after the tick's engine step come back by a write at the first tick after
+  the restart.
 
 File layout: ``MAGIC``, u32 version, sha256 of the body, body = u32 header length + header JSON +
 an ``.npz`` archive (no pickles). Written atomically (temp file, fsync, rename, fsync of the
@@ -24,6 +26,7 @@ import enum
 import hashlib
 import io
 import json
+import math
 import os
 import struct
 import threading
@@ -227,11 +230,13 @@ def _restore_object(prefix: str, obj: object, ck: Checkpoint) -> None:
 
 
 def restore(cycle: ScanCycle, ck: Checkpoint, mode: StartMode) -> list[Command]:
-    """Put the checkpointed plant into ``cycle``; return the writes that reset PLC memory for ``mode``.
+    """Put the checkpointed plant into ``cycle``; return the writes that set PLC memory for ``mode``.
 
     The writes (initial values of non-retained points for a warm start, of every point for a cold
-    one; retained memory outside the engine) are applied at the first tick after the restart, through
-    the same command path as client writes, and journaled with it.
+    one; retained memory outside the engine; kept points whose ``memory`` value differs from the
+    engine's, i.e. client writes accepted but still queued when the checkpoint was taken) are applied
+    at the first tick after the restart, through the same command path as client writes, and
+    journaled with it.
     """
     check_compatible(ck, cycle)
     initial = cycle.engine.outputs(cycle.state).values[0]
@@ -247,7 +252,7 @@ def restore(cycle: ScanCycle, ck: Checkpoint, mode: StartMode) -> list[Command]:
 def _memory_writes(tm: TagMap, ck: Checkpoint, mode: StartMode, initial: np.ndarray[Any, Any],
                    current: np.ndarray[Any, Any]) -> list[Command]:
     memory = ck.header.get("memory", {})
-    resets: dict[str, float] = {}
+    writes: dict[str, float] = {}
     restores: list[Command] = []
     for tag in tm.tags:
         if tag.access is not Access.RW or tag.signal.startswith(_NOT_MEMORY):
@@ -259,17 +264,22 @@ def _memory_writes(tm: TagMap, ck: Checkpoint, mode: StartMode, initial: np.ndar
             continue
         col = tm.catalogue.index_of(tag.signal)
         if mode is StartMode.HOT or (mode is StartMode.WARM and tag.retain):
+            # the memory header is what clients saw: it includes writes accepted but not yet applied
+            # when the checkpoint was taken (they were queued for the next tick); the engine arrays do not
+            seen = float(memory.get(tag.key, current[col]))
+            if math.isfinite(seen) and seen != float(current[col]):
+                writes[tag.signal] = seen
             continue
         if float(current[col]) != float(initial[col]):
-            resets[tag.signal] = float(initial[col])
+            writes[tag.signal] = float(initial[col])
     cmds: list[Command] = []
-    for sig in sorted(resets, key=lambda s: not s.endswith(".mode")):  # modes before outputs
+    for sig in sorted(writes, key=lambda s: not s.endswith(".mode")):  # modes before outputs
         loop, _, fld = sig.partition(".")
         if fld == "out" and f"{loop}.mode" in tm.catalogue:  # a loop in AUTO computes its output
             mode_col = tm.catalogue.index_of(f"{loop}.mode")
-            if resets.get(f"{loop}.mode", float(current[mode_col])) >= 0.5:
+            if writes.get(f"{loop}.mode", float(current[mode_col])) >= 0.5:
                 continue
-        cmds.append(Command(kind=CommandKind.WRITE, target=sig, value=resets[sig], source="restart"))
+        cmds.append(Command(kind=CommandKind.WRITE, target=sig, value=writes[sig], source="restart"))
     return cmds + restores
 
 

@@ -91,8 +91,10 @@ class PlcRuntime:
         self.seed = self.cycle.seed
         self.stats = ScanStats()
         self._clock = cfg.clock
-        self._snapshot: Snapshot = self.cycle.snapshot
         self._overlay = WriteOverlay(tagmap, self.cycle.image)  # queued writes are readable at once
+        # a restart's memory writes (applied at the first tick) are PLC memory from the start: served
+        # before the first scan too (the app resumes the scan thread only once the servers listen)
+        self._snapshot: Snapshot = self._overlay.apply(self.cycle.snapshot, self._restart_cmds)
         self._cond = threading.Condition()
         # --- guarded by _cond ---
         self._queue: list[Command] = []
@@ -213,8 +215,7 @@ class PlcRuntime:
             if epoch > self.cycle.tagmap.epoch:
                 self.cycle = self._build_cycle(epoch)
                 with self._cond:  # writes accepted before the first scan stay visible (PLC memory)
-                    snap = self.cycle.snapshot
-                    self._snapshot = self._overlay.apply(snap, self._queue) if self._queue else snap
+                    self._snapshot = self._overlay.apply(self.cycle.snapshot, [*self._restart_cmds, *self._queue])
                 rebuilt = True
         self._begin_journal()
         ck = self.config.restore

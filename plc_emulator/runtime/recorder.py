@@ -53,6 +53,8 @@ __all__ = ["HistorianService", "RecordedPlc", "Recorder", "historian_config", "h
 
 log = structlog.get_logger("plc_emulator.recorder")
 
+RESTART_EVENT_COMMIT_S = 5.0  # longest the first scan after a restart waits for its event's commit
+
 
 class RecordedPlc(Protocol):
     """What the historian needs from the PLC (:class:`~plc_emulator.runtime.plc.PlcRuntime` has it)."""
@@ -268,6 +270,11 @@ class HistorianService:
             return
         self.historian.record_event(Event(time=sim_time, kind="restart", source="plc", data={
             "tick": tick, "checkpoint_tick": restarted, "mode": self.plc.config.start_mode.value, "epoch": epoch}))
+        # committed now, not at the next time-triggered commit (up to commit_interval later): a kill
+        # within that second would lose the only record that this restart happened
+        if not self.historian.flush(RESTART_EVENT_COMMIT_S):
+            log.warning("historian.restart_event_not_committed", tick=tick, waited_s=RESTART_EVENT_COMMIT_S,
+                        reason="historian writes are failing; the event stays queued")
 
     def _now(self) -> float:
         """Retention's "now": the newest simulated time seen (wall clock before the first scan)."""

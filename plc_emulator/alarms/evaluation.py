@@ -34,6 +34,7 @@ from plc_emulator.alarms.fleet import (
     MEASURED,
     SENSOR_KINDS,
     VALVE_KINDS,
+    Crew,
     EvalConfig,
     Fleet,
     aged,
@@ -41,7 +42,6 @@ from plc_emulator.alarms.fleet import (
     fault_schedule,
     fleet_engine,
     fleet_of,
-    operator_round,
 )
 from plc_emulator.alarms.pm import PmBlock
 from plc_emulator.alarms.scoring import Alert, FaultTruth, PlantTruth, RulSeries, all_pass, goal, score
@@ -164,6 +164,7 @@ def _simulate(
     rul_t: list[float] = []
     sample_every = max(1, round(pms[0].vibration.sample / dt))
     operator: list[Command] = []
+    crew = Crew(fleet, n)
     hours = np.zeros(n)
     spec = OeeSpec()
     oee = OeeAccumulator(n, TRAIN_UNITS, nameplate=[spec.nameplate_bpd / 86400.0] * 2) if fleet.oee else None
@@ -182,7 +183,7 @@ def _simulate(
             rul_t.append(t)
         for d in detectors:
             d.step(out, k, t, sample)
-        operator = operator_round(fleet, out.values) if k % every == 0 else []
+        operator = crew.round(out.values) if k % every == 0 else []
         if progress is not None and k % 500 == 0:
             progress(k, ticks)
     times = np.asarray(rul_t, dtype=np.float64)
@@ -256,9 +257,10 @@ def compare_detectors(
 
 def _combine(cfg: EvalConfig, pm: PmParams, scale: float, a: _Run, b: _Run, *, fleet: Fleet) -> dict[str, Any]:
     ra = score(a.truths, a.alerts, a.ruls, horizon=a.end, grace=cfg.grace)
-    if fleet.pump is None:  # nothing degrades: the pump goals are not applicable, and say why
-        ra["goals"] = {k: {**g, "value": None, "pass": None, "note": f"n/a: {fleet.no_pump_reason}"}
-                       for k, g in ra["goals"].items()}
+    why = fleet.no_pump_reason if fleet.pump is None else (
+        None if pm.vibration.enabled else "the tag map has no PM vibration rule (pm: vibration: signal:)")
+    if why is not None:  # nothing degrades, or nothing watches it: the pump goals are n/a, and say why
+        ra["goals"] = {k: {**g, "value": None, "pass": None, "note": f"n/a: {why}"} for k, g in ra["goals"].items()}
     rb = score(b.truths, b.alerts, b.ruls, horizon=b.end, grace=cfg.grace)
     false_rate = ra["false_alerts_per_30_healthy_plant_days"] + rb["false_alerts_per_30_healthy_plant_days"]
     goals = dict(ra["goals"])

@@ -23,8 +23,8 @@ from plc_emulator.engine.protocol import ProcessEngine, make_engine
 from plc_emulator.engine.types import F64
 from plc_emulator.oee import TRAIN_UNITS
 
-__all__ = ["MEASURED", "SENSOR_KINDS", "VALVE_KINDS", "EvalConfig", "Fleet", "aged", "fault_params",
-           "fault_schedule", "fleet_engine", "fleet_of", "operator_round"]
+__all__ = ["MEASURED", "SENSOR_KINDS", "VALVE_KINDS", "Crew", "EvalConfig", "Fleet", "aged", "fault_params",
+           "fault_schedule", "fleet_engine", "fleet_of"]
 
 SENSOR_KINDS = ("freeze", "drift", "bias", "spike", "noise", "fail", "comm_loss")
 VALVE_KINDS = ("stuck", "stiction")
@@ -159,19 +159,39 @@ def fault_schedule(cfg: EvalConfig, fleet: Fleet | None = None) -> dict[int, lis
     return sched
 
 
-def operator_round(fleet: Fleet, values: F64) -> list[Command]:
-    """A crew's round: reset an ESD whose cause has gone, restart every tripped pump (otherwise a
-    tripped pump stops ageing and the run says nothing)."""
-    cat = fleet.catalogue
-    out: list[Command] = []
-    esd = values[:, cat.index_of("ESD.active")] > 0.5 if fleet.esd else np.zeros(values.shape[0], dtype=np.bool_)
-    for p in np.flatnonzero(esd):
-        out.append(Command(kind=CommandKind.WRITE, target="ESD.reset", value=1.0, params={"plant": int(p)},
-                           source="operator"))
-    for pump in fleet.pumps:
-        if f"{pump}.trip_reset" not in cat:
-            continue
-        for p in np.flatnonzero((values[:, cat.index_of(f"{pump}.status")] == 2.0) & ~esd):
-            out.append(Command(kind=CommandKind.WRITE, target=f"{pump}.trip_reset", value=1.0,
-                               params={"plant": int(p)}, source="operator"))
-    return out
+class Crew:
+    """A crew's round every ``operator_round`` s: reset an ESD whose cause has gone and restart every
+    tripped pump (otherwise a tripped pump stops ageing and the run says nothing). An ESD that stays
+    tripped for a whole round (a plant whose cause only the stopped pump could clear, such as a full
+    vessel upstream of it) gets a start-up bypass for one round where the interlock has one, as a
+    crew would; the bypass is removed at the next round. Its writes are audited ground-truth events."""
+
+    def __init__(self, fleet: Fleet, n: int) -> None:
+        self.fleet = fleet
+        self.can_bypass = fleet.esd and "ESD.bypass" in fleet.catalogue
+        self.tripped = np.zeros(n, dtype=np.bool_)  # ESD active at the previous round
+        self.bypassed = np.zeros(n, dtype=np.bool_)
+
+    def round(self, values: F64) -> list[Command]:
+        fleet, cat = self.fleet, self.fleet.catalogue
+        out: list[Command] = []
+        esd = values[:, cat.index_of("ESD.active")] > 0.5 if fleet.esd else np.zeros(values.shape[0], np.bool_)
+        if self.can_bypass:
+            for p in np.flatnonzero(self.bypassed):
+                out.append(_write("ESD.bypass", 0.0, int(p)))
+            self.bypassed = esd & self.tripped
+            for p in np.flatnonzero(self.bypassed):
+                out.append(_write("ESD.bypass", 1.0, int(p)))
+            self.tripped = esd & ~self.bypassed
+        for p in np.flatnonzero(esd):
+            out.append(_write("ESD.reset", 1.0, int(p)))
+        for pump in fleet.pumps:
+            if f"{pump}.trip_reset" not in cat:
+                continue
+            for p in np.flatnonzero((values[:, cat.index_of(f"{pump}.status")] == 2.0) & (~esd | self.bypassed)):
+                out.append(_write(f"{pump}.trip_reset", 1.0, int(p)))
+        return out
+
+
+def _write(target: str, value: float, plant: int) -> Command:
+    return Command(kind=CommandKind.WRITE, target=target, value=value, params={"plant": plant}, source="operator")

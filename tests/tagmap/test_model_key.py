@@ -161,11 +161,11 @@ def test_run_exit_2(tmp_path: Path) -> None:
     assert "Traceback" not in res.stderr
 
 
-@pytest.mark.parametrize("command", [["evaluate", "--plants", "2", "--days", "1"],
-                                     ["simulate", "--duration", "1min", "--plants", "2", "--out", "DIR"]])
-def test_evaluate_and_datasets_refuse_a_plant_file(tmp_path: Path, command: list[str],
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    """They score and label the built-in train's equipment: one line, exit 2, nothing written."""
+@pytest.mark.parametrize("command", [["simulate", "--duration", "1min", "--plants", "2", "--out", "DIR"]])
+def test_datasets_refuse_a_plant_file(tmp_path: Path, command: list[str],
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """The datasets label the built-in train's equipment: one line, exit 2, nothing written (evaluate
+    runs plant files: tests/alarms/test_evaluation_plant.py)."""
     path = tmp_path / "map.yaml"
     path.write_text(_map(f"model: {TWIN}", [_tag("HP-A.pressure")]), encoding="utf-8")
     args = [str(tmp_path / "out") if a == "DIR" else a for a in command]

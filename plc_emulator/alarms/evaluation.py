@@ -30,8 +30,8 @@ import numpy.typing as npt
 
 from plc_emulator.alarms.config import PmParams, pm_alarm_defs
 from plc_emulator.alarms.fleet import (
-    _OEE_SIGNALS,
     MEASURED,
+    OEE_SIGNALS,
     SENSOR_KINDS,
     VALVE_KINDS,
     Crew,
@@ -168,7 +168,7 @@ def _simulate(
     hours = np.zeros(n)
     spec = OeeSpec()
     oee = OeeAccumulator(n, TRAIN_UNITS, nameplate=[spec.nameplate_bpd / 86400.0] * 2) if fleet.oee else None
-    oee_cols = {name: cat.index_of(name) for name in _OEE_SIGNALS} if fleet.oee else {}
+    oee_cols = {name: cat.index_of(name) for name in OEE_SIGNALS} if fleet.oee else {}
     for k in range(1, ticks + 1):
         state, events = engine.step(state, schedule.get(k, []) + operator)
         out = engine.outputs(state)

@@ -23,13 +23,13 @@ from plc_emulator.engine.protocol import ProcessEngine, make_engine
 from plc_emulator.engine.types import F64
 from plc_emulator.oee import TRAIN_UNITS
 
-__all__ = ["MEASURED", "SENSOR_KINDS", "VALVE_KINDS", "Crew", "EvalConfig", "Fleet", "aged", "fault_params",
-           "fault_schedule", "fleet_engine", "fleet_of"]
+__all__ = ["MEASURED", "OEE_SIGNALS", "SENSOR_KINDS", "VALVE_KINDS", "Crew", "EvalConfig", "Fleet", "aged",
+           "fault_params", "fault_schedule", "fleet_engine", "fleet_of"]
 
 SENSOR_KINDS = ("freeze", "drift", "bias", "spike", "noise", "fail", "comm_loss")
 VALVE_KINDS = ("stuck", "stiction")
 MEASURED = LEGACY.measured  # the built-in engine's field instruments
-_OEE_SIGNALS = ("P100.oil_flow", "ESD.active", "P100.status", "P100.run_cmd", "E100.outlet_temperature",
+OEE_SIGNALS = ("P100.oil_flow", "ESD.active", "P100.status", "P100.run_cmd", "E100.outlet_temperature",
                 "TIC100.sp")
 
 
@@ -58,6 +58,7 @@ class Fleet:
     pumps: tuple[str, ...]  # every pump (trip resets)
     pump: str | None  # the pump whose degradation is scored (None: no lead time)
     esd: bool  # ESD.active / ESD.reset exist
+    slugs: tuple[str, ...] = ()  # WELL.slug_active of every well
     oee: bool  # the separation train's OEE signals exist
 
     @property
@@ -66,7 +67,7 @@ class Fleet:
 
     @property
     def no_oee_reason(self) -> str:
-        missing = [s for s in _OEE_SIGNALS if s not in self.catalogue]
+        missing = [s for s in OEE_SIGNALS if s not in self.catalogue]
         return "n/a: the plant lacks the separation train's OEE signals " + ", ".join(missing)
 
 
@@ -75,33 +76,38 @@ def fleet_of(catalogue: Catalogue, pm: PmParams) -> Fleet:
                   if f"{p}.status" in catalogue and f"{p}.running_hours" in catalogue)
     watched = pm.vibration.signal.split(".", 1)[0] if pm.vibration.enabled else None
     pump = watched if watched in pumps else (pumps[0] if pumps else None)
+    slugs = tuple(f"{w}.slug_active" for w in catalogue.action_targets.get("force_slug", ())
+                  if f"{w}.slug_active" in catalogue)
     return Fleet(catalogue=catalogue, sensors=catalogue.measured, valves=catalogue.valves, pumps=pumps, pump=pump,
-                 esd="ESD.active" in catalogue and "ESD.reset" in catalogue,
-                 oee=all(s in catalogue for s in _OEE_SIGNALS) and len(TRAIN_UNITS) == 2)
+                 esd="ESD.active" in catalogue and "ESD.reset" in catalogue, slugs=slugs,
+                 oee=all(s in catalogue for s in OEE_SIGNALS) and len(TRAIN_UNITS) == 2)
 
 
-def aged(model: LoadedPlant | None, params: PlantParams, fleet: Fleet, shape: float,
+def aged(model: LoadedPlant | None, params: PlantParams, fleet: Fleet, shape: float | None,
          scale_days: float) -> tuple[LoadedPlant | None, PlantParams]:
-    """The plant with the scored pump's onset drawn from Weibull(shape, scale_days): the built-in
-    engine's ``vibration.weibull_*``, or the pump unit's ``weibull_*`` parameters of a plant file."""
+    """The plant with the scored pump's onset drawn from Weibull(shape, scale_days) (shape None: the
+    plant's): the built-in engine's ``vibration.weibull_*``, or the pump unit's ``weibull_*``
+    parameters of a plant file."""
+    new_params: dict[str, float] = {"weibull_scale_days": scale_days}
+    if shape is not None:
+        new_params["weibull_shape"] = shape
     if model is None:
-        return None, replace(params, vibration=replace(params.vibration, weibull_shape=shape,
-                                                       weibull_scale_days=scale_days))
+        return None, replace(params, vibration=replace(params.vibration, **new_params))
     if fleet.pump is None:
         return model, params
     g = model.graph
     unit = g.units[fleet.pump]
-    new = replace(unit, params={**unit.params, "weibull_shape": shape, "weibull_scale_days": scale_days})
+    new = replace(unit, params={**unit.params, **new_params})
     return replace(model, graph=replace(g, units={**g.units, fleet.pump: new})), params
 
 
 def fleet_engine(model: LoadedPlant | None, params: PlantParams, *, dt: float, seed: int, n: int,
-                 phase: int) -> ProcessEngine:
+                 phase: int, epoch: float = 0.0) -> ProcessEngine:
     """``n`` plants; a plant file's rows each get their own seed, drawn from (seed, phase)."""
     if model is None:
-        return make_engine(None, params, dt=dt, seed=seed + phase, n=n)
+        return make_engine(None, params, dt=dt, seed=seed + phase, n=n, epoch=epoch)
     rows = np.random.SeedSequence([seed, phase, 0x5EED]).generate_state(n, np.uint64)
-    return PlantEngine(model, dt=dt, seed=seed, n=n, row_seeds=[int(r) for r in rows])
+    return PlantEngine(model, dt=dt, seed=seed, n=n, epoch=epoch, row_seeds=[int(r) for r in rows])
 
 
 def fault_params(kind: str, target: str, rng: np.random.Generator,

@@ -28,90 +28,32 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from plc_emulator.alarms.config import PmParams, pm_alarm_defs, span_of
+from plc_emulator.alarms.config import PmParams, pm_alarm_defs
+from plc_emulator.alarms.fleet import (
+    MEASURED,
+    OEE_SIGNALS,
+    SENSOR_KINDS,
+    VALVE_KINDS,
+    Crew,
+    EvalConfig,
+    Fleet,
+    aged,
+    fault_params,
+    fault_schedule,
+    fleet_engine,
+    fleet_of,
+)
 from plc_emulator.alarms.pm import PmBlock
 from plc_emulator.alarms.scoring import Alert, FaultTruth, PlantTruth, RulSeries, all_pass, goal, score
-from plc_emulator.commands import Command, CommandKind
-from plc_emulator.engine import Engine, PlantParams
-from plc_emulator.engine.catalogue import CATALOGUE, LOOPS, SignalKind, index_of
+from plc_emulator.commands import Command
+from plc_emulator.engine import PlantParams
+from plc_emulator.engine.catalogue import LEGACY, Catalogue
+from plc_emulator.engine.plant import LoadedPlant
+from plc_emulator.engine.types import GroundTruthEvent, Outputs
 from plc_emulator.oee import TRAIN_UNITS, OeeAccumulator, OeeSpec, separation_train_inputs
 
-__all__ = ["EvalConfig", "compare_detectors", "fault_params", "fault_schedule", "run_evaluation"]
-
-SENSOR_KINDS = ("freeze", "drift", "bias", "spike", "noise", "fail", "comm_loss")
-VALVE_KINDS = ("stuck", "stiction")
-MEASURED = tuple(s.name for s in CATALOGUE if s.kind is SignalKind.MEASURED)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EvalConfig:
-    plants: int = 200
-    days: float = 120.0  # phase A (pump degradation) length
-    seed: int = 1
-    dt: float = 60.0  # phase A step: vibration and fouling are slow
-    fault_days: float = 1.0  # phase B (sensor and valve faults) length; one fault per plant
-    fault_dt: float = 10.0  # phase B step: fine enough that the process itself is smooth
-    weibull_shape: float = 2.0
-    weibull_scale_days: float | None = None  # None: 0.6 x days, so most pumps fail inside the run
-    operator_round: float = 1800.0  # s
-    grace: float = 3600.0  # s after a fault ends during which an alert still counts as true
-    fault_start_h: float = 4.0  # phase B faults start after this: the residual models learn first
-
-
-def fault_params(kind: str, target: str, rng: np.random.Generator) -> dict[str, float | str]:
-    out: dict[str, float | str] = {"kind": kind}
-    if kind in VALVE_KINDS:
-        if kind == "stiction":
-            out.update(S=float(rng.uniform(4.0, 8.0)), J=float(rng.uniform(1.0, 3.0)))
-        return out
-    span = span_of(target)
-    if kind == "drift":
-        out["rate"] = float(rng.uniform(0.5, 2.0)) / 100.0 * span / 86400.0
-    elif kind == "bias":
-        out["offset"] = float(rng.choice([-1.0, 1.0]) * rng.uniform(2.0, 5.0)) / 100.0 * span
-    elif kind == "spike":
-        out.update(
-            probability=float(rng.uniform(0.005, 0.02)),
-            amplitude=float(rng.uniform(15.0, 50.0)) / 100.0 * span,
-        )
-    elif kind == "noise":
-        out["factor"] = float(rng.uniform(3.0, 10.0))
-    elif kind == "comm_loss":
-        out["timeout"] = 10.0
-    return out
-
-
-def fault_schedule(cfg: EvalConfig) -> dict[int, list[Command]]:
-    """Phase B: one fault per plant, kind cycling through every kind (so each kind gets plants/9),
-    target, start (``fault_start_h`` .. 40 % of the window) and duration (2-6 h; a drift lasts to the
-    end of the phase) drawn from their own stream."""
-    rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, 0xFA17]))
-    sched: dict[int, list[Command]] = {}
-    kinds = SENSOR_KINDS + VALVE_KINDS
-    window = cfg.fault_days * 86400.0
-    for plant in range(cfg.plants):
-        kind = kinds[plant % len(kinds)]
-        target = (
-            f"{LOOPS[int(rng.integers(len(LOOPS)))][0]}.valve"
-            if kind in VALVE_KINDS
-            else str(rng.choice(MEASURED))
-        )
-        first = cfg.fault_start_h * 3600.0
-        start = float(rng.uniform(first, max(0.4 * window, first + cfg.fault_dt)))
-        duration = min(float(rng.uniform(2.0, 6.0)) * 3600.0, window - start - cfg.fault_dt)
-        if kind == "drift":  # a drift stays until someone recalibrates: to the end of the phase
-            duration = window - start - cfg.fault_dt
-        t0 = max(1, round(start / cfg.fault_dt))
-        t1 = max(t0 + 1, round((start + duration) / cfg.fault_dt))
-        params = {**fault_params(kind, target, rng), "plant": plant}
-        sched.setdefault(t0, []).append(
-            Command(kind=CommandKind.INJECT_FAULT, target=target, params=params, source="evaluate")
-        )
-        sched.setdefault(t1, []).append(
-            Command(kind=CommandKind.CLEAR_FAULT, target=target, params={"plant": plant}, source="evaluate")
-        )
-    return sched
-
+__all__ = ["MEASURED", "SENSOR_KINDS", "VALVE_KINDS", "EvalConfig", "compare_detectors", "fault_params",
+           "fault_schedule", "run_evaluation"]
 
 def _rules(pm: PmParams) -> list[tuple[str, str]]:
     """(rule, subject) per column of [PM flags, bias/drift test, noise test]. The residual alarm
@@ -134,125 +76,127 @@ class _Run:
     failure_h: list[float | None]
     hours_end: list[float]
     end: float
-    oee: dict[str, Any]
+    oee: dict[str, Any] | str  # figures per unit, or why there are none
+
+
+class _Truth:
+    """Ground truth from the engine's events: the scored pump's onset and failure, the faults."""
+
+    def __init__(self, n: int, pump: str | None) -> None:
+        self.pump = pump
+        self.onset: list[float | None] = [None] * n
+        self.onset_h: list[float | None] = [None] * n
+        self.failure: list[float | None] = [None] * n
+        self.failure_h: list[float | None] = [None] * n
+        self.open: dict[tuple[int, str], tuple[str, float]] = {}
+        self.faults: list[list[FaultTruth]] = [[] for _ in range(n)]
+
+    def add(self, events: Sequence[GroundTruthEvent], t: float, hours: npt.NDArray[np.float64]) -> None:
+        for ev in events:
+            if ev.plant < 0:
+                continue
+            if ev.kind == "degradation_onset" and ev.target == self.pump and self.onset[ev.plant] is None:
+                self.onset[ev.plant], self.onset_h[ev.plant] = t, float(hours[ev.plant])
+            elif ev.kind == "failure" and ev.target == self.pump and self.failure[ev.plant] is None:
+                self.failure[ev.plant], self.failure_h[ev.plant] = t, float(hours[ev.plant])
+            elif ev.kind == "fault_start":
+                self.open[(ev.plant, ev.target)] = (str(ev.params.get("kind", "")), t)
+            elif ev.kind == "fault_end" and (ev.plant, ev.target) in self.open:
+                kind, start = self.open.pop((ev.plant, ev.target))
+                self.faults[ev.plant].append(FaultTruth(kind=kind, target=ev.target, start=start, end=t))
+
+    def truths(self) -> list[PlantTruth]:
+        for (p, target), (kind, start) in self.open.items():
+            self.faults[p].append(FaultTruth(kind=kind, target=target, start=start, end=math.inf))
+        self.open = {}
+        return [PlantTruth(onset=o, failure=f, faults=tuple(fs))
+                for o, f, fs in zip(self.onset, self.failure, self.faults, strict=True)]
+
+
+class _Detector:
+    """One PM parameter set on the fleet's outputs: rising-edge alerts and the sampled RUL series."""
+
+    def __init__(self, pm: PmParams, *, dt: float, n: int, catalogue: Catalogue) -> None:
+        self.block = PmBlock(pm, dt=dt, n=n, catalogue=catalogue)
+        self.rules = _rules(pm)
+        self.prev = np.zeros((n, len(self.rules)), dtype=np.bool_)
+        self.alerts: list[list[Alert]] = [[] for _ in range(n)]
+        self.rul: list[npt.NDArray[np.float32]] = []
+
+    def step(self, out: Outputs, k: int, t: float, sample: bool) -> None:
+        res = self.block.step(out.values, out.status, tick=k)
+        # the wire's residual alarm is the OR of two tests: score each test on its own edges
+        tests = np.concatenate([res.flags, res.residuals.residual, res.residuals.noise], axis=1)
+        rising = tests & ~self.prev
+        self.prev = tests
+        if rising.any():
+            for p, f in zip(*np.nonzero(rising), strict=True):
+                rule, subject = self.rules[f]
+                if rule != "residual:or":
+                    self.alerts[int(p)].append(Alert(time=t, rule=rule, subject=subject))
+        if sample:
+            self.rul.append(res.rul_h.astype(np.float32))
 
 
 def _simulate(
+    model: LoadedPlant | None,
     plant: PlantParams,
+    fleet: Fleet,
     pms: Sequence[PmParams],
     *,
     n: int,
     dt: float,
     ticks: int,
     seed: int,
+    phase: int,
     schedule: dict[int, list[Command]],
-    operator_round: float,
+    operator_every: float,
     progress: Callable[[int, int], None] | None,
 ) -> list[_Run]:
     """One engine run; every detector in ``pms`` sees the same outputs. One _Run per detector."""
-    engine = Engine(plant, dt=dt, seed=seed, n=n)
+    engine = fleet_engine(model, plant, dt=dt, seed=seed, n=n, phase=phase)
     state = engine.initial_state()
-    blocks = [PmBlock(pm, dt=dt, n=n) for pm in pms]
-    rules = [_rules(pm) for pm in pms]
-    every = max(1, round(operator_round / dt))
-    esd_col, status_col, hours_col = (
-        index_of("ESD.active"),
-        index_of("P100.status"),
-        index_of("P100.running_hours"),
-    )
-    alerts: list[list[list[Alert]]] = [[[] for _ in range(n)] for _ in pms]
-    onset: list[float | None] = [None] * n
-    onset_h: list[float | None] = [None] * n
-    failure: list[float | None] = [None] * n
-    failure_h: list[float | None] = [None] * n
-    open_faults: dict[tuple[int, str], tuple[str, float]] = {}
-    faults: list[list[FaultTruth]] = [[] for _ in range(n)]
+    cat = fleet.catalogue
+    detectors = [_Detector(pm, dt=dt, n=n, catalogue=cat) for pm in pms]
+    every = max(1, round(operator_every / dt))
+    hours_col = cat.index_of(f"{fleet.pump}.running_hours") if fleet.pump is not None else None
+    truth = _Truth(n, fleet.pump)
     rul_t: list[float] = []
-    rul_v: list[list[npt.NDArray[np.float32]]] = [[] for _ in pms]
     sample_every = max(1, round(pms[0].vibration.sample / dt))
-    prev = [np.zeros((n, len(r)), dtype=np.bool_) for r in rules]
     operator: list[Command] = []
+    crew = Crew(fleet, n)
     hours = np.zeros(n)
     spec = OeeSpec()
-    oee = OeeAccumulator(n, TRAIN_UNITS, nameplate=[spec.nameplate_bpd / 86400.0] * 2)
-    oee_cols = {name: index_of(name) for name in
-                ("P100.oil_flow", "ESD.active", "P100.status", "P100.run_cmd", "E100.outlet_temperature", "TIC100.sp")}
+    oee = OeeAccumulator(n, TRAIN_UNITS, nameplate=[spec.nameplate_bpd / 86400.0] * 2) if fleet.oee else None
+    oee_cols = {name: cat.index_of(name) for name in OEE_SIGNALS} if fleet.oee else {}
     for k in range(1, ticks + 1):
-        cmds = schedule.get(k, []) + operator
-        operator = []
-        state, events = engine.step(state, cmds)
+        state, events = engine.step(state, schedule.get(k, []) + operator)
         out = engine.outputs(state)
-        oee.add(dt, **separation_train_inputs(out.truth, oee_cols, spec))
-        hours = out.values[:, hours_col]
+        if oee is not None:
+            oee.add(dt, **separation_train_inputs(out.truth, oee_cols, spec))
+        if hours_col is not None:
+            hours = out.values[:, hours_col]
         t = k * dt
-        for ev in events:
-            if ev.kind == "degradation_onset" and onset[ev.plant] is None:
-                onset[ev.plant], onset_h[ev.plant] = t, float(hours[ev.plant])
-            elif ev.kind == "failure" and failure[ev.plant] is None:
-                failure[ev.plant], failure_h[ev.plant] = t, float(hours[ev.plant])
-            elif ev.kind == "fault_start":
-                open_faults[(ev.plant, ev.target)] = (str(ev.params.get("kind", "")), t)
-            elif ev.kind == "fault_end" and (ev.plant, ev.target) in open_faults:
-                kind, start = open_faults.pop((ev.plant, ev.target))
-                faults[ev.plant].append(FaultTruth(kind=kind, target=ev.target, start=start, end=t))
-        if k % sample_every == 0:
+        truth.add(events, t, hours)
+        sample = k % sample_every == 0
+        if sample:
             rul_t.append(t)
-        for d, block in enumerate(blocks):
-            res = block.step(out.values, out.status, tick=k)
-            # the wire's residual alarm is the OR of two tests: score each test on its own edges
-            tests = np.concatenate([res.flags, res.residuals.residual, res.residuals.noise], axis=1)
-            rising = tests & ~prev[d]
-            prev[d] = tests
-            if rising.any():
-                for p, f in zip(*np.nonzero(rising), strict=True):
-                    rule, subject = rules[d][f]
-                    if rule != "residual:or":
-                        alerts[d][int(p)].append(Alert(time=t, rule=rule, subject=subject))
-            if k % sample_every == 0:
-                rul_v[d].append(res.rul_h.astype(np.float32))
-        if k % every == 0:  # the operator round
-            for p in np.flatnonzero(out.values[:, esd_col] > 0.5):
-                operator.append(
-                    Command(
-                        kind=CommandKind.WRITE,
-                        target="ESD.reset",
-                        value=1.0,
-                        params={"plant": int(p)},
-                        source="operator",
-                    )
-                )
-            for p in np.flatnonzero((out.values[:, status_col] == 2.0) & (out.values[:, esd_col] < 0.5)):
-                operator.append(
-                    Command(
-                        kind=CommandKind.WRITE,
-                        target="P100.trip_reset",
-                        value=1.0,
-                        params={"plant": int(p)},
-                        source="operator",
-                    )
-                )
+        for d in detectors:
+            d.step(out, k, t, sample)
+        operator = crew.round(out.values) if k % every == 0 else []
         if progress is not None and k % 500 == 0:
             progress(k, ticks)
-    for (p, target), (kind, start) in open_faults.items():
-        faults[p].append(FaultTruth(kind=kind, target=target, start=start, end=math.inf))
     times = np.asarray(rul_t, dtype=np.float64)
-    oee_figures = {u: {k: v for k, v in f.items() if k != "oee_per_plant"} for u, f in oee.figures().items()}
-    truths = [PlantTruth(onset=onset[p], failure=failure[p], faults=tuple(faults[p])) for p in range(n)]
+    oee_figures: dict[str, Any] | str = fleet.no_oee_reason if oee is None else {
+        u: {k: v for k, v in f.items() if k != "oee_per_plant"} for u, f in oee.figures().items()}
+    truths = truth.truths()
     runs = []
-    for d in range(len(pms)):
-        rul_all = np.stack(rul_v[d], axis=1) if rul_v[d] else np.zeros((n, 0), dtype=np.float32)
-        runs.append(
-            _Run(
-                truths=truths,
-                alerts=alerts[d],
-                ruls=[RulSeries(times=times, rul_h=rul_all[p].astype(np.float64)) for p in range(n)],
-                onset_h=onset_h,
-                failure_h=failure_h,
-                hours_end=[float(h) for h in hours],
-                end=ticks * dt,
-                oee=oee_figures,
-            )
-        )
+    for d in detectors:
+        rul_all = np.stack(d.rul, axis=1) if d.rul else np.zeros((n, 0), dtype=np.float32)
+        runs.append(_Run(truths=truths, alerts=d.alerts,
+                         ruls=[RulSeries(times=times, rul_h=rul_all[p].astype(np.float64)) for p in range(n)],
+                         onset_h=truth.onset_h, failure_h=truth.failure_h, hours_end=[float(h) for h in hours],
+                         end=ticks * dt, oee=oee_figures))
     return runs
 
 
@@ -261,11 +205,13 @@ def run_evaluation(
     pm: PmParams,
     cfg: EvalConfig,
     *,
+    model: LoadedPlant | None = None,
+    catalogue: Catalogue = LEGACY,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Phase A (degradation, ``days`` at ``dt``) and phase B (faults, ``fault_days`` at ``fault_dt``),
     scored against the engine's ground truth. Returns the result mapping (JSON-ready)."""
-    return compare_detectors(plant, {"pm": pm}, cfg, progress=progress)["pm"]
+    return compare_detectors(plant, {"pm": pm}, cfg, model=model, catalogue=catalogue, progress=progress)["pm"]
 
 
 def compare_detectors(
@@ -273,14 +219,17 @@ def compare_detectors(
     detectors: Mapping[str, PmParams],
     cfg: EvalConfig,
     *,
+    model: LoadedPlant | None = None,
+    catalogue: Catalogue = LEGACY,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Score several PM parameter sets on the very same simulated fleet (one engine run per phase);
-    ``plant``: the tag map's parsed ``process:`` parameters (phase A ages its pump per ``cfg``)."""
+    """Score several PM parameter sets on the very same simulated fleet (one engine run per phase).
+    ``plant``: the tag map's parsed ``process:`` parameters (the built-in engine); ``model`` and
+    ``catalogue``: a plant file's block engine and its signals instead. Phase A ages the scored pump
+    per ``cfg``."""
     scale = cfg.weibull_scale_days if cfg.weibull_scale_days is not None else 0.6 * cfg.days
-    aged = replace(plant, vibration=replace(plant.vibration, weibull_shape=cfg.weibull_shape,
-                                            weibull_scale_days=scale))
-    names = list(detectors)
+    fleet = fleet_of(catalogue, next(iter(detectors.values())))
+    aged_model, aged_plant = aged(model, plant, fleet, cfg.weibull_shape, scale)
     # phase A: only the slow rules are scored (instrument and residual rules need a step the process is
     # smooth at, and the residual models are learned per fault-phase plant)
     slow = [
@@ -289,36 +238,29 @@ def compare_detectors(
         for p in detectors.values()
     ]
     runs_a = _simulate(
-        aged,
-        slow,
-        n=cfg.plants,
-        dt=cfg.dt,
-        ticks=round(cfg.days * 86400.0 / cfg.dt),
-        seed=cfg.seed,
-        schedule={},
-        operator_round=cfg.operator_round,
+        aged_model, aged_plant, fleet, slow, n=cfg.plants, dt=cfg.dt, ticks=round(cfg.days * 86400.0 / cfg.dt),
+        seed=cfg.seed, phase=0, schedule={}, operator_every=cfg.operator_round,
         progress=(lambda k, t: progress("degradation", k, t)) if progress else None,
     )
     # phase B: the tag map's own plant (its pump ages as configured), one fault per plant
     runs_b = _simulate(
-        plant,
-        list(detectors.values()),
-        n=cfg.plants,
-        dt=cfg.fault_dt,
-        ticks=round(cfg.fault_days * 86400.0 / cfg.fault_dt),
-        seed=cfg.seed + 1,
-        schedule=fault_schedule(cfg),
-        operator_round=cfg.operator_round,
+        model, plant, fleet, list(detectors.values()), n=cfg.plants, dt=cfg.fault_dt,
+        ticks=round(cfg.fault_days * 86400.0 / cfg.fault_dt), seed=cfg.seed, phase=1,
+        schedule=fault_schedule(cfg, fleet), operator_every=cfg.operator_round,
         progress=(lambda k, t: progress("faults", k, t)) if progress else None,
     )
     out: dict[str, dict[str, Any]] = {}
-    for name, pm, a, b in zip(names, detectors.values(), runs_a, runs_b, strict=True):
-        out[name] = _combine(cfg, pm, scale, a, b)
+    for name, pm, a, b in zip(detectors, detectors.values(), runs_a, runs_b, strict=True):
+        out[name] = _combine(cfg, pm, scale, a, b, fleet=fleet)
     return out
 
 
-def _combine(cfg: EvalConfig, pm: PmParams, scale: float, a: _Run, b: _Run) -> dict[str, Any]:
+def _combine(cfg: EvalConfig, pm: PmParams, scale: float, a: _Run, b: _Run, *, fleet: Fleet) -> dict[str, Any]:
     ra = score(a.truths, a.alerts, a.ruls, horizon=a.end, grace=cfg.grace)
+    why = fleet.no_pump_reason if fleet.pump is None else (
+        None if pm.vibration.enabled else "the tag map has no PM vibration rule (pm: vibration: signal:)")
+    if why is not None:  # nothing degrades, or nothing watches it: the pump goals are n/a, and say why
+        ra["goals"] = {k: {**g, "value": None, "pass": None, "note": f"n/a: {why}"} for k, g in ra["goals"].items()}
     rb = score(b.truths, b.alerts, b.ruls, horizon=b.end, grace=cfg.grace)
     false_rate = ra["false_alerts_per_30_healthy_plant_days"] + rb["false_alerts_per_30_healthy_plant_days"]
     goals = dict(ra["goals"])
@@ -351,6 +293,8 @@ def _combine(cfg: EvalConfig, pm: PmParams, scale: float, a: _Run, b: _Run) -> d
     return {
         "config": {
             "plants": cfg.plants,
+            "engine": "built-in" if fleet.catalogue is LEGACY else f"plant file ({fleet.catalogue.name})",
+            "pump": fleet.pump,
             "days": cfg.days,
             "seed": cfg.seed,
             "dt_s": cfg.dt,

@@ -60,9 +60,6 @@ def handler(args: argparse.Namespace) -> int:
     from plc_emulator.tagmap import load
 
     tagmap = load(args.tagmap)
-    if tagmap.plant_model is not None:  # the campaigns degrade P100 and fault the built-in train's signals
-        raise BadInput(f"{args.tagmap}: evaluate runs the built-in separation train; this tag map sets model: "
-                       "(plant files are not evaluated yet)")
     pm = tagmap.pm_params  # parsed and checked when the tag map loaded
     cfg = EvalConfig(plants=args.plants, days=args.days, seed=tagmap.seed if args.seed is None else args.seed,
                      dt=args.dt, fault_days=args.fault_days, fault_dt=args.fault_dt,
@@ -82,7 +79,8 @@ def handler(args: argparse.Namespace) -> int:
         bar[phase].refresh()
 
     try:
-        result = run_evaluation(tagmap.plant_params, pm, cfg, progress=progress)
+        result = run_evaluation(tagmap.plant_params, pm, cfg, model=tagmap.plant_model,
+                                catalogue=tagmap.catalogue, progress=progress)
     finally:
         for b in bar.values():
             b.close()
@@ -93,7 +91,8 @@ def handler(args: argparse.Namespace) -> int:
     drawn = plot_rul(result, png)
     for line in summary_lines(result):
         print(line)
-    for unit, f in result["oee"]["degradation_phase"].items():
+    oee = result["oee"]["degradation_phase"]
+    for unit, f in (oee.items() if isinstance(oee, dict) else ()):
         print(f"  oee {unit} (degradation phase): {_pct(f['oee'])} (availability {_pct(f['availability'])}, "
               f"performance {_pct(f['performance'])}, quality {_pct(f['quality'])})")
     if drawn:
@@ -153,7 +152,7 @@ def plot_rul(result: dict[str, Any], path: Path) -> bool:
     ax.set_xlabel("true RUL to zone D (h)")
     ax.set_ylabel("predicted RUL (h)")
     cfg = result["config"]
-    ax.set_title(f"PMP-P100 RUL: {cfg['plants']} plants, {cfg['days']:g} days, seed {cfg['seed']}")
+    ax.set_title(f"{cfg.get('pump') or 'pump'} RUL: {cfg['plants']} plants, {cfg['days']:g} days, seed {cfg['seed']}")
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -189,9 +189,6 @@ def _dataset(
 
     from plc_emulator.datasets import DatasetConfig, FaultCampaign, build_dataset, dataset_paths
 
-    if tagmap.plant_model is not None:  # labels, OEE and the fault campaign know the built-in train's signals
-        raise BadInput(f"{args.tagmap}: datasets (--plants/--out DIR|.parquet) run the built-in separation train; "
-                       "this tag map sets model: (a plant file), use --out FILE.csv for its trace")
     plants = 1 if args.plants is None else args.plants
     if plants < 1:
         raise BadInput(f"--plants must be >= 1 (got {plants})")
@@ -237,6 +234,8 @@ def _dataset(
             bar.close()
     print(f"rows: {summary['rows']} ({plants} plants, {summary['row_groups']} row groups)", flush=True)
     print(f"events: {summary['events']} {json.dumps(summary['events_by_kind'])}", flush=True)
+    if "oee_note" in summary:
+        print(f"oee: {summary['oee_note']}", flush=True)
     for unit, f in summary["oee"].items():
         print(f"oee {unit}: {_pct(f['oee'])} (availability {_pct(f['availability'])}, performance "
               f"{_pct(f['performance'])}, quality {_pct(f['quality'])})", flush=True)

@@ -24,7 +24,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from plc_emulator.alarms.evaluation import SENSOR_KINDS, VALVE_KINDS
+from plc_emulator.alarms.fleet import SENSOR_KINDS, VALVE_KINDS
 from plc_emulator.engine import GroundTruthEvent
 
 __all__ = ["FAULT_CATEGORIES", "EventRow", "LabelTracker", "StageLabels"]
@@ -56,8 +56,10 @@ class StageLabels:
 class LabelTracker:
     """Feeds on ``(tick, events, true values)`` every tick; holds the current labels."""
 
-    def __init__(self, n: int, fault_signals: Sequence[str], *, zone_d: float) -> None:
+    def __init__(self, n: int, fault_signals: Sequence[str], *, zone_d: float, pump: str | None = "P100") -> None:
+        """``pump``: the pump whose degradation is labelled (None: the plant has none, stage stays 0)."""
         self.n = n
+        self.pump = pump
         self._col = {s: i for i, s in enumerate(fault_signals)}
         self.codes = np.zeros((n, len(fault_signals)), dtype=np.int8)
         self.stage = np.zeros(n, dtype=np.int8)
@@ -74,16 +76,19 @@ class LabelTracker:
     def apply(self, tick: int, events: Iterable[GroundTruthEvent]) -> None:
         for ev in events:
             detail = json.dumps(dict(ev.params), sort_keys=True, default=str)
-            if ev.kind == "fault_start":
+            mine = ev.target == self.pump and 0 <= ev.plant < self.n
+            if ev.kind in ("fault_start", "fault_end") and not 0 <= ev.plant < self.n:
+                pass  # a fault on every row at once: not a campaign's (labels are per plant)
+            elif ev.kind == "fault_start":
                 self._fault_start(tick, ev, detail)
             elif ev.kind == "fault_end":
                 self._fault_end(tick, ev.plant, ev.target)
-            elif ev.kind == "degradation_onset":
+            elif ev.kind == "degradation_onset" and mine:
                 if ev.plant not in self._open_deg and self.stage[ev.plant] == 0:
                     self._open_deg[ev.plant] = (tick, detail)
                     self.stage[ev.plant] = 1
             else:
-                if ev.kind == "failure":
+                if ev.kind == "failure" and mine:
                     self._failure(tick, ev.plant)
                 self.rows.append(EventRow(plant=ev.plant, kind=ev.kind, target=ev.target, fault_kind="",
                                           start_tick=tick, end_tick=tick, detail=detail))
@@ -110,7 +115,7 @@ class LabelTracker:
 
     def _failure(self, tick: int, plant: int) -> None:
         start, detail = self._open_deg.pop(plant, (tick, "{}"))
-        self.rows.append(EventRow(plant=plant, kind="degradation", target="P100", fault_kind="",
+        self.rows.append(EventRow(plant=plant, kind="degradation", target=self.pump or "", fault_kind="",
                                   start_tick=start, end_tick=tick, detail=detail))
         self.stage[plant] = 2
         self.health[plant] = 0.0
@@ -148,7 +153,7 @@ class LabelTracker:
             rows.append(EventRow(plant=plant, kind="fault", target=target, fault_kind=kind,
                                  start_tick=start, end_tick=None, detail=detail))
         for plant, (start, detail) in self._open_deg.items():
-            rows.append(EventRow(plant=plant, kind="degradation", target="P100", fault_kind="",
+            rows.append(EventRow(plant=plant, kind="degradation", target=self.pump or "", fault_kind="",
                                  start_tick=start, end_tick=None, detail=detail))
         for (name, plant), start in self._open_flag.items():
             rows.append(EventRow(plant=plant, kind=name, target=name, fault_kind="",

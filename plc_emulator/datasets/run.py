@@ -22,12 +22,13 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from plc_emulator.commands import Command, CommandKind
+from plc_emulator.alarms.fleet import OEE_SIGNALS, Crew, Fleet, aged, fleet_engine, fleet_of
+from plc_emulator.commands import Command
 from plc_emulator.datasets.faults import FaultCampaign, fault_campaign
 from plc_emulator.datasets.labels import FAULT_CATEGORIES, EventRow, LabelTracker
 from plc_emulator.datasets.writer import open_sink, write_table
-from plc_emulator.engine import Engine
-from plc_emulator.engine.catalogue import Catalogue, SignalKind
+from plc_emulator.engine.catalogue import SignalKind
+from plc_emulator.engine.protocol import ProcessEngine
 from plc_emulator.oee import TRAIN_UNITS, OeeAccumulator, OeeSpec, separation_train_inputs
 from plc_emulator.tagmap.model import TagMap
 
@@ -166,22 +167,30 @@ class _Buffer:
         return pa.Table.from_arrays(cols, schema=sch)
 
 
-def _operator(values: npt.NDArray[np.float64], cat: Catalogue) -> list[Command]:
-    """The crew's round: reset an ESD whose cause has gone, restart a tripped pump."""
-    esd, status = values[:, cat.index_of("ESD.active")], values[:, cat.index_of("P100.status")]
-    cmds = [Command(kind=CommandKind.WRITE, target="ESD.reset", value=1.0, params={"plant": int(p)},
-                    source="operator") for p in np.flatnonzero(esd > 0.5)]
-    cmds += [Command(kind=CommandKind.WRITE, target="P100.trip_reset", value=1.0, params={"plant": int(p)},
-                     source="operator") for p in np.flatnonzero((status == 2.0) & (esd < 0.5))]
-    return cmds
-
-
-def _engine(tagmap: TagMap, cfg: DatasetConfig) -> Engine:
-    params = tagmap.plant_params  # parsed once with the tag map
+def _engine(tagmap: TagMap, cfg: DatasetConfig, fleet: Fleet) -> ProcessEngine:
+    """The tag map's engine over the batch (a plant file's rows each with their own seed), its pump's
+    onset scale overridden when asked."""
+    model, params = tagmap.plant_model, tagmap.plant_params  # parsed once with the tag map
     if cfg.weibull_scale_days is not None:
-        params = dataclasses.replace(params, vibration=dataclasses.replace(
-            params.vibration, weibull_scale_days=cfg.weibull_scale_days))
-    return Engine(params, dt=cfg.dt, seed=cfg.seed, n=cfg.plants, epoch=tagmap.epoch)
+        model, params = aged(model, params, fleet, None, cfg.weibull_scale_days)
+    return fleet_engine(model, params, dt=cfg.dt, seed=cfg.seed, n=cfg.plants, phase=0, epoch=tagmap.epoch)
+
+
+class _Signals:
+    """The catalogue columns the labels read; what the plant lacks reads as False / 0."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        cat = fleet.catalogue
+        self.vib = cat.index_of(f"{fleet.pump}.vibration") if fleet.pump is not None else None
+        self.slugs = [cat.index_of(s) for s in fleet.slugs]
+        self.esd = cat.index_of("ESD.active") if "ESD.active" in cat else None
+
+    def read(self, truth: npt.NDArray[np.float64]) -> tuple[Any, Any, Any]:
+        n = truth.shape[0]
+        vib = truth[:, self.vib] if self.vib is not None else np.zeros(n)
+        slug = (truth[:, self.slugs] > 0.5).any(axis=1) if self.slugs else np.zeros(n, dtype=np.bool_)
+        esd = truth[:, self.esd] > 0.5 if self.esd is not None else np.zeros(n, dtype=np.bool_)
+        return vib, slug, esd
 
 
 def build_dataset(
@@ -196,24 +205,27 @@ def build_dataset(
     """Run the batch, stream the data file, write the events table and the metadata; the summary."""
     plan = column_plan(tagmap)
     sch = schema(plan)
-    engine = _engine(tagmap, cfg)
+    fleet = fleet_of(tagmap.catalogue, tagmap.pm_params)
+    labelled = set(plan.fault_signals)  # faults only where a tag carries the label: no unlabelled anomaly
+    fleet = dataclasses.replace(fleet, sensors=tuple(s for s in fleet.sensors if s in labelled),
+                                valves=tuple(v for v in fleet.valves if v in labelled))
+    engine = _engine(tagmap, cfg, fleet)
     state = engine.initial_state()
     zone_d = tagmap.pm_params.vibration.zones[2]
-    tracker = LabelTracker(cfg.plants, plan.fault_signals, zone_d=zone_d)
+    tracker = LabelTracker(cfg.plants, plan.fault_signals, zone_d=zone_d, pump=fleet.pump)
     sched: dict[int, list[Command]] = {k: list(v) for k, v in (schedule or {}).items()}
     for k, cmds in fault_campaign(cfg.campaign, plants=cfg.plants, ticks=cfg.ticks, dt=cfg.dt,
-                                  seed=cfg.seed).items():
+                                  seed=cfg.seed, fleet=fleet).items():
         sched.setdefault(k, []).extend(cmds)
     buf = _Buffer(plan, cfg.plants, cfg.max_cells)
     epoch_ns, dt_ns = round(tagmap.epoch * 1e9), round(cfg.dt * 1e9)
-    index_of = tagmap.catalogue.index_of  # the built-in train's (datasets refuse a tag map with model:)
-    vib, slug_i, esd_i = index_of("P100.vibration"), index_of("well.slug_active"), index_of("ESD.active")
+    signals = _Signals(fleet)
     round_every = max(1, round(cfg.operator_round / cfg.dt))
     sink = open_sink(paths.data, sch)
     spec = OeeSpec()
-    oee = OeeAccumulator(cfg.plants, TRAIN_UNITS, nameplate=[spec.nameplate_bpd / 86400.0] * 2)
-    oee_cols = {name: index_of(name) for name in
-                ("P100.oil_flow", "ESD.active", "P100.status", "P100.run_cmd", "E100.outlet_temperature", "TIC100.sp")}
+    oee = OeeAccumulator(cfg.plants, TRAIN_UNITS, nameplate=[spec.nameplate_bpd / 86400.0] * 2) if fleet.oee else None
+    oee_cols = {name: tagmap.catalogue.index_of(name) for name in OEE_SIGNALS} if fleet.oee else {}
+    crew = Crew(fleet, cfg.plants)
     rows = groups = 0
     operator: list[Command] = []
     try:
@@ -224,17 +236,18 @@ def build_dataset(
                 operator = []
                 tracker.apply(k, events)
                 out = engine.outputs(state)
-                oee.add(cfg.dt, **separation_train_inputs(out.truth, oee_cols, spec))
-            slug, esd = out.truth[:, slug_i] > 0.5, out.truth[:, esd_i] > 0.5
+                if oee is not None:
+                    oee.add(cfg.dt, **separation_train_inputs(out.truth, oee_cols, spec))
+            vib, slug, esd = signals.read(out.truth)
             # ESD intervals go to the events table; slugs (hundreds a day) only to the slug_active column
-            tracker.observe(k, vibration=out.truth[:, vib], flags={"esd": esd})
+            tracker.observe(k, vibration=vib, flags={"esd": esd})
             if k % cfg.every == 0:
                 buf.add(k, out, tracker, slug, esd)
                 if buf.j == buf.t:
                     sink.write(buf.table(sch, epoch_ns, dt_ns))
                     rows, groups = rows + buf.t * cfg.plants, groups + 1
             if k > 0 and k % round_every == 0:
-                operator = _operator(out.values, tagmap.catalogue)
+                operator = crew.round(out.values)
             if progress is not None and k % 1000 == 0:
                 progress(k, cfg.ticks)
         if buf.j:
@@ -245,7 +258,11 @@ def build_dataset(
     truth = tracker.close()
     _write_events(paths.events, truth, epoch_ns, dt_ns)
     summary = _summary(cfg, rows, groups, truth, buf)
-    summary["oee"] = {u: {k: v for k, v in f.items() if k != "oee_per_plant"} for u, f in oee.figures().items()}
+    summary["oee"] = {} if oee is None else {
+        u: {k: v for k, v in f.items() if k != "oee_per_plant"} for u, f in oee.figures().items()}
+    if oee is None:
+        summary["oee_note"] = fleet.no_oee_reason
+    summary["pump"] = fleet.pump
     meta = _metadata(tagmap, cfg, plan, sch, paths=paths, scenario=scenario, summary=summary)
     paths.metadata.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
     return summary

@@ -159,18 +159,3 @@ def test_run_exit_2(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert f"{path}:3:8: model: plant file not found" in res.stderr
     assert "Traceback" not in res.stderr
-
-
-@pytest.mark.parametrize("command", [["evaluate", "--plants", "2", "--days", "1"],
-                                     ["simulate", "--duration", "1min", "--plants", "2", "--out", "DIR"]])
-def test_evaluate_and_datasets_refuse_a_plant_file(tmp_path: Path, command: list[str],
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    """They score and label the built-in train's equipment: one line, exit 2, nothing written."""
-    path = tmp_path / "map.yaml"
-    path.write_text(_map(f"model: {TWIN}", [_tag("HP-A.pressure")]), encoding="utf-8")
-    args = [str(tmp_path / "out") if a == "DIR" else a for a in command]
-    assert main([args[0], str(path), *args[1:]]) == 2
-    err = capsys.readouterr().err
-    assert "sets model:" in err
-    assert "Traceback" not in err
-    assert not (tmp_path / "out").exists()

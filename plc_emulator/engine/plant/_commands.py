@@ -138,7 +138,8 @@ def _inject(t: CommandTable, groups: list[dict[str, F64]], *, cmd: Command, rows
             _set(groups, loc, "spike_amp", rows, cmd.param("amplitude", 10.0))
     else:
         return False
-    ctx.events.append(GroundTruthEvent(tick=ctx.tick, plant=-1, kind="fault_start", target=cmd.target,
+    row = rows if isinstance(rows, int) else -1  # the plant row a fault was injected on (-1: every row)
+    ctx.events.append(GroundTruthEvent(tick=ctx.tick, plant=row, kind="fault_start", target=cmd.target,
                                        params=dict(cmd.params)))
     return True
 
@@ -157,7 +158,8 @@ def _clear(eng: PlantEngine, groups: list[dict[str, F64]], cmd: Command, rows: s
         params = eng.plan.groups[loc[0]].params
         _set(groups, loc, "s_now", rows, params["stiction_s"][rows, loc[1]])
         _set(groups, loc, "j_now", rows, params["stiction_j"][rows, loc[1]])
-    ctx.events.append(GroundTruthEvent(tick=ctx.tick, plant=-1, kind="fault_end", target=cmd.target, params={}))
+    row = rows if isinstance(rows, int) else -1
+    ctx.events.append(GroundTruthEvent(tick=ctx.tick, plant=row, kind="fault_end", target=cmd.target, params={}))
     return True
 
 

@@ -27,7 +27,8 @@ def _tank(params: dict[str, float], init: dict[str, float], inputs: dict[str, fl
     p = {k: v[:, None] for k, v in resolve_params(spec.params, params, 1).items()}
     s = {k: v[:, None, ...] for k, v in
          initial_state(spec, resolve_params(spec.params, params, 1), resolve_params(spec.initial, init, 1), 1).items()}
-    base = {"oil_supply": 280.0, "coil_valve": 100.0, "circulation": 1.0, "air": 10.0, "draw": 0.0, "receipt": 0.0}
+    base = {"oil_supply": 280.0, "coil_valve": 100.0, "circulation": 1.0, "oil_flow_fraction": 100.0, "air": 10.0,
+            "draw": 0.0, "receipt": 0.0}
     i: dict[str, F64] = {k: np.full((1, 1), v) for k, v in {**base, **inputs}.items()}
     rng = np.random.default_rng(0)
     ctx = Context(tick=0, dt=dt, t=0.0, sim_s=0.0, rng=rng)
@@ -126,3 +127,32 @@ def test_heater_trip_shows_in_the_alarm_signals(farm: PlantEngine) -> None:
     s, _ = farm.run(s, 110)
     assert s.values[0, c["H-1.supply_temperature"]] < 250.0  # below the supply L alarm
     assert abs(s.truth[0, c["T-05.temperature"]] - tank0) < 0.5
+
+
+def test_half_circulation_speed_halves_the_coil_flows_and_cuts_the_pump_power_to_an_eighth(farm: PlantEngine) -> None:
+    """The same state stepped at 100 % and at 50 % pump speed (the drive reaches 50 % within the 60 s
+    tick): every coil's oil flow halves (friction-dominated loop, Q ~ n), the pump power goes n^3."""
+    c = farm.column
+    s, _ = farm.run(farm.initial_state(), 30)
+    full, _ = farm.step(s, [])
+    half, _ = farm.step(s, [_w("H-1.speed_sp", 50.0)])
+    assert half.truth[0, c["H-1.speed"]] == 50.0
+    assert full.truth[0, c["H-1.pump_power"]] == pytest.approx(22.0)
+    assert half.truth[0, c["H-1.pump_power"]] == pytest.approx(22.0 / 8.0, rel=0.01)
+    for k in range(1, 11):
+        flow = full.truth[0, c[f"T-{k:02d}.oil_flow"]]
+        assert flow > 0.5
+        assert half.truth[0, c[f"T-{k:02d}.oil_flow"]] / flow == pytest.approx(0.5, rel=0.02)
+    assert half.truth[0, c["H-1.flow"]] < 0.6 * full.truth[0, c["H-1.flow"]]  # the bypass follows the speed too
+
+
+def test_circulation_pump_ramps_at_its_rate() -> None:
+    """100 -> 50 % at the default 5 %/s takes (100 - 50) / 5 = 10 s, 5 % per 1 s tick."""
+    eng = PlantEngine(load_plant(FARM), dt=1.0, seed=1)
+    col = eng.column["H-1.speed"]
+    s, _ = eng.step(eng.initial_state(), [_w("H-1.speed_sp", 50.0)])
+    speeds = [float(s.truth[0, col])]
+    for _ in range(11):
+        s, _ = eng.step(s, [])
+        speeds.append(float(s.truth[0, col]))
+    assert speeds == pytest.approx([95.0 - 5.0 * k for k in range(10)] + [50.0, 50.0])

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import pytest
 from pymodbus.client import ModbusTcpClient
 
 from plc_emulator.commands import Command, CommandKind
@@ -27,6 +28,7 @@ SCENARIOS = ROOT / "tag_maps" / "scenarios" / "asphalt_tank_farm"
 # registers and coils of tag_maps/asphalt_tank_farm.yaml (its header comment)
 LS1_FLOW, T01_LEVEL, COIL_LS1_OPEN, DI_LSP1 = 40, 100, 3, 0
 LP1_SPEED_SP, LP1_SPEED, LP1_POWER = 50, 52, 54
+H1_FLOW, H1_SPEED_SP, H1_SPEED, H1_PUMP_POWER = 6, 12, 14, 16
 
 
 def _float(regs: Sequence[int]) -> float:
@@ -77,12 +79,38 @@ def test_run_serves_the_farm_and_a_loading_valve_opens_over_modbus(tmp_path: Pat
                 time.sleep(0.05)
                 flow = _float(client.read_holding_registers(LS1_FLOW, count=2, device_id=1).registers)
             assert abs(flow - 91.2) < 0.5
+            _circulation_pump_slows_the_heater_flow(client)
         finally:
             client.close()
         assert proc.terminate(60) == 0
     finally:
         proc.kill()
 
+
+def _circulation_pump_slows_the_heater_flow(client: ModbusTcpClient) -> None:
+    """H-1's circulation pump written to 60 % over Modbus: the coil flows and the bypass follow the
+    speed, so the heater flow (FT-H1, a noisy field instrument) falls from the bypass's 60 m3/h to
+    36 m3/h; the pump power to 0.6^3."""
+    before = _float(client.read_holding_registers(H1_FLOW, count=2, device_id=1).registers)
+    assert abs(before - 60.0) < 3.0  # the minimum-flow bypass keeps 60 m3/h at full speed
+    assert _float(client.read_holding_registers(H1_PUMP_POWER, count=2, device_id=1).registers) == 22.0
+    low = struct.unpack(">HH", struct.pack(">f", 10.0))  # below the write limit (20-100 %)
+    assert client.write_registers(H1_SPEED_SP, list(low), device_id=1).isError()
+    sp = struct.unpack(">HH", struct.pack(">f", 60.0))
+    assert not client.write_registers(H1_SPEED_SP, list(sp), device_id=1).isError()
+    deadline = time.monotonic() + 60.0
+    speed = 100.0
+    while speed > 60.0 and time.monotonic() < deadline:  # 5 %/s: 8 s at speed 10
+        time.sleep(0.05)
+        speed = _float(client.read_holding_registers(H1_SPEED, count=2, device_id=1).registers)
+    assert speed == 60.0
+    after = before
+    while after > 38.0 and time.monotonic() < deadline:  # FT-H1 follows through its transmitter lag
+        time.sleep(0.05)
+        after = _float(client.read_holding_registers(H1_FLOW, count=2, device_id=1).registers)
+    assert abs(after - 36.0) < 3.0
+    power = _float(client.read_holding_registers(H1_PUMP_POWER, count=2, device_id=1).registers)
+    assert power == pytest.approx(22.0 * 0.6**3, rel=0.01)
 
 
 async def _opcua_write_speed(endpoint: str, value: float) -> None:

@@ -1,7 +1,13 @@
-"""Hot-oil heater (fired or electric) with its circulation pump and a minimum-flow bypass.
+"""Hot-oil heater (fired or electric) with its circulation pump on a VSD and a minimum-flow bypass.
 
     M cp dTsup/dt = m_tot cp (Tret - Tsup) + eta Q,    Q = firing % x max duty (0 when tripped)
-    Tret = (sum q_i T_i + q_bypass Tsup) / q_tot,      q_bypass = max(0, q_min - sum q_i)
+    Tret = (sum q_i T_i + q_bypass Tsup) / q_tot,      q_bypass = max(0, f q_min - sum q_i)
+    f = pump speed / 100 % while running (else 0),      P_pump = rated kW x f^3
+
+The circulation pump runs on a variable-speed drive: the actual speed follows the written setpoint
+at ``ramp_pct_s``. The hot-oil loop is friction-dominated (no static head), so by the affinity laws
+every flow in it is proportional to the speed and the pump power to its cube: ``flow_fraction``
+(speed %, 0 when stopped) scales each coil's oil flow, and the bypass keeps f x ``min_flow_m3h``.
 
 Up to ten returns (coil outlets) come in as streams (hot-oil m3/s in the first column, °C last).
 Stepped implicitly in Tsup (exact for held inputs). A trip (written, or low flow while the
@@ -35,11 +41,15 @@ SPEC = BlockSpec(
         num("oil_volume_m3", "m3", 10.0, 0.1, 1000.0, "oil in the heater and loop"),
         num("min_flow_m3h", "m3/h", 60.0, 0.0, 10000.0, "minimum heater flow kept by the bypass"),
         num("low_flow_m3h", "m3/h", 30.0, 0.0, 10000.0, "low-flow trip"),
+        num("pump_kw", "kW", 22.0, 0.0, 10000.0, "circulation pump power at 100 % speed"),
+        num("ramp_pct_s", "%/s", 5.0, 0.1, 100.0, "drive acceleration/deceleration limit"),
     ),
     initial=(num("supply_c", "°C", 280.0, 0.0, 400.0, "supply temperature"),),
     states=(
         state("tsup", "°C", "supply temperature", init="supply_c"),
         state("circulation", "0/1", "circulation pump running (writable)", value=1.0),
+        state("speed_sp", "%", "circulation pump speed setpoint (writable)", value=100.0),
+        state("speed", "%", "circulation pump actual speed", value=100.0),
         state("tripped", "0/1", "heater tripped (latched)"),
         state("trip", "0/1", "trip push-button (writable)"),
         state("reset", "0/1", "reset push-button (writable)"),
@@ -50,6 +60,7 @@ SPEC = BlockSpec(
         *(inp(f"return_{k}", Quantity.STREAM, f"coil return {k}", optional=True) for k in range(1, RETURNS + 1)),
         out("supply", Quantity.TEMPERATURE, "hot-oil supply temperature"),
         out("circulating", Quantity.FLAG, "1 while the circulation pump runs"),
+        out("flow_fraction", Quantity.PERCENT, "circulation pump speed while it runs, else 0 (flow ~ speed)"),
     ),
     signals=(
         shown("supply_temperature", "°C", (0, 350), "hot-oil supply temperature"),
@@ -57,11 +68,20 @@ SPEC = BlockSpec(
         shown("flow", "m3/h", (0, 200), "heater flow (coils + bypass)"),
         shown("duty", "kW", (0, 2000), "heat into the oil"),
         shown("status", "", (0, 1), "heater", states=("RUNNING", "TRIPPED")),
+        shown("speed", "%", (0, 100), "circulation pump actual speed"),
+        shown("pump_power", "kW", (0, 50), "circulation pump power (affinity law)"),
+        setting("speed_sp", "%", (0, 100), (20, 100), "circulation pump speed setpoint (VSD)"),
         setting("circulation", "", (0, 1), (0, 1), "circulation pump", states=("STOPPED", "RUNNING")),
         setting("trip", "", (0, 1), (0, 1), "trip (write 1)", states=("-", "TRIP")),
         setting("reset", "", (0, 1), (0, 1), "reset (write 1)", states=("-", "RESET")),
     ),
 )
+
+
+def _fraction(s: Arrays) -> F64:
+    """Circulation pump speed / 100 while it runs, else 0."""
+    out: F64 = np.clip(s["speed"], 0.0, 100.0) * 0.01 * (s["circulation"] > 0.5)
+    return out
 
 
 def _mix(p: Arrays, s: Arrays, i: Arrays) -> tuple[F64, F64]:
@@ -70,14 +90,15 @@ def _mix(p: Arrays, s: Arrays, i: Arrays) -> tuple[F64, F64]:
     q = rets[..., 0].sum(axis=-1)
     qt = (rets[..., 0] * rets[..., 3]).sum(axis=-1)
     run = s["circulation"] > 0.5
-    bypass = np.maximum(p["min_flow_m3h"] / 3600.0 - q, 0.0) * run
+    bypass = np.maximum(p["min_flow_m3h"] / 3600.0 * _fraction(s) - q, 0.0) * run
     total = np.where(run, q + bypass, 0.0)
     tret = np.where(total > 1e-9, (qt * run + bypass * s["tsup"]) / np.maximum(total, 1e-9), s["tsup"])
     return total, tret
 
 
 def _out(p: Arrays, s: Arrays, ctx: Context) -> dict[str, F64]:
-    return {"supply": s["tsup"], "circulating": (s["circulation"] > 0.5).astype(np.float64)}
+    return {"supply": s["tsup"], "circulating": (s["circulation"] > 0.5).astype(np.float64),
+            "flow_fraction": _fraction(s) * 100.0}
 
 
 def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
@@ -95,14 +116,18 @@ def _update(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
     steady_gain = np.where(rate > 1e-12, (1.0 - decay) / np.maximum(rate, 1e-12), ctx.dt)
     tsup = s["tsup"] * decay + (rate * tret + heat) * steady_gain
     zero = np.zeros_like(tsup)
-    return {"tsup": tsup, "tripped": tripped, "trip": zero, "reset": zero, "duty": duty / 1000.0}
+    target = np.where(s["circulation"] > 0.5, np.clip(s["speed_sp"], 0.0, 100.0), 0.0)
+    step = p["ramp_pct_s"] * ctx.dt
+    speed = s["speed"] + np.clip(target - s["speed"], -step, step)
+    return {"tsup": tsup, "tripped": tripped, "trip": zero, "reset": zero, "duty": duty / 1000.0, "speed": speed}
 
 
 def _signals(p: Arrays, s: Arrays, i: Arrays, ctx: Context) -> dict[str, F64]:
     total, tret = _mix(p, s, i)
     return {"supply_temperature": s["tsup"], "return_temperature": tret, "flow": total * 3600.0,
             "duty": s["duty"], "status": s["tripped"], "circulation": s["circulation"], "trip": s["trip"],
-            "reset": s["reset"]}
+            "reset": s["reset"], "speed": s["speed"], "pump_power": p["pump_kw"] * _fraction(s) ** 3,
+            "speed_sp": s["speed_sp"]}
 
 
 KERNEL = Kernel(out=_out, update=_update, signals=_signals)

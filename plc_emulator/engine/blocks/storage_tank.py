@@ -4,6 +4,7 @@ coil whose U depends on the product viscosity, heat loss to ambient with wind.
     dV/dt   = Q_receipt - Q_draw                         (level = V / A)
     C dT/dt = receipt/draw advection + Q_coil - Q_loss (+ exchange between layers)
     Q_coil  = eps m_o cp_o (T_oil,in - T_bottom),  eps = 1 - exp(-Uc Ac_wet / (m_o cp_o))
+    m_o     = rho_o oil_max x coil valve x circulation pump speed (oil_flow_fraction)
     Uc      = 11.7 (T_oil - T)^0.14 / mu_film^0.4   [W/(m2 K), °C, Pa s at the film T + 6 K]
     mu      : ASTM D2493, log10 log10 mu[cP] = A + VTS log10 T[°R]
     Q_loss  = Uw pi D h (T - Ta) + Ur A (T_top - Ta) + Uf A (T_bottom - T_ground),
@@ -13,6 +14,8 @@ Layers are equal fractions of the liquid; a draw from the bottom or a receipt mo
 boundaries (upwind advection). A lower layer hotter than the one above mixes fast (natural
 convection, 19 dT^(1/3) W/(m2 K)); a hotter upper layer only conducts, so a hot top-fill persists.
 The coil sits in the bottom layer and is wetted over ``coil_height_m`` above ``coil_z_m``.
+The coil's oil flow is proportional to the circulation pump speed (``oil_flow_fraction``, %): the
+affinity law Q ~ n for a friction-dominated hot-oil loop with no static head.
 """
 
 from __future__ import annotations
@@ -72,11 +75,13 @@ SPEC = BlockSpec(
         inp("oil_supply", Quantity.TEMPERATURE, "hot-oil supply temperature (heater outlet)"),
         inp("coil_valve", Quantity.PERCENT, "coil flow fraction (a valve's flow_fraction)"),
         inp("circulation", Quantity.FLAG, "1 = hot oil circulating", optional=True, idle=1.0),
+        inp("oil_flow_fraction", Quantity.PERCENT, "circulation pump speed (the heater's flow_fraction)",
+            optional=True, idle=100.0),
         inp("air", Quantity.TEMPERATURE, "ambient air temperature", optional=True, idle=10.0),
         inp("draw", Quantity.LIQUID_FLOW, "product drawn from the bottom (loading)", optional=True),
         inp("receipt", Quantity.LIQUID_FLOW, "product received", optional=True),
         out("oil_return", Quantity.STREAM, "coil outlet: hot oil m3/s in the first column, its temperature last",
-            depends=("oil_supply", "coil_valve", "circulation")),
+            depends=("oil_supply", "coil_valve", "circulation", "oil_flow_fraction")),
         out("level", Quantity.LEVEL, "liquid level, % of the shell height"),
         out("temperature", Quantity.TEMPERATURE, "bottom-layer temperature (thermowell)"),
     ),
@@ -124,7 +129,8 @@ def _coil(p: Arrays, s: Arrays, i: Arrays) -> tuple[F64, F64, F64, F64, F64]:
     area = np.pi / 4.0 * p["diameter_m"] ** 2
     h = s["volume"] / area
     wet = np.clip((h - p["coil_z_m"]) / p["coil_height_m"], 0.0, 1.0)
-    q_oil = p["oil_max_m3h"] / 3600.0 * np.clip(i["coil_valve"], 0.0, 100.0) * 0.01 * (i["circulation"] > 0.5)
+    q_oil = (p["oil_max_m3h"] / 3600.0 * np.clip(i["coil_valve"], 0.0, 100.0) * 0.01 * (i["circulation"] > 0.5)
+             * np.clip(i["oil_flow_fraction"], 0.0, 100.0) * 0.01)
     c_oil = np.maximum(q_oil * OIL_DENSITY * OIL_CP, 1e-9)
     t_b, t_o = s["t"][..., 0], i["oil_supply"]
     mu = bitumen_viscosity(t_b + 6.0, p["visc_a"], p["visc_vts"])

@@ -10,8 +10,9 @@ every flow in it is proportional to the speed and the pump power to its cube: ``
 (speed %, 0 when stopped) scales each coil's oil flow, and the bypass keeps f x ``min_flow_m3h``.
 
 Up to ten returns (coil outlets) come in as streams (hot-oil m3/s in the first column, °C last).
-Stepped implicitly in Tsup (exact for held inputs). A trip (written, or low flow while the
-circulation pump is stopped) cuts the duty and latches until a reset.
+Stepped implicitly in Tsup (exact for held inputs). A trip (written, or a heater flow below
+``low_flow_m3h``: the circulation pump stopped, or slowed until the bypass alone falls short) cuts
+the duty and latches until a reset. A stopped pump's drive ramps down to 0 and starts again from there.
 """
 
 from __future__ import annotations

@@ -161,8 +161,12 @@ class Forwarder:
                         self._backoff.reset()
                         await self._forward(session)
                 except SinkUnavailable as exc:
-                    self._last_error = str(exc)
-                    self._refused = exc.refused
+                    # a clear refusal stands until a session succeeds: an ambiguous failure after it (TLS 1.3
+                    # sometimes delivers the broker's certificate alert only as an EOF, i.e. a timeout here)
+                    # does not overturn the diagnosis on /health and in the metrics
+                    if exc.refused or not self._refused:
+                        self._last_error = str(exc)
+                        self._refused = exc.refused
                 finally:
                     if self.connected:
                         self._reconnects += 1

@@ -231,3 +231,39 @@ class TestForwarder:
         fwd.stop()
         await asyncio.wait_for(task, 10)
         assert [r.seq for b in second.batches for r in b.rows] == list(range(301, 351))
+
+
+class _RefusingSink:
+    """Refuses clearly once, then fails ambiguously (a timeout) on every later attempt."""
+
+    name = "refusing"
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[SinkSession]:
+        self.attempts += 1
+        if self.attempts == 1:
+            raise SinkUnavailable("mqtts://b: TLS refused: the broker does not trust our client certificate",
+                                  refused=True)
+        raise SinkUnavailable("mqtts://b: timed out (EOF occurred in violation of protocol)")
+        yield  # pragma: no cover
+
+
+async def test_an_ambiguous_failure_does_not_overturn_a_clear_refusal(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    _fill(db, 10)
+    sink = _RefusingSink()
+    fwd = Forwarder(db, sink, ForwardConfig(backoff_initial=0.001, backoff_max=0.002, poll_interval=0.01),
+                    rng=lambda: 0.5)
+    task = asyncio.create_task(fwd.run())
+    try:
+        await _until(lambda: sink.attempts >= 3, 10, "three attempts")
+    finally:
+        fwd.stop()
+        await asyncio.wait_for(task, 10)
+    assert fwd.metrics().refused
+    ok, reason = fwd.health()
+    assert not ok
+    assert "does not trust our client certificate" in reason, reason
